@@ -1,0 +1,43 @@
+//! `banyan-execution` owns transaction execution: a deterministic block executor on
+//! [`revm`], gas accounting, receipts' execution fields and logs, `eth_call` /
+//! `eth_estimateGas`, and the registry where native modules (precompiles with Solidity
+//! ABIs) plug into the EVM.
+//!
+//! # Chain rules applied here
+//!
+//! - The EVM runs the hardfork [`CHAIN_SPEC`] (Osaka), pinned so that a `revm` upgrade never
+//!   changes the rules silently.
+//! - The base fee is always zero: a transaction pays `gas_used × effective_gas_price` to the
+//!   block's beneficiary and nothing is burned, so the sum of all balances is conserved
+//!   (checked at the end of every block, see [`ExecError::Invariant`]).
+//! - Transaction types 0 (legacy), 1 (EIP-2930) and 2 (EIP-1559) are executed; blob (3) and
+//!   set-code (4) transactions are skipped. Other type bytes (Banyan's native transactions)
+//!   are executed with the fee semantics their fields describe (see [`TxInput`]).
+//! - A transaction may use up to the whole block gas limit (the EIP-7825 per-transaction
+//!   cap is raised to the block gas limit).
+//! - A transaction that is invalid when its turn comes (nonce, funds, gas, chain id, type) is
+//!   skipped and reported, never included; a reverted one is included with `success = false`.
+//!
+//! # Native modules
+//!
+//! A [`NativeModule`] answers calls at a fixed address, next to the standard Ethereum
+//! precompiles; [`Executor::new`] registers the built-in ones ([`BanyanCrypto`] at
+//! `0x…1000`). Modules are stateless for now.
+//!
+//! This crate has no cargo features.
+
+mod db;
+mod executor;
+mod modules;
+mod revert;
+mod types;
+
+pub use executor::{CHAIN_SPEC, Executor};
+pub use modules::{
+    BANYAN_CRYPTO_ADDRESS, BanyanCrypto, IBanyanCrypto, ModuleCallContext, ModuleRegistry,
+    ModuleResult, NativeModule,
+};
+pub use revert::{decode_revert_reason, encode_revert_reason};
+pub use types::{
+    BlockEnv, BlockExecution, CallOutcome, CallRequest, ExecConfig, ExecError, TxInput, TxOutcome,
+};

@@ -1,0 +1,125 @@
+//! Committed blocks, receipts and indexes in the storage engine.
+
+use alloy_primitives::{B256, Bytes};
+use alloy_rlp::{Decodable, Encodable};
+use banyan_crypto::Suite;
+use banyan_primitives::{Block, Receipt, SealedHeader, height_key};
+use banyan_storage::{KvStore, Table, WriteBatch};
+use std::sync::Arc;
+
+use crate::NodeError;
+
+const HEAD_KEY: &[u8] = b"head";
+const GENESIS_HASH_KEY: &[u8] = b"genesis_hash";
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> NodeError {
+    NodeError::Corrupt(format!("{what}: {e}"))
+}
+
+/// Read and write access to the chain's blocks.
+#[derive(Clone)]
+pub struct ChainStore {
+    store: Arc<dyn KvStore>,
+    suite: Suite,
+}
+
+impl ChainStore {
+    /// Blocks in `store`, hashed with `suite`.
+    pub fn new(store: Arc<dyn KvStore>, suite: Suite) -> Self {
+        Self { store, suite }
+    }
+
+    /// The underlying engine.
+    pub fn kv(&self) -> &Arc<dyn KvStore> {
+        &self.store
+    }
+
+    /// Height of the last committed block, `None` before genesis is written.
+    pub fn head(&self) -> Result<Option<u64>, NodeError> {
+        match self.store.get(Table::Meta, HEAD_KEY)? {
+            None => Ok(None),
+            Some(b) => {
+                let arr: [u8; 8] = b.as_slice().try_into().map_err(|_| corrupt("head pointer", "not 8 bytes"))?;
+                Ok(Some(u64::from_be_bytes(arr)))
+            }
+        }
+    }
+
+    /// Hash of the genesis block this store was created with.
+    pub fn genesis_hash(&self) -> Result<Option<B256>, NodeError> {
+        Ok(self.store.get(Table::Meta, GENESIS_HASH_KEY)?.map(|b| B256::from_slice(&b[..32.min(b.len())])))
+    }
+
+    /// Sealed header at `number`.
+    pub fn header(&self, number: u64) -> Result<Option<SealedHeader>, NodeError> {
+        self.store
+            .get(Table::Headers, &height_key(number))?
+            .map(|b| SealedHeader::decode(&mut b.as_slice()).map_err(|e| corrupt("header", e)))
+            .transpose()
+    }
+
+    /// Height of the block with `hash`.
+    pub fn number_by_hash(&self, hash: B256) -> Result<Option<u64>, NodeError> {
+        Ok(self.store.get(Table::BlockHashes, hash.as_slice())?.and_then(|b| b.try_into().ok().map(u64::from_be_bytes)))
+    }
+
+    /// Encoded transactions of block `number`.
+    pub fn body(&self, number: u64) -> Result<Option<Vec<Bytes>>, NodeError> {
+        self.store
+            .get(Table::Bodies, &height_key(number))?
+            .map(|b| Vec::<Bytes>::decode(&mut b.as_slice()).map_err(|e| corrupt("body", e)))
+            .transpose()
+    }
+
+    /// The whole block at `number`.
+    pub fn block(&self, number: u64) -> Result<Option<Block>, NodeError> {
+        let (Some(header), Some(transactions)) = (self.header(number)?, self.body(number)?) else { return Ok(None) };
+        Ok(Some(Block { header, transactions }))
+    }
+
+    /// Receipts of block `number`.
+    pub fn receipts(&self, number: u64) -> Result<Option<Vec<Receipt>>, NodeError> {
+        let Some(b) = self.store.get(Table::Receipts, &height_key(number))? else { return Ok(None) };
+        let items = Vec::<Bytes>::decode(&mut b.as_slice()).map_err(|e| corrupt("receipts", e))?;
+        items.iter().map(|r| Receipt::from_bytes(r).map_err(|e| corrupt("receipt", e))).collect::<Result<Vec<_>, _>>().map(Some)
+    }
+
+    /// Height and index of a committed transaction.
+    pub fn tx_location(&self, hash: B256) -> Result<Option<(u64, u32)>, NodeError> {
+        let Some(b) = self.store.get(Table::TxLookup, hash.as_slice())? else { return Ok(None) };
+        if b.len() != 12 {
+            return Err(corrupt("tx index", "not 12 bytes"));
+        }
+        let n = u64::from_be_bytes(b[..8].try_into().map_err(|_| corrupt("tx index", "height"))?);
+        let i = u32::from_be_bytes(b[8..].try_into().map_err(|_| corrupt("tx index", "position"))?);
+        Ok(Some((n, i)))
+    }
+
+    /// Adds a block, its receipts and indexes, and moves the head to it, into `batch`; the caller
+    /// writes the batch (with the block's state nodes) atomically.
+    pub fn stage_block(&self, block: &Block, tx_hashes: &[B256], receipts: &[Receipt], batch: &mut WriteBatch) {
+        let number = block.header.header.number;
+        let hash = block.header.header.hash(self.suite);
+        let key = height_key(number);
+        let mut out = Vec::new();
+        block.header.encode(&mut out);
+        batch.put(Table::Headers, key, out);
+        let mut out = Vec::new();
+        block.transactions.encode(&mut out);
+        batch.put(Table::Bodies, key, out);
+        let encoded: Vec<Bytes> = receipts.iter().map(|r| Bytes::from(r.to_bytes())).collect();
+        let mut out = Vec::new();
+        encoded.encode(&mut out);
+        batch.put(Table::Receipts, key, out);
+        batch.put(Table::BlockHashes, hash.to_vec(), key.to_vec());
+        for (i, h) in tx_hashes.iter().enumerate() {
+            let mut loc = key.to_vec();
+            loc.extend_from_slice(&(i as u32).to_be_bytes());
+            batch.put(Table::TxLookup, h.to_vec(), loc);
+        }
+        batch.put(Table::Meta, HEAD_KEY, key.to_vec());
+        if number == 0 {
+            batch.put(Table::Meta, GENESIS_HASH_KEY, hash.to_vec());
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! banyan-node: wiring of storage, state, execution, pool and RPC into a running node;
+//! configuration (TOML), the block producer as a supervised task, replay, and the development
+//! chain of `banyan dev`.
+
+mod chain;
+mod config;
+mod dev;
+mod executor;
+mod node;
+
+pub use chain::ChainStore;
+pub use config::{BlockConfig, DataDir, NodeConfig, PoolSection, RpcSection, load_config, validate};
+pub use dev::{DEV_KEYS, DEV_VALIDATOR_KEY, DevAccount, dev_accounts, dev_genesis};
+pub use node::{Node, replay};
+
+use alloy_primitives::B256;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Errors that stop a node or refuse its start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Configuration is wrong; the message names the file and key.
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// The storage engine failed.
+    #[error(transparent)]
+    Storage(#[from] banyan_storage::StorageError),
+    /// Stored data does not decode.
+    #[error("stored chain data is corrupt: {0}")]
+    Corrupt(String),
+    /// The data directory belongs to another chain.
+    #[error("data directory holds chain {stored}, but the configured genesis is {configured}; use the matching genesis or a fresh data directory")]
+    GenesisMismatch {
+        /// Genesis hash in the data directory.
+        stored: B256,
+        /// Genesis hash of the configuration.
+        configured: B256,
+    },
+    /// Execution failed for a reason other than a transaction's own fault.
+    #[error("execution failed: {0}")]
+    Execution(String),
+    /// A received block does not verify.
+    #[error("block {number} is invalid: {reason}")]
+    InvalidBlock {
+        /// Its height.
+        number: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The RPC server could not start.
+    #[error("cannot start JSON-RPC server: {0}")]
+    Rpc(String),
+}
+
+/// A started node: its RPC address and the supervised tasks.
+pub struct NodeHandle {
+    /// The node.
+    pub node: Arc<Node>,
+    /// Where JSON-RPC listens.
+    pub rpc_addr: SocketAddr,
+    rpc: banyan_rpc::ServerHandle,
+    producer: Option<std::thread::JoinHandle<Result<(), NodeError>>>,
+}
+
+impl NodeHandle {
+    /// Waits until the producer stops (on `stop` or a fatal error) and shuts the RPC server down.
+    pub async fn wait(mut self) -> Result<(), NodeError> {
+        let producer = self.producer.take();
+        let result = match producer {
+            Some(p) => tokio::task::spawn_blocking(move || p.join())
+                .await
+                .map_err(|e| NodeError::Execution(format!("producer task: {e}")))?
+                .unwrap_or_else(|_| Err(NodeError::Execution("block producer panicked".into()))),
+            None => Ok(()),
+        };
+        let _ = self.rpc.stop();
+        self.rpc.clone().stopped().await;
+        result
+    }
+
+    /// Asks the node to stop; `wait` then returns.
+    pub fn stop(&self) {
+        self.node.stop();
+    }
+}
+
+/// Opens the node and starts its RPC server and block producer.
+pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
+    let node = Node::open(&config)?;
+    start_node(node, &config).await
+}
+
+/// Starts RPC and the producer for an opened node.
+pub async fn start_node(node: Arc<Node>, config: &NodeConfig) -> Result<NodeHandle, NodeError> {
+    let backend: Arc<dyn banyan_rpc::Backend> = node.clone();
+    let (rpc_addr, rpc) = banyan_rpc::start(config.rpc.to_rpc_config(), backend)
+        .await
+        .map_err(|e| NodeError::Rpc(format!("{}: {e}", config.rpc.listen)))?;
+    let producer_node = node.clone();
+    let producer = std::thread::Builder::new()
+        .name("block-producer".into())
+        .spawn(move || {
+            let r = producer_node.run_producer();
+            if let Err(e) = &r {
+                tracing::error!(error = %e, "block producer stopped; the node is shutting down");
+            }
+            producer_node.stop();
+            r
+        })
+        .map_err(|e| NodeError::Execution(format!("cannot start block producer: {e}")))?;
+    Ok(NodeHandle { node, rpc_addr, rpc, producer: Some(producer) })
+}

@@ -1,0 +1,427 @@
+//! The running node: storage, state, pool, block producer and the RPC backend.
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use banyan_crypto::{SecretKey, Suite};
+use banyan_execution::{CallOutcome, CallRequest, ExecConfig, ExecError, Executor};
+use banyan_primitives::{Block, Genesis, Header, Receipt, RecoveredTx, SealedHeader};
+use banyan_rpc::{Backend, BackendError, CommittedBlock, NodeStatus, SubmitError};
+use banyan_state::{Account, AccountProof, StateDb, StateReader};
+use banyan_storage::KvStore;
+use banyan_txpool::TxPool;
+use parking_lot::{Condvar, Mutex, RwLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::broadcast;
+
+use crate::chain::ChainStore;
+use crate::config::{BlockConfig, DataDir, NodeConfig};
+use crate::executor::{ExecutedBlock, child_env, execute, verify_block};
+use crate::NodeError;
+
+/// Shared state of a node.
+pub struct Node {
+    suite: Suite,
+    chain_id: u64,
+    genesis: Genesis,
+    genesis_hash: B256,
+    chain: ChainStore,
+    state: StateDb,
+    executor: Executor,
+    pool: TxPool,
+    signer: SecretKey,
+    validator: Address,
+    head: RwLock<(SealedHeader, B256)>,
+    events: broadcast::Sender<CommittedBlock>,
+    wake: (Mutex<bool>, Condvar),
+    stop: AtomicBool,
+    block_config: BlockConfig,
+    min_gas_price: u128,
+    /// Serialises block commits (producer, import).
+    commit_lock: Mutex<()>,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Writes the genesis block into an empty store, or checks that the store belongs to `genesis`.
+fn init_genesis(chain: &ChainStore, state: &StateDb, genesis: &Genesis) -> Result<(SealedHeader, B256), NodeError> {
+    let suite = genesis.suite;
+    let (state_root, mut batch) = state.genesis(genesis).map_err(|e| NodeError::Execution(e.to_string()))?;
+    let header = Header {
+        number: 0,
+        timestamp: genesis.timestamp,
+        state_root,
+        transactions_root: banyan_state::empty_root(suite),
+        receipts_root: banyan_state::empty_root(suite),
+        gas_limit: genesis.gas_limit,
+        ..Header::default()
+    };
+    let hash = header.hash(suite);
+    match chain.genesis_hash()? {
+        Some(stored) if stored != hash => Err(NodeError::GenesisMismatch { stored, configured: hash }),
+        Some(_) => {
+            let head = chain.head()?.ok_or_else(|| NodeError::Corrupt("genesis present but no head pointer".into()))?;
+            let sealed = chain.header(head)?.ok_or_else(|| NodeError::Corrupt(format!("head block {head} missing")))?;
+            let head_hash = sealed.header.hash(suite);
+            Ok((sealed, head_hash))
+        }
+        None => {
+            if chain.head()?.is_some() {
+                return Err(NodeError::Corrupt("blocks present but no genesis hash".into()));
+            }
+            let sealed = SealedHeader { header, signature: Bytes::new() };
+            let block = Block { header: sealed.clone(), transactions: vec![] };
+            chain.stage_block(&block, &[], &[], &mut batch);
+            chain.kv().write(batch)?;
+            Ok((sealed, hash))
+        }
+    }
+}
+
+impl Node {
+    /// Opens (or creates) the node's data and checks it belongs to the configured chain.
+    pub fn open(config: &NodeConfig) -> Result<Arc<Self>, NodeError> {
+        let store: Arc<dyn KvStore> = match &config.data_dir {
+            DataDir::Memory => banyan_storage::open_memory(),
+            DataDir::Path(p) => {
+                std::fs::create_dir_all(p).map_err(|e| NodeError::Config(format!("cannot create data directory {}: {e}", p.display())))?;
+                banyan_storage::open_redb(p)?
+            }
+        };
+        Self::with_store(config, store)
+    }
+
+    /// A node over an already opened engine.
+    pub fn with_store(config: &NodeConfig, store: Arc<dyn KvStore>) -> Result<Arc<Self>, NodeError> {
+        let genesis = config.genesis.clone();
+        genesis.validate().map_err(|e| NodeError::Config(e.to_string()))?;
+        let suite = genesis.suite;
+        let chain = ChainStore::new(store.clone(), suite);
+        let state = StateDb::new(store, suite);
+        let head = init_genesis(&chain, &state, &genesis)?;
+        let genesis_hash = chain.genesis_hash()?.ok_or_else(|| NodeError::Corrupt("genesis hash missing".into()))?;
+        let public = suite.public_key(&config.validator_key).map_err(|e| NodeError::Config(format!("validator key: {e}")))?;
+        let validator = suite.address(&public);
+        let executor = Executor::new(ExecConfig { chain_id: genesis.chain_id, suite, block_gas_limit: genesis.gas_limit });
+        let (events, _) = broadcast::channel(1024);
+        Ok(Arc::new(Self {
+            suite,
+            chain_id: genesis.chain_id,
+            genesis_hash,
+            chain,
+            state,
+            executor,
+            pool: TxPool::new(config.pool_config()),
+            signer: config.validator_key.clone(),
+            validator,
+            head: RwLock::new(head),
+            events,
+            wake: (Mutex::new(false), Condvar::new()),
+            stop: AtomicBool::new(false),
+            block_config: config.block.clone(),
+            min_gas_price: config.txpool.min_gas_price,
+            commit_lock: Mutex::new(()),
+            genesis,
+        }))
+    }
+
+    /// The committed blocks.
+    pub fn chain(&self) -> &ChainStore {
+        &self.chain
+    }
+
+    /// The transaction pool.
+    pub fn pool(&self) -> &TxPool {
+        &self.pool
+    }
+
+    /// This node's validator address.
+    pub fn validator(&self) -> Address {
+        self.validator
+    }
+
+    /// The genesis the node runs.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// Latest committed header and its hash.
+    pub fn head(&self) -> (SealedHeader, B256) {
+        self.head.read().clone()
+    }
+
+    fn head_account(&self, address: Address) -> (u64, U256) {
+        let root = self.head.read().0.header.state_root;
+        match self.state.at(root).account(address) {
+            Ok(Some(a)) => (a.nonce, a.balance),
+            Ok(None) => (0, U256::ZERO),
+            Err(e) => {
+                tracing::error!(%address, error = %e, "reading account at head failed");
+                (u64::MAX, U256::ZERO)
+            }
+        }
+    }
+
+    /// Builds, signs and commits one block from the pool; returns it (`None` if there was nothing
+    /// to do and empty blocks are off).
+    pub fn produce_block(&self) -> Result<Option<CommittedBlock>, NodeError> {
+        let _guard = self.commit_lock.lock();
+        let (parent, parent_hash) = self.head();
+        let txs: Vec<RecoveredTx> = self
+            .pool
+            .best(parent.header.gas_limit, self.block_config.max_txs_per_block)
+            .into_iter()
+            .map(|t| (*t).clone())
+            .collect();
+        if txs.is_empty() && !self.block_config.empty_blocks {
+            return Ok(None);
+        }
+        let env = child_env(&parent.header, parent_hash, now_secs(), self.validator);
+        let built = execute(self.suite, &self.executor, &self.state, &self.chain, &parent.header, &env, txs)?;
+        for (hash, reason) in &built.skipped {
+            tracing::warn!(tx = %hash, %reason, "transaction invalid at execution, dropped from the pool");
+            self.pool.remove_with_successors(hash);
+        }
+        if built.txs.is_empty() && !self.block_config.empty_blocks {
+            return Ok(None);
+        }
+        let hash = built.header.hash(self.suite);
+        let signature = self.suite.sign(&self.signer, hash.as_slice()).map_err(|e| NodeError::Execution(format!("signing block: {e}")))?;
+        let sealed = SealedHeader { header: built.header.clone(), signature: Bytes::from(signature.to_bytes()) };
+        Ok(Some(self.commit(sealed, built)?))
+    }
+
+    fn commit(&self, sealed: SealedHeader, built: ExecutedBlock) -> Result<CommittedBlock, NodeError> {
+        let ExecutedBlock { txs, receipts, mut state_batch, .. } = built;
+        let hash = sealed.header.hash(self.suite);
+        let block = Block { header: sealed.clone(), transactions: txs.iter().map(|t| t.encoded().clone()).collect() };
+        let hashes: Vec<B256> = txs.iter().map(RecoveredTx::hash).collect();
+        self.chain.stage_block(&block, &hashes, &receipts, &mut state_batch);
+        self.chain.kv().write(state_batch)?;
+        *self.head.write() = (sealed.clone(), hash);
+        let senders: Vec<Address> = txs.iter().map(RecoveredTx::sender).collect();
+        self.pool.on_block(&senders, &|a| self.head_account(a));
+        let committed = CommittedBlock { header: sealed, hash, receipts: Arc::new(receipts) };
+        let _ = self.events.send(committed.clone());
+        tracing::info!(
+            number = committed.header.header.number,
+            hash = %hash,
+            txs = hashes.len(),
+            gas_used = committed.header.header.gas_used,
+            "committed block"
+        );
+        Ok(committed)
+    }
+
+    /// Verifies `block` by re-execution and signature, then commits it (replay, sync).
+    pub fn import_block(&self, block: &Block) -> Result<CommittedBlock, NodeError> {
+        let _guard = self.commit_lock.lock();
+        let (parent, _) = self.head();
+        let h = &block.header.header;
+        let validator = self
+            .genesis
+            .validators
+            .iter()
+            .find(|v| v.address == h.proposer)
+            .ok_or_else(|| NodeError::InvalidBlock { number: h.number, reason: format!("proposer {} is not a validator", h.proposer) })?;
+        let pk = banyan_crypto::PublicKey::from_bytes(self.suite, &validator.public_key)
+            .map_err(|e| NodeError::InvalidBlock { number: h.number, reason: format!("validator key: {e}") })?;
+        let sig = banyan_crypto::Signature::from_bytes(&block.header.signature)
+            .map_err(|e| NodeError::InvalidBlock { number: h.number, reason: format!("seal: {e}") })?;
+        self.suite
+            .verify(&pk, h.hash(self.suite).as_slice(), &sig)
+            .map_err(|e| NodeError::InvalidBlock { number: h.number, reason: format!("seal: {e}") })?;
+        let executed = verify_block(self.suite, self.chain_id, &self.executor, &self.state, &self.chain, &parent, block)?;
+        self.commit(block.header.clone(), executed)
+    }
+
+    /// Asks the producer to look at the pool now.
+    fn wake_producer(&self) {
+        let (lock, cv) = &self.wake;
+        *lock.lock() = true;
+        cv.notify_one();
+    }
+
+    /// Stops the producer loop.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.wake_producer();
+    }
+
+    /// Whether `stop` was called.
+    pub fn is_stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// The block producer loop; returns when stopped, or with the error that must stop the node.
+    pub fn run_producer(&self) -> Result<(), NodeError> {
+        let interval = Duration::from_millis(self.block_config.interval_ms);
+        let mut last_block = Instant::now();
+        let mut last_evict = Instant::now();
+        while !self.is_stopped() {
+            {
+                let (lock, cv) = &self.wake;
+                let mut woken = lock.lock();
+                let deadline = last_block + interval;
+                while !*woken && Instant::now() < deadline && !self.is_stopped() {
+                    if self.block_config.produce_on_tx && !self.pool.is_empty() {
+                        break;
+                    }
+                    cv.wait_until(&mut woken, deadline);
+                }
+                *woken = false;
+            }
+            if self.is_stopped() {
+                break;
+            }
+            let due = last_block.elapsed() >= interval;
+            let eager = self.block_config.produce_on_tx && !self.pool.is_empty();
+            if !(due || eager) {
+                continue;
+            }
+            if self.produce_block()?.is_some() || due {
+                last_block = Instant::now();
+            }
+            if last_evict.elapsed() > Duration::from_secs(10) {
+                let n = self.pool.evict_stale(Instant::now());
+                if n > 0 {
+                    tracing::info!(evicted = n, "dropped stale pool transactions");
+                }
+                last_evict = Instant::now();
+            }
+        }
+        Ok(())
+    }
+
+    fn header_at(&self, number: u64) -> Result<Header, BackendError> {
+        self.chain
+            .header(number)
+            .map_err(|e| BackendError(e.to_string()))?
+            .map(|h| h.header)
+            .ok_or_else(|| BackendError(format!("block {number} not found")))
+    }
+
+    fn call_env(&self, number: u64) -> Result<(Header, banyan_execution::BlockEnv), ExecError> {
+        let h = self.header_at(number).map_err(|e| ExecError::Evm(e.0))?;
+        let env = child_env(&h, h.hash(self.suite), now_secs(), self.validator);
+        Ok((h, env))
+    }
+}
+
+fn be<E: std::fmt::Display>(e: E) -> BackendError {
+    BackendError(e.to_string())
+}
+
+impl Backend for Node {
+    fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+    fn suite(&self) -> Suite {
+        self.suite
+    }
+    fn head_number(&self) -> u64 {
+        self.head.read().0.header.number
+    }
+    fn header(&self, number: u64) -> Result<Option<SealedHeader>, BackendError> {
+        self.chain.header(number).map_err(be)
+    }
+    fn number_by_hash(&self, hash: B256) -> Result<Option<u64>, BackendError> {
+        self.chain.number_by_hash(hash).map_err(be)
+    }
+    fn body(&self, number: u64) -> Result<Option<Vec<Bytes>>, BackendError> {
+        self.chain.body(number).map_err(be)
+    }
+    fn receipts(&self, number: u64) -> Result<Option<Vec<Receipt>>, BackendError> {
+        self.chain.receipts(number).map_err(be)
+    }
+    fn tx_location(&self, hash: B256) -> Result<Option<(u64, u32)>, BackendError> {
+        self.chain.tx_location(hash).map_err(be)
+    }
+    fn pending_tx(&self, hash: B256) -> Option<Arc<RecoveredTx>> {
+        self.pool.get(&hash)
+    }
+    fn account(&self, number: u64, address: Address) -> Result<Option<Account>, BackendError> {
+        let root = self.header_at(number)?.state_root;
+        self.state.at(root).account(address).map_err(be)
+    }
+    fn storage(&self, number: u64, address: Address, slot: U256) -> Result<U256, BackendError> {
+        let root = self.header_at(number)?.state_root;
+        self.state.at(root).storage(address, slot).map_err(be)
+    }
+    fn code(&self, number: u64, address: Address) -> Result<Bytes, BackendError> {
+        let view = self.state.at(self.header_at(number)?.state_root);
+        match view.account(address).map_err(be)? {
+            Some(a) => Ok(view.code(a.code_hash).map_err(be)?.unwrap_or_default()),
+            None => Ok(Bytes::new()),
+        }
+    }
+    fn proof(&self, number: u64, address: Address, slots: &[U256]) -> Result<AccountProof, BackendError> {
+        let root = self.header_at(number)?.state_root;
+        self.state.proof(root, address, slots).map_err(be)
+    }
+    fn pending_nonce(&self, address: Address) -> Result<u64, BackendError> {
+        let (nonce, _) = self.head_account(address);
+        Ok(self.pool.next_nonce(address).map_or(nonce, |n| n.max(nonce)))
+    }
+    fn call(&self, number: u64, request: &CallRequest) -> Result<CallOutcome, ExecError> {
+        let (h, env) = self.call_env(number)?;
+        let view = self.state.at(h.state_root);
+        let block_hash = |n: u64| self.chain.header(n).ok().flatten().map(|h| h.header.hash(self.suite));
+        self.executor.call(&env, &view, &block_hash, request)
+    }
+    fn estimate_gas(&self, number: u64, request: &CallRequest) -> Result<u64, ExecError> {
+        let (h, env) = self.call_env(number)?;
+        let view = self.state.at(h.state_root);
+        let block_hash = |n: u64| self.chain.header(n).ok().flatten().map(|h| h.header.hash(self.suite));
+        self.executor.estimate_gas(&env, &view, &block_hash, request)
+    }
+    fn submit(&self, raw: &[u8]) -> Result<B256, SubmitError> {
+        let tx = RecoveredTx::decode(raw, self.suite, self.chain_id)?;
+        let hash = tx.hash();
+        if self.chain.tx_location(hash).map_err(be)?.is_some() {
+            return Err(SubmitError::Pool(banyan_txpool::PoolError::AlreadyKnown));
+        }
+        let account = self.head_account(tx.sender());
+        self.pool.add(tx, account)?;
+        self.wake_producer();
+        Ok(hash)
+    }
+    fn subscribe(&self) -> broadcast::Receiver<CommittedBlock> {
+        self.events.subscribe()
+    }
+    fn gas_price(&self) -> u128 {
+        self.min_gas_price.max(1)
+    }
+    fn status(&self) -> NodeStatus {
+        let (h, hash) = self.head();
+        NodeStatus {
+            chain_id: self.chain_id,
+            suite: self.suite,
+            genesis_hash: self.genesis_hash,
+            head_number: h.header.number,
+            head_hash: hash,
+            txpool_size: self.pool.len(),
+            validator: self.validator,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// Replays every block of `source` into `target` (which must hold only genesis), verifying each
+/// block by re-execution. Returns the number of blocks replayed.
+pub fn replay(source: &ChainStore, target: &Node, progress: &dyn Fn(u64, u64)) -> Result<u64, NodeError> {
+    let head = source.head()?.ok_or_else(|| NodeError::Corrupt("source has no blocks".into()))?;
+    let start = target.head_number() + 1;
+    for n in start..=head {
+        let block = source.block(n)?.ok_or_else(|| NodeError::Corrupt(format!("source block {n} missing")))?;
+        let committed = target.import_block(&block)?;
+        let source_hash = block.header.header.hash(target.suite);
+        if committed.hash != source_hash {
+            return Err(NodeError::InvalidBlock { number: n, reason: "replayed block hash differs".into() });
+        }
+        progress(n, head);
+    }
+    Ok(head.saturating_sub(start - 1))
+}

@@ -1,0 +1,24 @@
+//! banyan-primitives: the chain's data types and their encodings, with no I/O.
+//!
+//! Owns addresses, hashes, transactions (Ethereum legacy, EIP-2930 and EIP-1559, plus Banyan's
+//! native SM2-signed typed transaction), block headers and bodies, receipts and the genesis
+//! (chain spec). Hashing and signature checks use the chain's [`Suite`].
+
+mod block;
+mod genesis;
+mod receipt;
+mod transaction;
+
+pub use alloy_primitives::{Address, B256, Bloom, Bytes, Log, LogData, TxKind, U256, keccak256};
+pub use banyan_crypto::Suite;
+pub use block::{Block, Header, SealedHeader};
+pub use genesis::{Genesis, GenesisAccount, GenesisError, GenesisValidator};
+pub use receipt::Receipt;
+pub use transaction::{
+    MAX_TX_BYTES, RecoveredTx, SM_TX_TYPE, SmTransaction, SmTxFields, TxError, sign_eth_transaction,
+};
+
+/// Encodes a block number as a big-endian storage key so that keys sort by height.
+pub fn height_key(number: u64) -> [u8; 8] {
+    number.to_be_bytes()
+}

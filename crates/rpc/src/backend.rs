@@ -1,0 +1,109 @@
+//! What the RPC server needs from a node. The node implements it; tests may too.
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use banyan_crypto::Suite;
+use banyan_execution::{CallOutcome, CallRequest, ExecError};
+use banyan_primitives::{Receipt, RecoveredTx, SealedHeader};
+use banyan_state::{Account, AccountProof};
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// A failure inside the node while serving a request (not the client's fault).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BackendError(pub String);
+
+/// Why a submitted transaction was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The bytes, signature or chain binding are wrong.
+    #[error(transparent)]
+    Decode(#[from] banyan_primitives::TxError),
+    /// The pool refused it.
+    #[error(transparent)]
+    Pool(#[from] banyan_txpool::PoolError),
+    /// The node failed.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+}
+
+/// A block committed to the chain, as published to subscribers.
+#[derive(Clone, Debug)]
+pub struct CommittedBlock {
+    /// Sealed header.
+    pub header: SealedHeader,
+    /// Block hash.
+    pub hash: B256,
+    /// Receipts in transaction order.
+    pub receipts: Arc<Vec<Receipt>>,
+}
+
+/// Chain and node status for `banyan_status`.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeStatus {
+    /// Chain id.
+    pub chain_id: u64,
+    /// Crypto suite.
+    pub suite: Suite,
+    /// Genesis block hash.
+    pub genesis_hash: B256,
+    /// Latest committed height.
+    pub head_number: u64,
+    /// Latest committed block hash.
+    pub head_hash: B256,
+    /// Transactions waiting in the pool.
+    pub txpool_size: usize,
+    /// This node's validator address.
+    pub validator: Address,
+    /// Node software version.
+    pub version: String,
+}
+
+/// Read and submit access to a node's chain.
+pub trait Backend: Send + Sync + 'static {
+    /// EIP-155 chain id.
+    fn chain_id(&self) -> u64;
+    /// The chain's suite.
+    fn suite(&self) -> Suite;
+    /// Latest committed height.
+    fn head_number(&self) -> u64;
+    /// Header at `number`.
+    fn header(&self, number: u64) -> Result<Option<SealedHeader>, BackendError>;
+    /// Height of the block with `hash`.
+    fn number_by_hash(&self, hash: B256) -> Result<Option<u64>, BackendError>;
+    /// Encoded transactions of block `number`.
+    fn body(&self, number: u64) -> Result<Option<Vec<Bytes>>, BackendError>;
+    /// Receipts of block `number`.
+    fn receipts(&self, number: u64) -> Result<Option<Vec<Receipt>>, BackendError>;
+    /// Block height and index of a committed transaction.
+    fn tx_location(&self, hash: B256) -> Result<Option<(u64, u32)>, BackendError>;
+    /// A transaction still waiting in the pool.
+    fn pending_tx(&self, hash: B256) -> Option<Arc<RecoveredTx>>;
+    /// Account at the state after block `number`.
+    fn account(&self, number: u64, address: Address) -> Result<Option<Account>, BackendError>;
+    /// Storage slot at the state after block `number`.
+    fn storage(&self, number: u64, address: Address, slot: U256) -> Result<U256, BackendError>;
+    /// Code at the state after block `number`.
+    fn code(&self, number: u64, address: Address) -> Result<Bytes, BackendError>;
+    /// Merkle proof at the state after block `number`.
+    fn proof(&self, number: u64, address: Address, slots: &[U256]) -> Result<AccountProof, BackendError>;
+    /// Next nonce of `address`, counting transactions waiting in the pool.
+    fn pending_nonce(&self, address: Address) -> Result<u64, BackendError>;
+    /// Executes a call on the state after block `number` without committing.
+    fn call(&self, number: u64, request: &CallRequest) -> Result<CallOutcome, ExecError>;
+    /// Estimates the gas `request` needs on the state after block `number`.
+    fn estimate_gas(&self, number: u64, request: &CallRequest) -> Result<u64, ExecError>;
+    /// Validates and queues a transaction.
+    fn submit(&self, raw: &[u8]) -> Result<B256, SubmitError>;
+    /// Committed blocks, as they happen.
+    fn subscribe(&self) -> broadcast::Receiver<CommittedBlock>;
+    /// Suggested gas price.
+    fn gas_price(&self) -> u128;
+    /// Status for operators.
+    fn status(&self) -> NodeStatus;
+    /// Decoded transaction (signature checked at submission; stored bytes are trusted).
+    fn decode_tx(&self, raw: &[u8]) -> Option<RecoveredTx> {
+        RecoveredTx::decode(raw, self.suite(), self.chain_id()).ok()
+    }
+}

@@ -1,0 +1,16 @@
+//! banyan-rpc: the Ethereum JSON-RPC (`eth_`, `net_`, `web3_`, filters and `eth_subscribe`) and
+//! the `banyan_` namespace, over HTTP and WebSocket on one port (jsonrpsee).
+//!
+//! The server reads and submits through the [`Backend`] trait, which the node implements.
+//! Every request is bounded: body size, batch length, connections, subscriptions, log block range
+//! and log count, filters installed.
+
+mod backend;
+mod error;
+mod filters;
+mod json;
+mod server;
+
+pub use backend::{Backend, BackendError, CommittedBlock, NodeStatus, SubmitError};
+pub use server::{RpcConfig, method_names, start};
+pub use jsonrpsee::server::ServerHandle;

@@ -1,0 +1,190 @@
+//! State tree behaviour: reads, updates, history, proofs, order independence.
+
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use banyan_crypto::Suite;
+use banyan_state::*;
+use banyan_storage::{KvStore, open_memory};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+fn change(balance: u64, storage: &[(u64, u64)]) -> Option<AccountChange> {
+    Some(AccountChange {
+        nonce: 1,
+        balance: U256::from(balance),
+        code_hash: KECCAK_EMPTY,
+        code: None,
+        storage_cleared: false,
+        storage: storage.iter().map(|(k, v)| (U256::from(*k), U256::from(*v))).collect(),
+    })
+}
+
+fn commit(store: &Arc<dyn KvStore>, db: &StateDb, root: B256, changes: StateChanges) -> B256 {
+    let (root, batch) = db.apply(root, &changes).unwrap();
+    store.write(batch).unwrap();
+    root
+}
+
+fn addr(i: u8) -> Address {
+    Address::repeat_byte(i)
+}
+
+#[test]
+fn updates_are_readable_and_history_is_kept() {
+    for suite in [Suite::Ecdsa, Suite::Sm] {
+        let store = open_memory();
+        let db = StateDb::new(store.clone(), suite);
+        let mut c = StateChanges::default();
+        c.accounts.insert(addr(1), change(100, &[(1, 7), (2, 9)]));
+        c.accounts.insert(addr(2), change(5, &[]));
+        let r1 = commit(&store, &db, db.empty_root(), c);
+        assert_ne!(r1, db.empty_root());
+
+        let mut c = StateChanges::default();
+        c.accounts.insert(addr(1), change(60, &[(1, 0), (3, 4)]));
+        c.accounts.insert(addr(2), None);
+        let r2 = commit(&store, &db, r1, c);
+
+        let old = db.at(r1);
+        let new = db.at(r2);
+        assert_eq!(old.account(addr(1)).unwrap().unwrap().balance, U256::from(100));
+        assert_eq!(new.account(addr(1)).unwrap().unwrap().balance, U256::from(60));
+        assert_eq!(old.storage(addr(1), U256::from(1)).unwrap(), U256::from(7));
+        assert_eq!(new.storage(addr(1), U256::from(1)).unwrap(), U256::ZERO);
+        assert_eq!(new.storage(addr(1), U256::from(2)).unwrap(), U256::from(9));
+        assert_eq!(new.storage(addr(1), U256::from(3)).unwrap(), U256::from(4));
+        assert!(old.account(addr(2)).unwrap().is_some());
+        assert!(new.account(addr(2)).unwrap().is_none());
+    }
+}
+
+#[test]
+fn sm_and_ecdsa_roots_differ() {
+    let mut c = StateChanges::default();
+    c.accounts.insert(addr(1), change(1, &[]));
+    let a = StateDb::new(open_memory(), Suite::Ecdsa);
+    let b = StateDb::new(open_memory(), Suite::Sm);
+    assert_ne!(a.apply(a.empty_root(), &c).unwrap().0, b.apply(b.empty_root(), &c).unwrap().0);
+    // Ethereum's empty trie root.
+    assert_eq!(
+        a.empty_root(),
+        "0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421".parse::<B256>().unwrap()
+    );
+}
+
+#[test]
+fn code_is_stored_by_hash_and_storage_clear_wipes() {
+    let store = open_memory();
+    let db = StateDb::new(store.clone(), Suite::Ecdsa);
+    let code = Bytes::from_static(&[0x60, 0x00, 0xf3]);
+    let mut c = StateChanges::default();
+    c.accounts.insert(
+        addr(9),
+        Some(AccountChange {
+            nonce: 1,
+            balance: U256::ZERO,
+            code_hash: keccak256(&code),
+            code: Some(code.clone()),
+            storage_cleared: true,
+            storage: BTreeMap::from([(U256::from(1), U256::from(1))]),
+        }),
+    );
+    let r1 = commit(&store, &db, db.empty_root(), c);
+    let v = db.at(r1);
+    let acct = v.account(addr(9)).unwrap().unwrap();
+    assert_eq!(v.code(acct.code_hash).unwrap().unwrap(), code);
+
+    let mut c = StateChanges::default();
+    let mut wipe = change(0, &[(2, 2)]).unwrap();
+    wipe.storage_cleared = true;
+    c.accounts.insert(addr(9), Some(wipe));
+    let r2 = commit(&store, &db, r1, c);
+    assert_eq!(db.at(r2).storage(addr(9), U256::from(1)).unwrap(), U256::ZERO);
+    assert_eq!(db.at(r2).storage(addr(9), U256::from(2)).unwrap(), U256::from(2));
+}
+
+#[test]
+fn proofs_verify_and_tampering_fails() {
+    for suite in [Suite::Ecdsa, Suite::Sm] {
+        let store = open_memory();
+        let db = StateDb::new(store.clone(), suite);
+        let mut c = StateChanges::default();
+        for i in 1..40u8 {
+            c.accounts.insert(addr(i), change(i as u64 * 10, &[(1, i as u64), (2, 3)]));
+        }
+        let root = commit(&store, &db, db.empty_root(), c);
+
+        let p = db.proof(root, addr(7), &[U256::from(1), U256::from(5)]).unwrap();
+        assert_eq!(p.account.as_ref().unwrap().balance, U256::from(70));
+        assert_eq!(p.storage[0].value, U256::from(7));
+        assert_eq!(p.storage[1].value, U256::ZERO);
+        verify_account_proof(suite, root, &p).unwrap();
+
+        // Absent account: proof of absence verifies.
+        let absent = db.proof(root, addr(200), &[]).unwrap();
+        assert!(absent.account.is_none());
+        verify_account_proof(suite, root, &absent).unwrap();
+
+        // Lies are caught: wrong balance, wrong slot value, wrong root, missing nodes.
+        let mut lie = p.clone();
+        lie.account.as_mut().unwrap().balance = U256::from(71);
+        assert!(verify_account_proof(suite, root, &lie).is_err());
+        let mut lie = p.clone();
+        lie.storage[0].value = U256::from(8);
+        assert!(verify_account_proof(suite, root, &lie).is_err());
+        assert!(verify_account_proof(suite, B256::repeat_byte(3), &p).is_err());
+        let mut lie = absent.clone();
+        lie.account_proof.truncate(1);
+        lie.address = addr(7);
+        assert!(verify_account_proof(suite, root, &lie).is_err());
+        let mut lie = p.clone();
+        lie.account_proof.clear();
+        assert!(verify_account_proof(suite, root, &lie).is_err());
+    }
+}
+
+#[test]
+fn ordered_roots_depend_on_order_and_content() {
+    let a = ordered_root(Suite::Ecdsa, &[b"a".to_vec(), b"b".to_vec()]);
+    let b = ordered_root(Suite::Ecdsa, &[b"b".to_vec(), b"a".to_vec()]);
+    assert_ne!(a, b);
+    assert_eq!(ordered_root(Suite::Ecdsa, &[]), empty_root(Suite::Ecdsa));
+    assert_eq!(a, ordered_root(Suite::Ecdsa, &[b"a".to_vec(), b"b".to_vec()]));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    /// The root is a function of the final content only: applying updates in several blocks or
+    /// building the final content at once gives the same root.
+    #[test]
+    fn root_depends_only_on_content(
+        blocks in prop::collection::vec(prop::collection::vec((1u8..20, 0u64..4, 0u64..3, 1u64..1000), 1..8), 1..5)
+    ) {
+        let store = open_memory();
+        let db = StateDb::new(store.clone(), Suite::Ecdsa);
+        let mut root = db.empty_root();
+        let mut balances: BTreeMap<u8, u64> = BTreeMap::new();
+        let mut slots: BTreeMap<(u8, u64), u64> = BTreeMap::new();
+        for block in &blocks {
+            let mut c = StateChanges::default();
+            for (a, slot, value, balance) in block {
+                balances.insert(*a, *balance);
+                slots.insert((*a, *slot), *value);
+                let mut ch = change(*balance, &[]).unwrap();
+                for ((sa, s), v) in &slots { if sa == a { ch.storage.insert(U256::from(*s), U256::from(*v)); } }
+                c.accounts.insert(addr(*a), Some(ch));
+            }
+            root = commit(&store, &db, root, c);
+        }
+        let fresh_store = open_memory();
+        let fresh = StateDb::new(fresh_store.clone(), Suite::Ecdsa);
+        let mut c = StateChanges::default();
+        for (a, balance) in &balances {
+            let mut ch = change(*balance, &[]).unwrap();
+            for ((sa, s), v) in &slots { if sa == a && *v != 0 { ch.storage.insert(U256::from(*s), U256::from(*v)); } }
+            c.accounts.insert(addr(*a), Some(ch));
+        }
+        let direct = commit(&fresh_store, &fresh, fresh.empty_root(), c);
+        prop_assert_eq!(root, direct);
+    }
+}

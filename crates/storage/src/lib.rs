@@ -1,0 +1,121 @@
+//! banyan-storage: the node's key-value storage.
+//!
+//! Everything the node persists goes through the small [`KvStore`] trait: point reads, ordered
+//! range scans and atomic, durable [`WriteBatch`]es over a fixed set of named [`Table`]s. Two
+//! engines implement it:
+//!
+//! - [`RedbStore`], the embedded default, one `redb` file per data directory
+//!   (`docs/adr/0001-storage-engine.md` says why redb);
+//! - [`MemoryStore`], a `BTreeMap` per table, for tests.
+//!
+//! [`open_redb`] is how a node opens its data directory: it refuses a directory another process
+//! holds and one written by a different [`SCHEMA_VERSION`].
+//!
+//! ```
+//! use banyan_storage::{open_memory, Table, WriteBatch};
+//!
+//! let store = open_memory();
+//! let mut batch = WriteBatch::default();
+//! batch.put(Table::Headers, b"h1".to_vec(), b"header".to_vec());
+//! store.write(batch)?;
+//! assert_eq!(store.get(Table::Headers, b"h1")?, Some(b"header".to_vec()));
+//! # Ok::<(), banyan_storage::StorageError>(())
+//! ```
+//!
+//! The crate has no feature flags.
+
+mod batch;
+mod error;
+mod memory;
+mod redb_store;
+mod table;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use batch::{BatchOp, WriteBatch};
+pub use error::StorageError;
+pub use memory::MemoryStore;
+pub use redb_store::{DB_FILE_NAME, RedbStore};
+pub use table::Table;
+
+/// Version of the on-disk layout (tables, key and value encodings) this build reads and writes.
+/// Bump it, with a migration or a clear refusal, whenever the layout changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Key in [`Table::Meta`] under which the schema version is stored, as a big-endian `u32`.
+pub const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
+
+/// A key and its value, as returned by range scans.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+/// A key-value store of named tables with atomic, durable batch writes.
+///
+/// Keys and values are opaque bytes; keys are ordered bytewise. Implementations are shared
+/// between threads behind an `Arc`.
+pub trait KvStore: Send + Sync + 'static {
+    /// The value stored under `key` in `table`, if any.
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// Applies every operation of `batch`, in order, atomically and durably: after `Ok`, a crash
+    /// (SIGKILL, power loss as far as fsync allows) keeps all of the batch or none of it.
+    fn write(&self, batch: WriteBatch) -> Result<(), StorageError>;
+
+    /// Up to `limit` entries with `start <= key < end`, in key order. Empty when `start >= end`.
+    fn range(
+        &self,
+        table: Table,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Entry>, StorageError>;
+
+    /// The last entry (largest key) of `table`, if any.
+    fn last(&self, table: Table) -> Result<Option<Entry>, StorageError>;
+}
+
+/// Opens (creating if empty) the redb store in `dir` and checks its schema version.
+///
+/// An empty store gets [`SCHEMA_VERSION`]; a store written by another version is refused with
+/// [`StorageError::SchemaMismatch`], and a directory another process has open with
+/// [`StorageError::Locked`].
+pub fn open_redb(dir: &Path) -> Result<Arc<dyn KvStore>, StorageError> {
+    let store = RedbStore::open(dir)?;
+    check_schema_version(&store, dir)?;
+    Ok(Arc::new(store))
+}
+
+/// A fresh, empty in-memory store, for tests.
+pub fn open_memory() -> Arc<dyn KvStore> {
+    Arc::new(MemoryStore::new())
+}
+
+/// Writes [`SCHEMA_VERSION`] into an empty store, accepts a store of that version and refuses any
+/// other. `path` only names the store in errors.
+pub fn check_schema_version(store: &dyn KvStore, path: &Path) -> Result<(), StorageError> {
+    let Some(stored) = store.get(Table::Meta, SCHEMA_VERSION_KEY)? else {
+        let mut batch = WriteBatch::default();
+        batch.put(
+            Table::Meta,
+            SCHEMA_VERSION_KEY,
+            SCHEMA_VERSION.to_be_bytes(),
+        );
+        return store.write(batch);
+    };
+    let bytes: [u8; 4] = stored.as_slice().try_into().map_err(|_| {
+        StorageError::Corrupt(format!(
+            "schema version in {} is {} bytes long, expected 4",
+            path.display(),
+            stored.len()
+        ))
+    })?;
+    let found = u32::from_be_bytes(bytes);
+    if found != SCHEMA_VERSION {
+        return Err(StorageError::SchemaMismatch {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,433 @@
+//! banyan-txpool: the bounded pool of transactions waiting for a block.
+//!
+//! Ordered by account nonce (no gaps: a transaction whose nonce is not the sender's next one is
+//! refused), replacement of a pending nonce by a fee at least `price_bump_percent` higher, a
+//! global bound and a per-account bound (so that one account cannot fill the pool), eviction of
+//! entries older than `lifetime`, and re-validation against the new state after each block.
+
+use alloy_primitives::{Address, B256, U256};
+use banyan_primitives::RecoveredTx;
+use parking_lot::Mutex;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Limits and prices of the pool.
+#[derive(Clone, Debug)]
+pub struct PoolConfig {
+    /// Most transactions held at once.
+    pub max_txs: usize,
+    /// Most transactions held for one sender.
+    pub max_per_account: usize,
+    /// Lowest accepted (effective) gas price.
+    pub min_gas_price: u128,
+    /// A replacement must pay at least this many percent more than the transaction it replaces.
+    pub price_bump_percent: u128,
+    /// Transactions older than this are dropped.
+    pub lifetime: Duration,
+    /// The block gas limit: a transaction asking for more can never be included.
+    pub block_gas_limit: u64,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            max_txs: 20_000,
+            max_per_account: 64,
+            min_gas_price: 0,
+            price_bump_percent: 10,
+            lifetime: Duration::from_secs(3 * 3600),
+            block_gas_limit: 30_000_000,
+        }
+    }
+}
+
+/// Why the pool refused a transaction. The messages follow geth's where one exists, since tools
+/// (ethers, web3, Hardhat) recognise them.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PoolError {
+    /// The transaction is already in the pool.
+    #[error("already known")]
+    AlreadyKnown,
+    /// The nonce was already used.
+    #[error("nonce too low: next nonce {expected}, tx nonce {got}")]
+    NonceTooLow {
+        /// Next usable nonce.
+        expected: u64,
+        /// The transaction's nonce.
+        got: u64,
+    },
+    /// The nonce leaves a gap after the sender's last pending transaction.
+    #[error("nonce too high: next nonce {expected}, tx nonce {got} (nonce gaps are not accepted)")]
+    NonceGap {
+        /// Next usable nonce.
+        expected: u64,
+        /// The transaction's nonce.
+        got: u64,
+    },
+    /// The sender cannot pay for this and its earlier pending transactions.
+    #[error("insufficient funds for gas * price + value: balance {balance}, cost {cost}")]
+    InsufficientFunds {
+        /// Sender balance.
+        balance: U256,
+        /// Total cost of the sender's pending transactions up to this one.
+        cost: U256,
+    },
+    /// The gas price is below the pool's minimum.
+    #[error("transaction underpriced: gas price {got} below minimum {min}")]
+    Underpriced {
+        /// Offered price.
+        got: u128,
+        /// Minimum.
+        min: u128,
+    },
+    /// A replacement that does not pay enough more.
+    #[error("replacement transaction underpriced: needs gas price of at least {min}")]
+    ReplacementUnderpriced {
+        /// Minimum price for the replacement.
+        min: u128,
+    },
+    /// The sender already holds its quota of pending transactions.
+    #[error("account limit reached: {sender} already has {limit} pending transactions")]
+    AccountLimit {
+        /// The sender.
+        sender: Address,
+        /// The per-account limit.
+        limit: usize,
+    },
+    /// The pool is full and the transaction does not pay more than the cheapest one held.
+    #[error("txpool is full")]
+    PoolFull,
+    /// The gas limit is above the block gas limit.
+    #[error("exceeds block gas limit: tx gas {got}, block gas limit {limit}")]
+    GasLimitExceeded {
+        /// Requested gas.
+        got: u64,
+        /// Block gas limit.
+        limit: u64,
+    },
+    /// The gas limit cannot cover the transaction's intrinsic gas.
+    #[error("intrinsic gas too low: tx gas {got}, needs at least {needed}")]
+    IntrinsicGasTooLow {
+        /// Requested gas.
+        got: u64,
+        /// Intrinsic gas.
+        needed: u64,
+    },
+    /// The priority fee exceeds the max fee.
+    #[error("max priority fee per gas higher than max fee per gas")]
+    TipAboveFeeCap,
+}
+
+/// Outcome of a successful insertion.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Added {
+    /// A new pending transaction.
+    New,
+    /// It replaced the transaction with this hash.
+    Replaced(B256),
+}
+
+/// Nonce and balance of an account in the head state.
+pub type AccountState = (u64, U256);
+
+/// Intrinsic gas of a transaction under the Prague rules (including the EIP-7623 calldata floor).
+pub fn intrinsic_gas(tx: &RecoveredTx) -> u64 {
+    let data = tx.input();
+    let zeros = data.iter().filter(|b| **b == 0).count() as u64;
+    let nonzeros = data.len() as u64 - zeros;
+    let mut gas = 21_000 + zeros * 4 + nonzeros * 16;
+    if tx.to().is_none() {
+        gas += 32_000 + 2 * (data.len() as u64).div_ceil(32);
+    }
+    for (_, keys) in tx.access_list() {
+        gas += 2_400 + 1_900 * keys.len() as u64;
+    }
+    let floor = 21_000 + 10 * (zeros + 4 * nonzeros);
+    gas.max(floor)
+}
+
+#[derive(Clone)]
+struct Entry {
+    tx: Arc<RecoveredTx>,
+    arrived: Instant,
+    seq: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    by_sender: HashMap<Address, BTreeMap<u64, Entry>>,
+    by_hash: HashMap<B256, (Address, u64)>,
+    seq: u64,
+}
+
+impl Inner {
+    fn remove(&mut self, sender: Address, nonce: u64) -> Option<Entry> {
+        let txs = self.by_sender.get_mut(&sender)?;
+        let e = txs.remove(&nonce)?;
+        if txs.is_empty() {
+            self.by_sender.remove(&sender);
+        }
+        self.by_hash.remove(&e.tx.hash());
+        Some(e)
+    }
+
+    /// Removes `nonce` and every later transaction of `sender` (they could not run without it).
+    fn remove_from(&mut self, sender: Address, nonce: u64) -> usize {
+        let nonces: Vec<u64> = match self.by_sender.get(&sender) {
+            Some(txs) => txs.range(nonce..).map(|(n, _)| *n).collect(),
+            None => return 0,
+        };
+        nonces.iter().filter(|n| self.remove(sender, **n).is_some()).count()
+    }
+}
+
+/// The transaction pool. Cheap to share behind an `Arc`; all methods take `&self`.
+pub struct TxPool {
+    config: PoolConfig,
+    inner: Mutex<Inner>,
+}
+
+impl TxPool {
+    /// An empty pool.
+    pub fn new(config: PoolConfig) -> Self {
+        Self { config, inner: Mutex::default() }
+    }
+
+    /// The pool's configuration.
+    pub fn config(&self) -> &PoolConfig {
+        &self.config
+    }
+
+    /// Number of transactions held.
+    pub fn len(&self) -> usize {
+        self.inner.lock().by_hash.len()
+    }
+
+    /// Whether the pool is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether a transaction is held.
+    pub fn contains(&self, hash: &B256) -> bool {
+        self.inner.lock().by_hash.contains_key(hash)
+    }
+
+    /// A held transaction.
+    pub fn get(&self, hash: &B256) -> Option<Arc<RecoveredTx>> {
+        let inner = self.inner.lock();
+        let (sender, nonce) = inner.by_hash.get(hash)?;
+        inner.by_sender.get(sender)?.get(nonce).map(|e| e.tx.clone())
+    }
+
+    /// The nonce after the sender's last pending transaction, if it has any.
+    pub fn next_nonce(&self, sender: Address) -> Option<u64> {
+        let inner = self.inner.lock();
+        inner.by_sender.get(&sender)?.last_key_value().map(|(n, _)| n + 1)
+    }
+
+    /// Number of pending transactions of `sender`.
+    pub fn sender_count(&self, sender: Address) -> usize {
+        self.inner.lock().by_sender.get(&sender).map_or(0, |t| t.len())
+    }
+
+    /// Validates and inserts `tx`; `account` is the sender's nonce and balance at the head.
+    pub fn add(&self, tx: RecoveredTx, account: AccountState) -> Result<Added, PoolError> {
+        self.check_static(&tx)?;
+        let (state_nonce, balance) = account;
+        let sender = tx.sender();
+        let nonce = tx.nonce();
+        let mut inner = self.inner.lock();
+        if inner.by_hash.contains_key(&tx.hash()) {
+            return Err(PoolError::AlreadyKnown);
+        }
+        let pending = inner.by_sender.get(&sender);
+        let next = pending.and_then(|t| t.last_key_value()).map_or(state_nonce, |(n, _)| n + 1);
+        if nonce < state_nonce {
+            return Err(PoolError::NonceTooLow { expected: next.max(state_nonce), got: nonce });
+        }
+        if nonce > next {
+            return Err(PoolError::NonceGap { expected: next, got: nonce });
+        }
+        let replaced = pending.and_then(|t| t.get(&nonce)).cloned();
+        if let Some(old) = &replaced {
+            let old_price = old.tx.effective_gas_price();
+            let min = old_price + old_price * self.config.price_bump_percent / 100;
+            let bumped = tx.effective_gas_price() >= min.max(old_price + 1)
+                && tx.max_fee_per_gas() >= old.tx.max_fee_per_gas();
+            if !bumped {
+                return Err(PoolError::ReplacementUnderpriced { min: min.max(old_price + 1) });
+            }
+        } else if pending.map_or(0, |t| t.len()) >= self.config.max_per_account {
+            return Err(PoolError::AccountLimit { sender, limit: self.config.max_per_account });
+        }
+        let earlier: U256 = pending
+            .map(|t| t.range(..nonce).map(|(_, e)| e.tx.max_cost()).fold(U256::ZERO, |a, c| a.saturating_add(c)))
+            .unwrap_or_default();
+        let cost = earlier.saturating_add(tx.max_cost());
+        if cost > balance {
+            return Err(PoolError::InsufficientFunds { balance, cost });
+        }
+        if replaced.is_none() && inner.by_hash.len() >= self.config.max_txs {
+            Self::evict_cheapest(&mut inner, sender, tx.effective_gas_price())?;
+        }
+        if let Some(old) = &replaced {
+            inner.by_hash.remove(&old.tx.hash());
+        }
+        inner.seq += 1;
+        let entry = Entry { tx: Arc::new(tx), arrived: Instant::now(), seq: inner.seq };
+        inner.by_hash.insert(entry.tx.hash(), (sender, nonce));
+        inner.by_sender.entry(sender).or_default().insert(nonce, entry);
+        Ok(match replaced {
+            Some(old) => Added::Replaced(old.tx.hash()),
+            None => Added::New,
+        })
+    }
+
+    fn check_static(&self, tx: &RecoveredTx) -> Result<(), PoolError> {
+        if let Some(tip) = tx.max_priority_fee_per_gas() {
+            if tip > tx.max_fee_per_gas() {
+                return Err(PoolError::TipAboveFeeCap);
+            }
+        }
+        if tx.effective_gas_price() < self.config.min_gas_price {
+            return Err(PoolError::Underpriced { got: tx.effective_gas_price(), min: self.config.min_gas_price });
+        }
+        if tx.gas_limit() > self.config.block_gas_limit {
+            return Err(PoolError::GasLimitExceeded { got: tx.gas_limit(), limit: self.config.block_gas_limit });
+        }
+        let needed = intrinsic_gas(tx);
+        if tx.gas_limit() < needed {
+            return Err(PoolError::IntrinsicGasTooLow { got: tx.gas_limit(), needed });
+        }
+        Ok(())
+    }
+
+    /// Makes room by dropping the cheapest last-in-line transaction of another sender, if it
+    /// pays less than `price`.
+    fn evict_cheapest(inner: &mut Inner, sender: Address, price: u128) -> Result<(), PoolError> {
+        let victim = inner
+            .by_sender
+            .iter()
+            .filter(|(s, _)| **s != sender)
+            .filter_map(|(s, txs)| txs.last_key_value().map(|(n, e)| (e.tx.effective_gas_price(), std::cmp::Reverse(e.seq), *s, *n)))
+            .min();
+        match victim {
+            Some((victim_price, _, s, n)) if victim_price < price => {
+                inner.remove(s, n);
+                Ok(())
+            }
+            _ => Err(PoolError::PoolFull),
+        }
+    }
+
+    /// Transactions for the next block: each sender's in nonce order, senders interleaved by
+    /// price (highest first, then arrival), within `max_gas` and `max_txs`.
+    pub fn best(&self, max_gas: u64, max_txs: usize) -> Vec<Arc<RecoveredTx>> {
+        let inner = self.inner.lock();
+        let mut cursors: Vec<(Address, std::collections::btree_map::Values<'_, u64, Entry>)> =
+            inner.by_sender.iter().map(|(s, t)| (*s, t.values())).collect();
+        let mut heads: std::collections::BinaryHeap<(u128, std::cmp::Reverse<u64>, usize)> = Default::default();
+        let mut current: Vec<Option<&Entry>> = Vec::with_capacity(cursors.len());
+        for (i, (_, it)) in cursors.iter_mut().enumerate() {
+            let e = it.next();
+            if let Some(e) = e {
+                heads.push((e.tx.effective_gas_price(), std::cmp::Reverse(e.seq), i));
+            }
+            current.push(e);
+        }
+        let mut out = Vec::new();
+        let mut gas = 0u64;
+        while let Some((_, _, i)) = heads.pop() {
+            if out.len() >= max_txs {
+                break;
+            }
+            let Some(e) = current[i] else { continue };
+            if gas + e.tx.gas_limit() > max_gas {
+                // This sender's later transactions cannot go before this one: skip the sender.
+                continue;
+            }
+            gas += e.tx.gas_limit();
+            out.push(e.tx.clone());
+            let next = cursors[i].1.next();
+            if let Some(n) = next {
+                heads.push((n.tx.effective_gas_price(), std::cmp::Reverse(n.seq), i));
+            }
+            current[i] = next;
+        }
+        out
+    }
+
+    /// After a block: drops included and now-invalid transactions. `account` gives each
+    /// affected sender's nonce and balance in the new head state.
+    pub fn on_block(&self, senders: &[Address], account: &dyn Fn(Address) -> AccountState) -> usize {
+        let mut inner = self.inner.lock();
+        let mut dropped = 0;
+        let mut unique: Vec<Address> = senders.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        for sender in unique {
+            let Some(txs) = inner.by_sender.get(&sender) else { continue };
+            let (nonce, balance) = account(sender);
+            let stale: Vec<u64> = txs.range(..nonce).map(|(n, _)| *n).collect();
+            for n in stale {
+                inner.remove(sender, n);
+            }
+            // Keep the longest affordable run starting at the state nonce.
+            let mut cost = U256::ZERO;
+            let mut cut = None;
+            let mut expect = nonce;
+            if let Some(txs) = inner.by_sender.get(&sender) {
+                for (n, e) in txs {
+                    cost = cost.saturating_add(e.tx.max_cost());
+                    if *n != expect || cost > balance {
+                        cut = Some(*n);
+                        break;
+                    }
+                    expect += 1;
+                }
+            }
+            if let Some(n) = cut {
+                dropped += inner.remove_from(sender, n);
+            }
+        }
+        dropped
+    }
+
+    /// Removes a transaction and the sender's later ones (e.g. it proved invalid at execution).
+    pub fn remove_with_successors(&self, hash: &B256) -> usize {
+        let mut inner = self.inner.lock();
+        match inner.by_hash.get(hash).copied() {
+            Some((sender, nonce)) => inner.remove_from(sender, nonce),
+            None => 0,
+        }
+    }
+
+    /// Removes transactions (and their successors) that waited longer than the lifetime.
+    pub fn evict_stale(&self, now: Instant) -> usize {
+        let mut inner = self.inner.lock();
+        let lifetime = self.config.lifetime;
+        let old: Vec<(Address, u64)> = inner
+            .by_sender
+            .iter()
+            .filter_map(|(s, txs)| {
+                txs.iter()
+                    .find(|(_, e)| now.saturating_duration_since(e.arrived) > lifetime)
+                    .map(|(n, _)| (*s, *n))
+            })
+            .collect();
+        old.into_iter().map(|(s, n)| inner.remove_from(s, n)).sum()
+    }
+
+    /// All held transactions, grouped by sender in nonce order (for `txpool_content`-style views).
+    pub fn snapshot(&self) -> Vec<Arc<RecoveredTx>> {
+        let inner = self.inner.lock();
+        let mut senders: Vec<_> = inner.by_sender.keys().copied().collect();
+        senders.sort_unstable();
+        senders
+            .iter()
+            .flat_map(|s| inner.by_sender[s].values().map(|e| e.tx.clone()).collect::<Vec<_>>())
+            .collect()
+    }
+}

@@ -1,0 +1,168 @@
+//! Pool limits, ordering, replacement, eviction and re-validation.
+
+use alloy_consensus::{TxEip1559, TxLegacy, TypedTransaction};
+use alloy_primitives::{Address, TxKind, U256};
+use banyan_crypto::{SecretKey, Suite};
+use banyan_primitives::{RecoveredTx, sign_eth_transaction};
+use banyan_txpool::*;
+use std::time::{Duration, Instant};
+
+const CHAIN: u64 = 1337;
+
+fn tx(key: &SecretKey, nonce: u64, price: u128) -> RecoveredTx {
+    let t = TypedTransaction::Legacy(TxLegacy {
+        chain_id: Some(CHAIN),
+        nonce,
+        gas_price: price,
+        gas_limit: 21_000,
+        to: TxKind::Call(Address::repeat_byte(0xaa)),
+        value: U256::from(1u64),
+        input: Default::default(),
+    });
+    RecoveredTx::decode(&sign_eth_transaction(t, key).unwrap(), Suite::Ecdsa, CHAIN).unwrap()
+}
+
+fn rich() -> (u64, U256) {
+    (0, U256::from(10u128.pow(24)))
+}
+
+fn pool(max_txs: usize, per_account: usize) -> TxPool {
+    TxPool::new(PoolConfig { max_txs, max_per_account: per_account, ..Default::default() })
+}
+
+#[test]
+fn nonce_order_gaps_and_duplicates() {
+    let p = pool(100, 10);
+    let k = Suite::Ecdsa.generate_secret();
+    assert_eq!(p.add(tx(&k, 0, 10), rich()), Ok(Added::New));
+    assert_eq!(p.add(tx(&k, 0, 10), rich()), Err(PoolError::AlreadyKnown));
+    assert!(matches!(p.add(tx(&k, 2, 10), rich()), Err(PoolError::NonceGap { expected: 1, got: 2 })));
+    assert_eq!(p.add(tx(&k, 1, 10), rich()), Ok(Added::New));
+    assert!(matches!(p.add(tx(&k, 0, 11), (1, U256::MAX)), Err(PoolError::NonceTooLow { .. })));
+    assert_eq!(p.next_nonce(tx(&k, 0, 1).sender()), Some(2));
+}
+
+#[test]
+fn replacement_needs_a_price_bump() {
+    let p = pool(100, 10);
+    let k = Suite::Ecdsa.generate_secret();
+    let first = tx(&k, 0, 100);
+    let first_hash = first.hash();
+    p.add(first, rich()).unwrap();
+    assert!(matches!(p.add(tx(&k, 0, 105), rich()), Err(PoolError::ReplacementUnderpriced { min: 110 })));
+    assert_eq!(p.add(tx(&k, 0, 110), rich()), Ok(Added::Replaced(first_hash)));
+    assert_eq!(p.len(), 1);
+    assert!(!p.contains(&first_hash));
+}
+
+#[test]
+fn one_account_cannot_fill_the_pool() {
+    let p = pool(50, 8);
+    let spammer = Suite::Ecdsa.generate_secret();
+    for n in 0..8 {
+        p.add(tx(&spammer, n, 10), rich()).unwrap();
+    }
+    assert!(matches!(p.add(tx(&spammer, 8, 10), rich()), Err(PoolError::AccountLimit { limit: 8, .. })));
+    // Others still get in.
+    let other = Suite::Ecdsa.generate_secret();
+    assert_eq!(p.add(tx(&other, 0, 10), rich()), Ok(Added::New));
+    assert_eq!(p.len(), 9);
+}
+
+#[test]
+fn full_pool_evicts_only_for_a_better_price() {
+    let p = pool(4, 2);
+    let keys: Vec<_> = (0..3).map(|_| Suite::Ecdsa.generate_secret()).collect();
+    p.add(tx(&keys[0], 0, 5), rich()).unwrap();
+    p.add(tx(&keys[0], 1, 5), rich()).unwrap();
+    p.add(tx(&keys[1], 0, 20), rich()).unwrap();
+    p.add(tx(&keys[1], 1, 20), rich()).unwrap();
+    let newcomer = Suite::Ecdsa.generate_secret();
+    assert_eq!(p.add(tx(&newcomer, 0, 5), rich()), Err(PoolError::PoolFull));
+    assert_eq!(p.add(tx(&newcomer, 0, 30), rich()), Ok(Added::New));
+    assert_eq!(p.len(), 4);
+    // The cheapest sender lost its last transaction, never a middle one.
+    assert_eq!(p.sender_count(tx(&keys[0], 0, 1).sender()), 1);
+}
+
+#[test]
+fn funds_cover_all_pending_transactions() {
+    let p = pool(100, 10);
+    let k = Suite::Ecdsa.generate_secret();
+    let one = tx(&k, 0, 10).max_cost();
+    let balance = one * U256::from(2u64);
+    p.add(tx(&k, 0, 10), (0, balance)).unwrap();
+    p.add(tx(&k, 1, 10), (0, balance)).unwrap();
+    assert!(matches!(p.add(tx(&k, 2, 10), (0, balance)), Err(PoolError::InsufficientFunds { .. })));
+}
+
+#[test]
+fn static_checks() {
+    let p = TxPool::new(PoolConfig { min_gas_price: 7, block_gas_limit: 100_000, ..Default::default() });
+    let k = Suite::Ecdsa.generate_secret();
+    assert!(matches!(p.add(tx(&k, 0, 6), rich()), Err(PoolError::Underpriced { got: 6, min: 7 })));
+    let big = TypedTransaction::Eip1559(TxEip1559 {
+        chain_id: CHAIN,
+        gas_limit: 200_000,
+        max_fee_per_gas: 10,
+        max_priority_fee_per_gas: 10,
+        to: TxKind::Call(Address::ZERO),
+        ..Default::default()
+    });
+    let big = RecoveredTx::decode(&sign_eth_transaction(big, &k).unwrap(), Suite::Ecdsa, CHAIN).unwrap();
+    assert!(matches!(p.add(big, rich()), Err(PoolError::GasLimitExceeded { .. })));
+    let low = TypedTransaction::Eip1559(TxEip1559 {
+        chain_id: CHAIN,
+        gas_limit: 20_000,
+        max_fee_per_gas: 10,
+        max_priority_fee_per_gas: 10,
+        to: TxKind::Call(Address::ZERO),
+        ..Default::default()
+    });
+    let low = RecoveredTx::decode(&sign_eth_transaction(low, &k).unwrap(), Suite::Ecdsa, CHAIN).unwrap();
+    assert!(matches!(p.add(low, rich()), Err(PoolError::IntrinsicGasTooLow { needed: 21_000, .. })));
+}
+
+#[test]
+fn best_respects_nonce_order_price_and_gas() {
+    let p = pool(100, 10);
+    let cheap = Suite::Ecdsa.generate_secret();
+    let dear = Suite::Ecdsa.generate_secret();
+    for n in 0..3 {
+        p.add(tx(&cheap, n, 10), rich()).unwrap();
+        p.add(tx(&dear, n, 50), rich()).unwrap();
+    }
+    let best = p.best(21_000 * 4, 100);
+    assert_eq!(best.len(), 4);
+    let dear_addr = tx(&dear, 0, 1).sender();
+    assert!(best[..3].iter().all(|t| t.sender() == dear_addr));
+    assert_eq!(best.iter().filter(|t| t.sender() == dear_addr).map(|t| t.nonce()).collect::<Vec<_>>(), vec![0, 1, 2]);
+    assert_eq!(p.best(u64::MAX, 2).len(), 2);
+}
+
+#[test]
+fn revalidation_after_a_block() {
+    let p = pool(100, 10);
+    let k = Suite::Ecdsa.generate_secret();
+    let sender = tx(&k, 0, 1).sender();
+    for n in 0..4 {
+        p.add(tx(&k, n, 10), rich()).unwrap();
+    }
+    // Two were included; the balance now pays for only one more.
+    let one = tx(&k, 2, 10).max_cost();
+    let dropped = p.on_block(&[sender], &|_| (2, one));
+    assert_eq!(dropped, 1);
+    assert_eq!(p.len(), 1);
+    assert_eq!(p.next_nonce(sender), Some(3));
+}
+
+#[test]
+fn stale_entries_are_evicted() {
+    let p = TxPool::new(PoolConfig { lifetime: Duration::from_millis(10), ..Default::default() });
+    let k = Suite::Ecdsa.generate_secret();
+    p.add(tx(&k, 0, 10), rich()).unwrap();
+    p.add(tx(&k, 1, 10), rich()).unwrap();
+    assert_eq!(p.evict_stale(Instant::now()), 0);
+    assert_eq!(p.evict_stale(Instant::now() + Duration::from_secs(1)), 2);
+    assert!(p.is_empty());
+}
