@@ -5,10 +5,10 @@ pragma solidity ^0.8.20;
 /// @notice The chain's crypto suite, exposed to contracts as a native module (precompile).
 /// @dev Deployed natively at address 0x0000000000000000000000000000000000001000 on every Banyan
 ///      chain; there is no contract code behind it. Call it like any contract:
-///
-///          IBanyanCrypto constant CRYPTO = IBanyanCrypto(address(0x1000));
-///          bytes32 h = CRYPTO.suiteHash(data);
-///
+///      ```solidity
+///      IBanyanCrypto constant CRYPTO = IBanyanCrypto(address(0x1000));
+///      bytes32 h = CRYPTO.suiteHash(data);
+///      ```
 ///      Gas: 60 + 12 per started 32-byte word of the ABI-encoded call data (the same schedule as
 ///      the SHA-256 precompile). The module is stateless and deterministic. It reverts with
 ///      `Error(string)` on an unknown selector or malformed arguments, when sent value, or when

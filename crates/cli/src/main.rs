@@ -1,1 +1,80 @@
-fn main() {}
+//! `banyan`: run a node or a development chain, and talk to one from the shell.
+
+mod account;
+mod bench;
+mod client;
+mod crypto_cmd;
+mod run;
+
+use clap::{Parser, Subcommand};
+
+/// Banyan: a permissioned blockchain for banks and the firms they serve.
+#[derive(Parser)]
+#[command(name = "banyan", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start a single-node development chain with funded accounts (like Anvil or Hardhat).
+    Dev(run::DevArgs),
+    /// Run a node from a TOML configuration file.
+    Node(run::NodeArgs),
+    /// Re-execute a node's chain from genesis in a fresh store and check every block.
+    Replay(run::ReplayArgs),
+    /// Hash, generate keys, sign, verify, encrypt and decrypt with either crypto suite.
+    #[command(subcommand)]
+    Crypto(crypto_cmd::CryptoCmd),
+    /// Create and list local accounts (key files).
+    #[command(subcommand)]
+    Account(account::AccountCmd),
+    /// Send transactions to a running node.
+    #[command(subcommand)]
+    Tx(client::TxCmd),
+    /// Deploy and call contracts on a running node.
+    #[command(subcommand)]
+    Contract(client::ContractCmd),
+    /// Load generator: send transfers or ERC-20 calls and report TPS, latency and node memory.
+    Bench(bench::BenchArgs),
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Dev(a) => {
+            init_tracing();
+            run::dev(a)
+        }
+        Command::Node(a) => {
+            init_tracing();
+            run::node(a)
+        }
+        Command::Replay(a) => {
+            init_tracing();
+            run::replay(a)
+        }
+        Command::Crypto(c) => crypto_cmd::run(c),
+        Command::Account(c) => account::run(c),
+        Command::Tx(c) => client::run_tx(c),
+        Command::Contract(c) => client::run_contract(c),
+        Command::Bench(a) => bench::run(a),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -33,7 +33,9 @@ pub enum CryptoError {
     #[error("invalid symmetric key: {0}")]
     InvalidSymmetricKey(String),
     /// The input is shorter than nonce plus tag, so it cannot be a ciphertext.
-    #[error("decryption failed: input is {len} bytes, shorter than the {min} bytes of nonce and tag")]
+    #[error(
+        "decryption failed: input is {len} bytes, shorter than the {min} bytes of nonce and tag"
+    )]
     CiphertextTooShort {
         /// Length of the rejected input.
         len: usize,

@@ -23,6 +23,22 @@
 //! certificates on both suites, see the network crate), key exchange, or key
 //! storage on disk (the key-file format builds on [`Suite::seal`]).
 //!
+//! ```
+//! use banyan_crypto::Suite;
+//!
+//! let suite: Suite = "sm".parse()?;
+//! let sk = suite.generate_secret();
+//! let pk = suite.public_key(&sk)?;
+//! let sig = suite.sign(&sk, b"transfer 10 to bob")?;
+//! suite.verify(&pk, b"transfer 10 to bob", &sig)?;
+//! println!("address {}", suite.address(&pk));
+//!
+//! let key = suite.generate_symmetric_key();
+//! let sealed = suite.encrypt(&key, b"validator key")?;
+//! assert_eq!(suite.decrypt(&key, &sealed)?, b"validator key");
+//! # Ok::<(), banyan_crypto::CryptoError>(())
+//! ```
+//!
 //! Every primitive is checked against the test vectors of its standard in
 //! `tests/vectors.rs` (vectors under `tests/vectors/`).
 //!
@@ -47,4 +63,3 @@ pub use sm2_dsa::{
 pub use sm2_pke::{sm2_decrypt, sm2_encrypt};
 pub use suite::Suite;
 pub use symmetric::{AEAD_NONCE_LEN, AEAD_TAG_LEN, sm4_decrypt_block, sm4_encrypt_block};
-

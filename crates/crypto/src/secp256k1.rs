@@ -64,7 +64,9 @@ pub fn sign_ecdsa_prehash(sk: &SecretKey, prehash: &B256) -> Result<[u8; 65], Cr
         .map_err(|e| CryptoError::SigningFailed(e.to_string()))?;
     // k256 normalises s to the lower half and flips the recovery id to match.
     if bool::from(signature.s().is_high()) {
-        return Err(CryptoError::SigningFailed("produced a high-S signature".to_owned()));
+        return Err(CryptoError::SigningFailed(
+            "produced a high-S signature".to_owned(),
+        ));
     }
     // An x coordinate above the group order (probability ~2^-128) cannot be
     // expressed with Ethereum's v in {0, 1}.

@@ -141,7 +141,10 @@ pub(crate) fn generate_secret() -> SecretKey {
 
 fn check_user_id(id: &[u8]) -> Result<(), CryptoError> {
     if id.len() > SM2_MAX_USER_ID_LEN {
-        return Err(CryptoError::InvalidSm2UserId { len: id.len(), max: SM2_MAX_USER_ID_LEN });
+        return Err(CryptoError::InvalidSm2UserId {
+            len: id.len(),
+            max: SM2_MAX_USER_ID_LEN,
+        });
     }
     Ok(())
 }

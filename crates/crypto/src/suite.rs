@@ -115,12 +115,9 @@ impl Suite {
     pub fn verify(&self, pk: &PublicKey, msg: &[u8], sig: &Signature) -> Result<(), CryptoError> {
         match self {
             Self::Ecdsa => secp256k1::verify_prehash(pk, &hash::keccak256(msg), sig.as_bytes()),
-            Self::Sm => sm2_dsa::sm2_verify_with_id(
-                pk,
-                sm2_dsa::SM2_DEFAULT_USER_ID,
-                msg,
-                sig.as_bytes(),
-            ),
+            Self::Sm => {
+                sm2_dsa::sm2_verify_with_id(pk, sm2_dsa::SM2_DEFAULT_USER_ID, msg, sig.as_bytes())
+            }
         }
     }
 
@@ -172,10 +169,16 @@ impl Suite {
     ) -> Result<Vec<u8>, CryptoError> {
         let min = AEAD_NONCE_LEN + AEAD_TAG_LEN;
         let Some((nonce, sealed)) = data.split_first_chunk::<AEAD_NONCE_LEN>() else {
-            return Err(CryptoError::CiphertextTooShort { len: data.len(), min });
+            return Err(CryptoError::CiphertextTooShort {
+                len: data.len(),
+                min,
+            });
         };
         if sealed.len() < AEAD_TAG_LEN {
-            return Err(CryptoError::CiphertextTooShort { len: data.len(), min });
+            return Err(CryptoError::CiphertextTooShort {
+                len: data.len(),
+                min,
+            });
         }
         self.open(key, nonce, aad, sealed)
     }
@@ -203,7 +206,8 @@ impl Suite {
         aad: &[u8],
         ciphertext_and_tag: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
-        self.aead().open(key.as_bytes(), nonce, aad, ciphertext_and_tag)
+        self.aead()
+            .open(key.as_bytes(), nonce, aad, ciphertext_and_tag)
     }
 
     /// Checks that `pk` is a point of this suite's curve.

@@ -107,7 +107,13 @@ fn seal_with<C: KeyInit + Aead + AeadCore<NonceSize = U12>>(
 ) -> Result<Vec<u8>, CryptoError> {
     let cipher: C = algorithm.cipher(key)?;
     cipher
-        .encrypt(&Array::from(*nonce), Payload { msg: plaintext, aad })
+        .encrypt(
+            &Array::from(*nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
         .map_err(|_| {
             CryptoError::EncryptionFailed(format!(
                 "{} refused the input (plaintext or associated data too long)",
@@ -125,7 +131,13 @@ fn open_with<C: KeyInit + Aead + AeadCore<NonceSize = U12>>(
 ) -> Result<Vec<u8>, CryptoError> {
     let cipher: C = algorithm.cipher(key)?;
     cipher
-        .decrypt(&Array::from(*nonce), Payload { msg: ciphertext_and_tag, aad })
+        .decrypt(
+            &Array::from(*nonce),
+            Payload {
+                msg: ciphertext_and_tag,
+                aad,
+            },
+        )
         .map_err(|_| CryptoError::DecryptionFailed)
 }
 

@@ -12,7 +12,8 @@ use proptest::prelude::*;
 
 const SECP256K1_ORDER: [u8; 32] =
     hex!("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141");
-const SM2_ORDER: [u8; 32] = hex!("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123");
+const SM2_ORDER: [u8; 32] =
+    hex!("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123");
 
 fn keypair(suite: Suite) -> (SecretKey, PublicKey) {
     let sk = suite.generate_secret();
@@ -31,9 +32,15 @@ fn suite_names_parse_display_and_serialize() {
     assert_eq!(Suite::Sm.to_string(), "sm");
     assert_eq!(Suite::Ecdsa.to_string(), "ecdsa");
     let err = Suite::from_str("rsa").expect_err("unknown suite");
-    assert_eq!(err.to_string(), "unknown crypto suite \"rsa\": expected \"ecdsa\" or \"sm\"");
+    assert_eq!(
+        err.to_string(),
+        "unknown crypto suite \"rsa\": expected \"ecdsa\" or \"sm\""
+    );
     assert_eq!(serde_json::to_string(&Suite::Sm).expect("json"), "\"sm\"");
-    assert_eq!(serde_json::from_str::<Suite>("\"ecdsa\"").expect("json"), Suite::Ecdsa);
+    assert_eq!(
+        serde_json::from_str::<Suite>("\"ecdsa\"").expect("json"),
+        Suite::Ecdsa
+    );
 }
 
 #[test]
@@ -42,8 +49,14 @@ fn sign_then_verify_round_trips_and_is_deterministic() {
         let (sk, pk) = keypair(suite);
         let sig = suite.sign(&sk, b"transfer 10 to bob").expect("sign");
         assert_eq!(sig.as_bytes().len(), suite.signature_len(), "{suite}");
-        suite.verify(&pk, b"transfer 10 to bob", &sig).expect("verify");
-        assert_eq!(suite.sign(&sk, b"transfer 10 to bob").expect("sign"), sig, "{suite}");
+        suite
+            .verify(&pk, b"transfer 10 to bob", &sig)
+            .expect("verify");
+        assert_eq!(
+            suite.sign(&sk, b"transfer 10 to bob").expect("sign"),
+            sig,
+            "{suite}"
+        );
     }
 }
 
@@ -67,14 +80,19 @@ fn verify_rejects_wrong_key_tampered_message_and_tampered_signature() {
         let mut bytes = sig.to_bytes();
         bytes[10] ^= 0x40;
         let tampered = Signature::from_bytes(&bytes).expect("length unchanged");
-        assert!(suite.verify(&pk, b"pay 10", &tampered).is_err(), "{suite}: tampered sig");
+        assert!(
+            suite.verify(&pk, b"pay 10", &tampered).is_err(),
+            "{suite}: tampered sig"
+        );
     }
 }
 
 #[test]
 fn signatures_of_the_other_suite_are_rejected() {
     let (sk, _) = keypair(Suite::Sm);
-    let ecdsa_pk = Suite::Ecdsa.public_key(&sk).expect("sm keys are valid ecdsa keys");
+    let ecdsa_pk = Suite::Ecdsa
+        .public_key(&sk)
+        .expect("sm keys are valid ecdsa keys");
     let sm_pk = Suite::Sm.public_key(&sk).expect("derive");
     let ecdsa_sig = Suite::Ecdsa.sign(&sk, b"m").expect("sign");
     let sm_sig = Suite::Sm.sign(&sk, b"m").expect("sign");
@@ -102,7 +120,9 @@ fn ecdsa_rejects_high_s_and_wrong_v() {
     high[32..64].copy_from_slice(&(n - s).to_be_bytes::<32>());
     high[64] ^= 1;
     let high = Signature::from_bytes(&high).expect("65 bytes");
-    let err = Suite::Ecdsa.verify(&pk, b"eip-2", &high).expect_err("high-S");
+    let err = Suite::Ecdsa
+        .verify(&pk, b"eip-2", &high)
+        .expect_err("high-S");
     assert!(err.to_string().contains("low-S"), "{err}");
     let prehash = Suite::Ecdsa.hash(b"eip-2");
     assert!(recover_ecdsa_prehash(&prehash, high.as_bytes()).is_err());
@@ -143,17 +163,34 @@ fn address_is_last_20_bytes_of_the_public_key_hash() {
 #[test]
 fn secret_keys_are_range_checked_and_never_printed() {
     let zero = [0u8; 32];
-    assert!(matches!(SecretKey::from_bytes(&zero), Err(CryptoError::InvalidSecretKey(_))));
+    assert!(matches!(
+        SecretKey::from_bytes(&zero),
+        Err(CryptoError::InvalidSecretKey(_))
+    ));
     assert!(SecretKey::from_bytes(&SECP256K1_ORDER).is_err());
     assert!(SecretKey::from_bytes(&[1u8; 31]).is_err());
     assert!(SecretKey::from_hex("0xzz").is_err());
 
     // n-1 is the largest secp256k1 key; for SM2, d = n-1 is excluded by GB/T 32918.1.
-    assert!(Suite::Ecdsa.secret_key_from_bytes(&minus(SECP256K1_ORDER, 1)).is_ok());
-    assert!(Suite::Ecdsa.secret_key_from_bytes(&minus(SM2_ORDER, 1)).is_ok());
-    let err = Suite::Sm.secret_key_from_bytes(&minus(SM2_ORDER, 1)).expect_err("n-1");
+    assert!(
+        Suite::Ecdsa
+            .secret_key_from_bytes(&minus(SECP256K1_ORDER, 1))
+            .is_ok()
+    );
+    assert!(
+        Suite::Ecdsa
+            .secret_key_from_bytes(&minus(SM2_ORDER, 1))
+            .is_ok()
+    );
+    let err = Suite::Sm
+        .secret_key_from_bytes(&minus(SM2_ORDER, 1))
+        .expect_err("n-1");
     assert!(err.to_string().starts_with("invalid secret key:"), "{err}");
-    assert!(Suite::Sm.secret_key_from_bytes(&minus(SM2_ORDER, 2)).is_ok());
+    assert!(
+        Suite::Sm
+            .secret_key_from_bytes(&minus(SM2_ORDER, 2))
+            .is_ok()
+    );
     // A key valid on secp256k1 but above the SM2 order fails when used with SM2.
     let above_sm2 = SecretKey::from_bytes(&minus(SECP256K1_ORDER, 1)).expect("valid ecdsa key");
     assert!(matches!(
@@ -165,7 +202,10 @@ fn secret_keys_are_range_checked_and_never_printed() {
     let printed = format!("{sk:?}");
     assert_eq!(printed, "SecretKey(<redacted>)");
     assert!(!printed.contains(&hex::encode(sk.to_bytes())));
-    assert_eq!(SecretKey::from_hex(&sk.to_hex()).expect("hex").to_bytes(), sk.to_bytes());
+    assert_eq!(
+        SecretKey::from_hex(&sk.to_hex()).expect("hex").to_bytes(),
+        sk.to_bytes()
+    );
 }
 
 #[test]
@@ -173,8 +213,14 @@ fn public_keys_are_checked_against_the_suite_curve() {
     for suite in Suite::ALL {
         let (_, pk) = keypair(suite);
         let sec1 = pk.to_sec1_uncompressed();
-        assert_eq!(PublicKey::from_bytes(suite, &sec1).expect("0x04 prefix"), pk);
-        assert_eq!(PublicKey::from_bytes(suite, pk.as_bytes()).expect("64 bytes"), pk);
+        assert_eq!(
+            PublicKey::from_bytes(suite, &sec1).expect("0x04 prefix"),
+            pk
+        );
+        assert_eq!(
+            PublicKey::from_bytes(suite, pk.as_bytes()).expect("64 bytes"),
+            pk
+        );
         assert_eq!(PublicKey::from_hex(suite, &pk.to_hex()).expect("hex"), pk);
 
         let mut compressed_prefix = sec1;
@@ -227,7 +273,9 @@ fn decrypt_rejects_wrong_key_tampering_short_input_and_wrong_aad() {
     for suite in Suite::ALL {
         let key = suite.generate_symmetric_key();
         let other = suite.generate_symmetric_key();
-        let data = suite.encrypt_with_aad(&key, b"header", b"secret").expect("encrypt");
+        let data = suite
+            .encrypt_with_aad(&key, b"header", b"secret")
+            .expect("encrypt");
 
         assert_eq!(
             suite.decrypt_with_aad(&other, b"header", &data),
@@ -240,7 +288,9 @@ fn decrypt_rejects_wrong_key_tampering_short_input_and_wrong_aad() {
         for index in [0, 12, data.len() - 1] {
             let mut tampered = data.clone();
             tampered[index] ^= 0x80;
-            let err = suite.decrypt_with_aad(&key, b"header", &tampered).expect_err("tampered");
+            let err = suite
+                .decrypt_with_aad(&key, b"header", &tampered)
+                .expect_err("tampered");
             assert_eq!(
                 err.to_string(),
                 "decryption failed: authentication tag mismatch (wrong key or tampered data)"
@@ -276,8 +326,14 @@ fn sm2_encryption_round_trips_and_detects_the_wrong_key() {
     let (other, _) = keypair(Suite::Sm);
     let ciphertext = sm2_encrypt(&pk, b"sealed for one validator").expect("encrypt");
     assert_eq!(ciphertext.len(), 65 + 32 + 24);
-    assert_eq!(sm2_decrypt(&sk, &ciphertext).expect("decrypt"), b"sealed for one validator");
-    assert_eq!(sm2_decrypt(&other, &ciphertext), Err(CryptoError::DecryptionFailed));
+    assert_eq!(
+        sm2_decrypt(&sk, &ciphertext).expect("decrypt"),
+        b"sealed for one validator"
+    );
+    assert_eq!(
+        sm2_decrypt(&other, &ciphertext),
+        Err(CryptoError::DecryptionFailed)
+    );
     assert!(sm2_encrypt(&pk, b"").is_err());
 }
 

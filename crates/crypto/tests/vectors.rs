@@ -114,7 +114,12 @@ fn check_aead_vectors(suite: Suite, vectors: AeadVectors) {
         let expected = [unhex(&case.ciphertext), unhex(&case.tag)].concat();
 
         let sealed = suite.seal(&key, &nonce, &aad, &plaintext).expect("seal");
-        assert_eq!(hex::encode(&sealed), hex::encode(&expected), "{}", case.name);
+        assert_eq!(
+            hex::encode(&sealed),
+            hex::encode(&expected),
+            "{}",
+            case.name
+        );
         let opened = suite.open(&key, &nonce, &aad, &expected).expect("open");
         assert_eq!(opened, plaintext, "{}", case.name);
 
@@ -184,7 +189,9 @@ fn sm2_vectors() -> Sm2Vectors {
 }
 
 fn sm2_keys(v: &Sm2Vectors) -> (SecretKey, PublicKey) {
-    let sk = Suite::Sm.secret_key_from_bytes(&unhex(&v.private_key)).expect("vector key");
+    let sk = Suite::Sm
+        .secret_key_from_bytes(&unhex(&v.private_key))
+        .expect("vector key");
     let pk = PublicKey::from_hex(Suite::Sm, &format!("{}{}", v.public_key_x, v.public_key_y))
         .expect("vector public key");
     (sk, pk)
@@ -219,12 +226,17 @@ fn sm2_annex_a_signature_verifies_and_any_flipped_bit_fails() {
 
     sm2_verify_with_id(&pk, id, msg, &sig).expect("standard signature verifies");
     let suite_sig = Signature::from_bytes(&sig).expect("64 bytes");
-    Suite::Sm.verify(&pk, msg, &suite_sig).expect("suite verify uses the default id");
+    Suite::Sm
+        .verify(&pk, msg, &suite_sig)
+        .expect("suite verify uses the default id");
 
     for bit in [0, 7, 255, 256, 511] {
         let mut damaged = sig.clone();
         damaged[bit / 8] ^= 1 << (bit % 8);
-        assert!(sm2_verify_with_id(&pk, id, msg, &damaged).is_err(), "bit {bit} flipped");
+        assert!(
+            sm2_verify_with_id(&pk, id, msg, &damaged).is_err(),
+            "bit {bit} flipped"
+        );
     }
     let mut other_msg = msg.to_vec();
     other_msg[0] ^= 0x01;
@@ -268,13 +280,19 @@ fn sm2_annex_c_ciphertext_decrypts() {
     let (sk, _) = sm2_keys(&v);
     let enc = &v.encryption;
     let ciphertext = unhex(&format!("{}{}{}", enc.c1, enc.c3, enc.c2));
-    assert_eq!(sm2_decrypt(&sk, &ciphertext).expect("decrypt"), enc.message_ascii.as_bytes());
+    assert_eq!(
+        sm2_decrypt(&sk, &ciphertext).expect("decrypt"),
+        enc.message_ascii.as_bytes()
+    );
 
     // A damaged check value C3 or masked message C2 is detected.
     for index in [65, ciphertext.len() - 1] {
         let mut damaged = ciphertext.clone();
         damaged[index] ^= 0x01;
-        assert_eq!(sm2_decrypt(&sk, &damaged), Err(CryptoError::DecryptionFailed));
+        assert_eq!(
+            sm2_decrypt(&sk, &damaged),
+            Err(CryptoError::DecryptionFailed)
+        );
     }
 }
 
@@ -289,7 +307,9 @@ fn sm_suite_signatures_verify_with_the_sm2_crate_default_id() {
     let verifying =
         VerifyingKey::from_sec1_bytes(id, &pk.to_sec1_uncompressed()).expect("sm2 crate key");
     let sm2_sig = sm2::dsa::Signature::from_slice(sig.as_bytes()).expect("64 bytes");
-    verifying.verify(msg, &sm2_sig).expect("sm2 crate accepts our signature");
+    verifying
+        .verify(msg, &sm2_sig)
+        .expect("sm2 crate accepts our signature");
 }
 
 // ---------------------------------------------------------------- Ethereum
@@ -334,7 +354,10 @@ fn ethereum_vectors() -> EthereumVectors {
 #[test]
 fn keccak256_matches_ethereum() {
     for case in ethereum_vectors().keccak256 {
-        assert_eq!(hex::encode(Suite::Ecdsa.hash(case.input_ascii.as_bytes())), case.digest);
+        assert_eq!(
+            hex::encode(Suite::Ecdsa.hash(case.input_ascii.as_bytes())),
+            case.digest
+        );
     }
 }
 
@@ -367,7 +390,10 @@ fn eip155_example_recovers_its_sender() {
     let v = ethereum_vectors().eip155;
     let hash = B256::from_str(&v.signing_hash).expect("hash");
     let pk = recover_ecdsa_prehash(&hash, &eip155_signature(&v)).expect("recover");
-    assert_eq!(Suite::Ecdsa.address(&pk), Address::from_str(&v.address).expect("address"));
+    assert_eq!(
+        Suite::Ecdsa.address(&pk),
+        Address::from_str(&v.address).expect("address")
+    );
 
     let sk = SecretKey::from_hex(&v.private_key).expect("key");
     assert_eq!(Suite::Ecdsa.public_key(&sk).expect("derive"), pk);

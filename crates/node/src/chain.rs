@@ -39,7 +39,10 @@ impl ChainStore {
         match self.store.get(Table::Meta, HEAD_KEY)? {
             None => Ok(None),
             Some(b) => {
-                let arr: [u8; 8] = b.as_slice().try_into().map_err(|_| corrupt("head pointer", "not 8 bytes"))?;
+                let arr: [u8; 8] = b
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| corrupt("head pointer", "not 8 bytes"))?;
                 Ok(Some(u64::from_be_bytes(arr)))
             }
         }
@@ -47,7 +50,10 @@ impl ChainStore {
 
     /// Hash of the genesis block this store was created with.
     pub fn genesis_hash(&self) -> Result<Option<B256>, NodeError> {
-        Ok(self.store.get(Table::Meta, GENESIS_HASH_KEY)?.map(|b| B256::from_slice(&b[..32.min(b.len())])))
+        Ok(self
+            .store
+            .get(Table::Meta, GENESIS_HASH_KEY)?
+            .map(|b| B256::from_slice(&b[..32.min(b.len())])))
     }
 
     /// Sealed header at `number`.
@@ -60,7 +66,10 @@ impl ChainStore {
 
     /// Height of the block with `hash`.
     pub fn number_by_hash(&self, hash: B256) -> Result<Option<u64>, NodeError> {
-        Ok(self.store.get(Table::BlockHashes, hash.as_slice())?.and_then(|b| b.try_into().ok().map(u64::from_be_bytes)))
+        Ok(self
+            .store
+            .get(Table::BlockHashes, hash.as_slice())?
+            .and_then(|b| b.try_into().ok().map(u64::from_be_bytes)))
     }
 
     /// Encoded transactions of block `number`.
@@ -73,31 +82,58 @@ impl ChainStore {
 
     /// The whole block at `number`.
     pub fn block(&self, number: u64) -> Result<Option<Block>, NodeError> {
-        let (Some(header), Some(transactions)) = (self.header(number)?, self.body(number)?) else { return Ok(None) };
-        Ok(Some(Block { header, transactions }))
+        let (Some(header), Some(transactions)) = (self.header(number)?, self.body(number)?) else {
+            return Ok(None);
+        };
+        Ok(Some(Block {
+            header,
+            transactions,
+        }))
     }
 
     /// Receipts of block `number`.
     pub fn receipts(&self, number: u64) -> Result<Option<Vec<Receipt>>, NodeError> {
-        let Some(b) = self.store.get(Table::Receipts, &height_key(number))? else { return Ok(None) };
+        let Some(b) = self.store.get(Table::Receipts, &height_key(number))? else {
+            return Ok(None);
+        };
         let items = Vec::<Bytes>::decode(&mut b.as_slice()).map_err(|e| corrupt("receipts", e))?;
-        items.iter().map(|r| Receipt::from_bytes(r).map_err(|e| corrupt("receipt", e))).collect::<Result<Vec<_>, _>>().map(Some)
+        items
+            .iter()
+            .map(|r| Receipt::from_bytes(r).map_err(|e| corrupt("receipt", e)))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
     }
 
     /// Height and index of a committed transaction.
     pub fn tx_location(&self, hash: B256) -> Result<Option<(u64, u32)>, NodeError> {
-        let Some(b) = self.store.get(Table::TxLookup, hash.as_slice())? else { return Ok(None) };
+        let Some(b) = self.store.get(Table::TxLookup, hash.as_slice())? else {
+            return Ok(None);
+        };
         if b.len() != 12 {
             return Err(corrupt("tx index", "not 12 bytes"));
         }
-        let n = u64::from_be_bytes(b[..8].try_into().map_err(|_| corrupt("tx index", "height"))?);
-        let i = u32::from_be_bytes(b[8..].try_into().map_err(|_| corrupt("tx index", "position"))?);
+        let n = u64::from_be_bytes(
+            b[..8]
+                .try_into()
+                .map_err(|_| corrupt("tx index", "height"))?,
+        );
+        let i = u32::from_be_bytes(
+            b[8..]
+                .try_into()
+                .map_err(|_| corrupt("tx index", "position"))?,
+        );
         Ok(Some((n, i)))
     }
 
     /// Adds a block, its receipts and indexes, and moves the head to it, into `batch`; the caller
     /// writes the batch (with the block's state nodes) atomically.
-    pub fn stage_block(&self, block: &Block, tx_hashes: &[B256], receipts: &[Receipt], batch: &mut WriteBatch) {
+    pub fn stage_block(
+        &self,
+        block: &Block,
+        tx_hashes: &[B256],
+        receipts: &[Receipt],
+        batch: &mut WriteBatch,
+    ) {
         let number = block.header.header.number;
         let hash = block.header.header.hash(self.suite);
         let key = height_key(number);

@@ -25,7 +25,12 @@ pub struct BlockConfig {
 
 impl Default for BlockConfig {
     fn default() -> Self {
-        Self { interval_ms: 1_000, produce_on_tx: true, empty_blocks: false, max_txs_per_block: 10_000 }
+        Self {
+            interval_ms: 1_000,
+            produce_on_tx: true,
+            empty_blocks: false,
+            max_txs_per_block: 10_000,
+        }
     }
 }
 
@@ -166,22 +171,36 @@ struct FileConfig {
 }
 
 fn read(path: &Path, what: &str) -> Result<String, NodeError> {
-    std::fs::read_to_string(path).map_err(|e| NodeError::Config(format!("cannot read {what} {}: {e}", path.display())))
+    std::fs::read_to_string(path)
+        .map_err(|e| NodeError::Config(format!("cannot read {what} {}: {e}", path.display())))
 }
 
 /// Loads a node configuration from a TOML file; relative paths are relative to the file.
 pub fn load_config(path: &Path) -> Result<NodeConfig, NodeError> {
     let text = read(path, "config file")?;
-    let file: FileConfig = toml::from_str(&text).map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?;
+    let file: FileConfig =
+        toml::from_str(&text).map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?;
     let base = path.parent().unwrap_or(Path::new("."));
-    let rel = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+    let rel = |p: &Path| {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        }
+    };
     let genesis_path = rel(&file.node.genesis);
     let genesis = banyan_primitives::Genesis::from_json(&read(&genesis_path, "genesis file")?)
-        .map_err(|e| NodeError::Config(format!("{} (node.genesis): {e}", genesis_path.display())))?;
+        .map_err(|e| {
+            NodeError::Config(format!("{} (node.genesis): {e}", genesis_path.display()))
+        })?;
     let key_path = rel(&file.node.validator_key_file);
     let key_hex = read(&key_path, "validator key file")?;
-    let validator_key = banyan_crypto::SecretKey::from_hex(key_hex.trim())
-        .map_err(|e| NodeError::Config(format!("{} (node.validator_key_file): {e}", key_path.display())))?;
+    let validator_key = banyan_crypto::SecretKey::from_hex(key_hex.trim()).map_err(|e| {
+        NodeError::Config(format!(
+            "{} (node.validator_key_file): {e}",
+            key_path.display()
+        ))
+    })?;
     let cfg = NodeConfig {
         data_dir: DataDir::Path(rel(&file.node.data_dir)),
         genesis,

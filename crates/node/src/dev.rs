@@ -24,7 +24,8 @@ pub const DEV_KEYS: [&str; 10] = [
 ];
 
 /// The development validator's key: fixed so that a dev chain is reproducible.
-pub const DEV_VALIDATOR_KEY: &str = "b0a0f5e5ffb1d4e7bda4b5b1ed2b5a1b6a0c3f0e9d8c7b6a5f4e3d2c1b0a9f8e";
+pub const DEV_VALIDATOR_KEY: &str =
+    "b0a0f5e5ffb1d4e7bda4b5b1ed2b5a1b6a0c3f0e9d8c7b6a5f4e3d2c1b0a9f8e";
 
 /// A development account.
 #[derive(Clone, Debug)]
@@ -42,19 +43,42 @@ pub fn dev_accounts(suite: Suite, count: usize) -> Result<Vec<DevAccount>, NodeE
         .take(count)
         .map(|hex| {
             let key = SecretKey::from_hex(hex).map_err(|e| NodeError::Config(e.to_string()))?;
-            let pk = suite.public_key(&key).map_err(|e| NodeError::Config(e.to_string()))?;
-            Ok(DevAccount { address: suite.address(&pk), key })
+            let pk = suite
+                .public_key(&key)
+                .map_err(|e| NodeError::Config(e.to_string()))?;
+            Ok(DevAccount {
+                address: suite.address(&pk),
+                key,
+            })
         })
         .collect()
 }
 
 /// Genesis of a development chain: `accounts` funded with `balance_eth` each.
-pub fn dev_genesis(suite: Suite, chain_id: u64, accounts: &[DevAccount], balance_eth: u64) -> Result<(Genesis, SecretKey), NodeError> {
-    let validator_key = SecretKey::from_hex(DEV_VALIDATOR_KEY).map_err(|e| NodeError::Config(e.to_string()))?;
-    let public = suite.public_key(&validator_key).map_err(|e| NodeError::Config(e.to_string()))?;
+pub fn dev_genesis(
+    suite: Suite,
+    chain_id: u64,
+    accounts: &[DevAccount],
+    balance_eth: u64,
+) -> Result<(Genesis, SecretKey), NodeError> {
+    let validator_key =
+        SecretKey::from_hex(DEV_VALIDATOR_KEY).map_err(|e| NodeError::Config(e.to_string()))?;
+    let public = suite
+        .public_key(&validator_key)
+        .map_err(|e| NodeError::Config(e.to_string()))?;
     let balance = U256::from(balance_eth) * U256::from(10u64).pow(U256::from(18u64));
-    let alloc: BTreeMap<Address, GenesisAccount> =
-        accounts.iter().map(|a| (a.address, GenesisAccount { balance, ..Default::default() })).collect();
+    let alloc: BTreeMap<Address, GenesisAccount> = accounts
+        .iter()
+        .map(|a| {
+            (
+                a.address,
+                GenesisAccount {
+                    balance,
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
     let genesis = Genesis {
         chain_id,
         suite,

@@ -12,7 +12,7 @@ use crate::NodeError;
 use crate::chain::ChainStore;
 
 /// A block built or re-executed, ready to be committed.
-pub struct ExecutedBlock {
+pub(crate) struct ExecutedBlock {
     /// The unsigned header.
     pub header: Header,
     /// Included transactions in order.
@@ -43,7 +43,12 @@ pub(crate) fn tx_input(tx: &RecoveredTx) -> TxInput {
 }
 
 /// Block environment of the child of `parent`.
-pub(crate) fn child_env(parent: &Header, parent_hash: B256, timestamp: u64, proposer: Address) -> BlockEnv {
+pub(crate) fn child_env(
+    parent: &Header,
+    parent_hash: B256,
+    timestamp: u64,
+    proposer: Address,
+) -> BlockEnv {
     BlockEnv {
         number: parent.number + 1,
         timestamp: timestamp.max(parent.timestamp),
@@ -66,10 +71,18 @@ pub(crate) fn execute(
     let inputs: Vec<TxInput> = txs.iter().map(tx_input).collect();
     let view = state.at(parent.state_root);
     let block_hash = |n: u64| chain.header(n).ok().flatten().map(|h| h.header.hash(suite));
-    let exec = executor.execute_block(env, &view, &block_hash, &inputs).map_err(|e| NodeError::Execution(e.to_string()))?;
-    let (state_root, state_batch) = state.apply(parent.state_root, &exec.changes).map_err(|e| NodeError::Execution(e.to_string()))?;
-    let skipped_hashes: std::collections::HashSet<B256> = exec.skipped.iter().map(|(h, _)| *h).collect();
-    let included: Vec<RecoveredTx> = txs.into_iter().filter(|t| !skipped_hashes.contains(&t.hash())).collect();
+    let exec = executor
+        .execute_block(env, &view, &block_hash, &inputs)
+        .map_err(|e| NodeError::Execution(e.to_string()))?;
+    let (state_root, state_batch) = state
+        .apply(parent.state_root, &exec.changes)
+        .map_err(|e| NodeError::Execution(e.to_string()))?;
+    let skipped_hashes: std::collections::HashSet<B256> =
+        exec.skipped.iter().map(|(h, _)| *h).collect();
+    let included: Vec<RecoveredTx> = txs
+        .into_iter()
+        .filter(|t| !skipped_hashes.contains(&t.hash()))
+        .collect();
     if included.len() != exec.outcomes.len() {
         return Err(NodeError::Execution(format!(
             "executor returned {} outcomes for {} included transactions",
@@ -105,8 +118,20 @@ pub(crate) fn execute(
         number: env.number,
         timestamp: env.timestamp,
         proposer: env.beneficiary,
-        transactions_root: ordered_root(suite, &included.iter().map(|t| t.encoded().to_vec()).collect::<Vec<_>>()),
-        receipts_root: ordered_root(suite, &receipts.iter().map(Receipt::consensus_encoding).collect::<Vec<_>>()),
+        transactions_root: ordered_root(
+            suite,
+            &included
+                .iter()
+                .map(|t| t.encoded().to_vec())
+                .collect::<Vec<_>>(),
+        ),
+        receipts_root: ordered_root(
+            suite,
+            &receipts
+                .iter()
+                .map(Receipt::consensus_encoding)
+                .collect::<Vec<_>>(),
+        ),
         state_root,
         logs_bloom: bloom,
         gas_limit: env.gas_limit,
@@ -114,7 +139,13 @@ pub(crate) fn execute(
         base_fee_per_gas: 0,
         extra_data: Bytes::new(),
     };
-    Ok(ExecutedBlock { header, txs: included, receipts, skipped: exec.skipped, state_batch })
+    Ok(ExecutedBlock {
+        header,
+        txs: included,
+        receipts,
+        skipped: exec.skipped,
+        state_batch,
+    })
 }
 
 /// Re-executes a received block on top of its parent and checks every commitment of its header.
@@ -129,9 +160,15 @@ pub(crate) fn verify_block(
 ) -> Result<ExecutedBlock, NodeError> {
     let h = &block.header.header;
     let parent_hash = parent.header.hash(suite);
-    let bad = |what: String| NodeError::InvalidBlock { number: h.number, reason: what };
+    let bad = |what: String| NodeError::InvalidBlock {
+        number: h.number,
+        reason: what,
+    };
     if h.number != parent.header.number + 1 || h.parent_hash != parent_hash {
-        return Err(bad(format!("does not extend block {} ({parent_hash})", parent.header.number)));
+        return Err(bad(format!(
+            "does not extend block {} ({parent_hash})",
+            parent.header.number
+        )));
     }
     let txs = block
         .transactions
@@ -151,20 +188,32 @@ pub(crate) fn verify_block(
     }
     let executed = execute(suite, executor, state, chain, &parent.header, &env, txs)?;
     if !executed.skipped.is_empty() {
-        return Err(bad(format!("contains {} transactions invalid at their turn", executed.skipped.len())));
+        return Err(bad(format!(
+            "contains {} transactions invalid at their turn",
+            executed.skipped.len()
+        )));
     }
     let mine = &executed.header;
     for (name, ours, theirs) in [
         ("state root", mine.state_root, h.state_root),
         ("receipts root", mine.receipts_root, h.receipts_root),
-        ("transactions root", mine.transactions_root, h.transactions_root),
+        (
+            "transactions root",
+            mine.transactions_root,
+            h.transactions_root,
+        ),
     ] {
         if ours != theirs {
-            return Err(bad(format!("{name} mismatch: header says {theirs}, re-execution gives {ours}")));
+            return Err(bad(format!(
+                "{name} mismatch: header says {theirs}, re-execution gives {ours}"
+            )));
         }
     }
     if mine.gas_used != h.gas_used || mine.logs_bloom != h.logs_bloom {
         return Err(bad("gas used or logs bloom mismatch".into()));
     }
-    Ok(ExecutedBlock { header: h.clone(), ..executed })
+    Ok(ExecutedBlock {
+        header: h.clone(),
+        ..executed
+    })
 }

@@ -9,7 +9,9 @@ mod executor;
 mod node;
 
 pub use chain::ChainStore;
-pub use config::{BlockConfig, DataDir, NodeConfig, PoolSection, RpcSection, load_config, validate};
+pub use config::{
+    BlockConfig, DataDir, NodeConfig, PoolSection, RpcSection, load_config, validate,
+};
 pub use dev::{DEV_KEYS, DEV_VALIDATOR_KEY, DevAccount, dev_accounts, dev_genesis};
 pub use node::{Node, replay};
 
@@ -30,7 +32,9 @@ pub enum NodeError {
     #[error("stored chain data is corrupt: {0}")]
     Corrupt(String),
     /// The data directory belongs to another chain.
-    #[error("data directory holds chain {stored}, but the configured genesis is {configured}; use the matching genesis or a fresh data directory")]
+    #[error(
+        "data directory holds chain {stored}, but the configured genesis is {configured}; use the matching genesis or a fresh data directory"
+    )]
     GenesisMismatch {
         /// Genesis hash in the data directory.
         stored: B256,
@@ -109,5 +113,10 @@ pub async fn start_node(node: Arc<Node>, config: &NodeConfig) -> Result<NodeHand
             r
         })
         .map_err(|e| NodeError::Execution(format!("cannot start block producer: {e}")))?;
-    Ok(NodeHandle { node, rpc_addr, rpc, producer: Some(producer) })
+    Ok(NodeHandle {
+        node,
+        rpc_addr,
+        rpc,
+        producer: Some(producer),
+    })
 }

@@ -14,10 +14,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::broadcast;
 
+use crate::NodeError;
 use crate::chain::ChainStore;
 use crate::config::{BlockConfig, DataDir, NodeConfig};
 use crate::executor::{ExecutedBlock, child_env, execute, verify_block};
-use crate::NodeError;
 
 /// Shared state of a node.
 pub struct Node {
@@ -42,13 +42,21 @@ pub struct Node {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Writes the genesis block into an empty store, or checks that the store belongs to `genesis`.
-fn init_genesis(chain: &ChainStore, state: &StateDb, genesis: &Genesis) -> Result<(SealedHeader, B256), NodeError> {
+fn init_genesis(
+    chain: &ChainStore,
+    state: &StateDb,
+    genesis: &Genesis,
+) -> Result<(SealedHeader, B256), NodeError> {
     let suite = genesis.suite;
-    let (state_root, mut batch) = state.genesis(genesis).map_err(|e| NodeError::Execution(e.to_string()))?;
+    let (state_root, mut batch) = state
+        .genesis(genesis)
+        .map_err(|e| NodeError::Execution(e.to_string()))?;
     let header = Header {
         number: 0,
         timestamp: genesis.timestamp,
@@ -60,19 +68,34 @@ fn init_genesis(chain: &ChainStore, state: &StateDb, genesis: &Genesis) -> Resul
     };
     let hash = header.hash(suite);
     match chain.genesis_hash()? {
-        Some(stored) if stored != hash => Err(NodeError::GenesisMismatch { stored, configured: hash }),
+        Some(stored) if stored != hash => Err(NodeError::GenesisMismatch {
+            stored,
+            configured: hash,
+        }),
         Some(_) => {
-            let head = chain.head()?.ok_or_else(|| NodeError::Corrupt("genesis present but no head pointer".into()))?;
-            let sealed = chain.header(head)?.ok_or_else(|| NodeError::Corrupt(format!("head block {head} missing")))?;
+            let head = chain
+                .head()?
+                .ok_or_else(|| NodeError::Corrupt("genesis present but no head pointer".into()))?;
+            let sealed = chain
+                .header(head)?
+                .ok_or_else(|| NodeError::Corrupt(format!("head block {head} missing")))?;
             let head_hash = sealed.header.hash(suite);
             Ok((sealed, head_hash))
         }
         None => {
             if chain.head()?.is_some() {
-                return Err(NodeError::Corrupt("blocks present but no genesis hash".into()));
+                return Err(NodeError::Corrupt(
+                    "blocks present but no genesis hash".into(),
+                ));
             }
-            let sealed = SealedHeader { header, signature: Bytes::new() };
-            let block = Block { header: sealed.clone(), transactions: vec![] };
+            let sealed = SealedHeader {
+                header,
+                signature: Bytes::new(),
+            };
+            let block = Block {
+                header: sealed.clone(),
+                transactions: vec![],
+            };
             chain.stage_block(&block, &[], &[], &mut batch);
             chain.kv().write(batch)?;
             Ok((sealed, hash))
@@ -86,7 +109,9 @@ impl Node {
         let store: Arc<dyn KvStore> = match &config.data_dir {
             DataDir::Memory => banyan_storage::open_memory(),
             DataDir::Path(p) => {
-                std::fs::create_dir_all(p).map_err(|e| NodeError::Config(format!("cannot create data directory {}: {e}", p.display())))?;
+                std::fs::create_dir_all(p).map_err(|e| {
+                    NodeError::Config(format!("cannot create data directory {}: {e}", p.display()))
+                })?;
                 banyan_storage::open_redb(p)?
             }
         };
@@ -94,17 +119,30 @@ impl Node {
     }
 
     /// A node over an already opened engine.
-    pub fn with_store(config: &NodeConfig, store: Arc<dyn KvStore>) -> Result<Arc<Self>, NodeError> {
+    pub fn with_store(
+        config: &NodeConfig,
+        store: Arc<dyn KvStore>,
+    ) -> Result<Arc<Self>, NodeError> {
         let genesis = config.genesis.clone();
-        genesis.validate().map_err(|e| NodeError::Config(e.to_string()))?;
+        genesis
+            .validate()
+            .map_err(|e| NodeError::Config(e.to_string()))?;
         let suite = genesis.suite;
         let chain = ChainStore::new(store.clone(), suite);
         let state = StateDb::new(store, suite);
         let head = init_genesis(&chain, &state, &genesis)?;
-        let genesis_hash = chain.genesis_hash()?.ok_or_else(|| NodeError::Corrupt("genesis hash missing".into()))?;
-        let public = suite.public_key(&config.validator_key).map_err(|e| NodeError::Config(format!("validator key: {e}")))?;
+        let genesis_hash = chain
+            .genesis_hash()?
+            .ok_or_else(|| NodeError::Corrupt("genesis hash missing".into()))?;
+        let public = suite
+            .public_key(&config.validator_key)
+            .map_err(|e| NodeError::Config(format!("validator key: {e}")))?;
         let validator = suite.address(&public);
-        let executor = Executor::new(ExecConfig { chain_id: genesis.chain_id, suite, block_gas_limit: genesis.gas_limit });
+        let executor = Executor::new(ExecConfig {
+            chain_id: genesis.chain_id,
+            suite,
+            block_gas_limit: genesis.gas_limit,
+        });
         let (events, _) = broadcast::channel(1024);
         Ok(Arc::new(Self {
             suite,
@@ -179,7 +217,15 @@ impl Node {
             return Ok(None);
         }
         let env = child_env(&parent.header, parent_hash, now_secs(), self.validator);
-        let built = execute(self.suite, &self.executor, &self.state, &self.chain, &parent.header, &env, txs)?;
+        let built = execute(
+            self.suite,
+            &self.executor,
+            &self.state,
+            &self.chain,
+            &parent.header,
+            &env,
+            txs,
+        )?;
         for (hash, reason) in &built.skipped {
             tracing::warn!(tx = %hash, %reason, "transaction invalid at execution, dropped from the pool");
             self.pool.remove_with_successors(hash);
@@ -188,22 +234,45 @@ impl Node {
             return Ok(None);
         }
         let hash = built.header.hash(self.suite);
-        let signature = self.suite.sign(&self.signer, hash.as_slice()).map_err(|e| NodeError::Execution(format!("signing block: {e}")))?;
-        let sealed = SealedHeader { header: built.header.clone(), signature: Bytes::from(signature.to_bytes()) };
+        let signature = self
+            .suite
+            .sign(&self.signer, hash.as_slice())
+            .map_err(|e| NodeError::Execution(format!("signing block: {e}")))?;
+        let sealed = SealedHeader {
+            header: built.header.clone(),
+            signature: Bytes::from(signature.to_bytes()),
+        };
         Ok(Some(self.commit(sealed, built)?))
     }
 
-    fn commit(&self, sealed: SealedHeader, built: ExecutedBlock) -> Result<CommittedBlock, NodeError> {
-        let ExecutedBlock { txs, receipts, mut state_batch, .. } = built;
+    fn commit(
+        &self,
+        sealed: SealedHeader,
+        built: ExecutedBlock,
+    ) -> Result<CommittedBlock, NodeError> {
+        let ExecutedBlock {
+            txs,
+            receipts,
+            mut state_batch,
+            ..
+        } = built;
         let hash = sealed.header.hash(self.suite);
-        let block = Block { header: sealed.clone(), transactions: txs.iter().map(|t| t.encoded().clone()).collect() };
+        let block = Block {
+            header: sealed.clone(),
+            transactions: txs.iter().map(|t| t.encoded().clone()).collect(),
+        };
         let hashes: Vec<B256> = txs.iter().map(RecoveredTx::hash).collect();
-        self.chain.stage_block(&block, &hashes, &receipts, &mut state_batch);
+        self.chain
+            .stage_block(&block, &hashes, &receipts, &mut state_batch);
         self.chain.kv().write(state_batch)?;
         *self.head.write() = (sealed.clone(), hash);
         let senders: Vec<Address> = txs.iter().map(RecoveredTx::sender).collect();
         self.pool.on_block(&senders, &|a| self.head_account(a));
-        let committed = CommittedBlock { header: sealed, hash, receipts: Arc::new(receipts) };
+        let committed = CommittedBlock {
+            header: sealed,
+            hash,
+            receipts: Arc::new(receipts),
+        };
         let _ = self.events.send(committed.clone());
         tracing::info!(
             number = committed.header.header.number,
@@ -225,15 +294,37 @@ impl Node {
             .validators
             .iter()
             .find(|v| v.address == h.proposer)
-            .ok_or_else(|| NodeError::InvalidBlock { number: h.number, reason: format!("proposer {} is not a validator", h.proposer) })?;
-        let pk = banyan_crypto::PublicKey::from_bytes(self.suite, &validator.public_key)
-            .map_err(|e| NodeError::InvalidBlock { number: h.number, reason: format!("validator key: {e}") })?;
-        let sig = banyan_crypto::Signature::from_bytes(&block.header.signature)
-            .map_err(|e| NodeError::InvalidBlock { number: h.number, reason: format!("seal: {e}") })?;
+            .ok_or_else(|| NodeError::InvalidBlock {
+                number: h.number,
+                reason: format!("proposer {} is not a validator", h.proposer),
+            })?;
+        let pk = banyan_crypto::PublicKey::from_bytes(self.suite, &validator.public_key).map_err(
+            |e| NodeError::InvalidBlock {
+                number: h.number,
+                reason: format!("validator key: {e}"),
+            },
+        )?;
+        let sig = banyan_crypto::Signature::from_bytes(&block.header.signature).map_err(|e| {
+            NodeError::InvalidBlock {
+                number: h.number,
+                reason: format!("seal: {e}"),
+            }
+        })?;
         self.suite
             .verify(&pk, h.hash(self.suite).as_slice(), &sig)
-            .map_err(|e| NodeError::InvalidBlock { number: h.number, reason: format!("seal: {e}") })?;
-        let executed = verify_block(self.suite, self.chain_id, &self.executor, &self.state, &self.chain, &parent, block)?;
+            .map_err(|e| NodeError::InvalidBlock {
+                number: h.number,
+                reason: format!("seal: {e}"),
+            })?;
+        let executed = verify_block(
+            self.suite,
+            self.chain_id,
+            &self.executor,
+            &self.state,
+            &self.chain,
+            &parent,
+            block,
+        )?;
         self.commit(block.header.clone(), executed)
     }
 
@@ -357,25 +448,46 @@ impl Backend for Node {
             None => Ok(Bytes::new()),
         }
     }
-    fn proof(&self, number: u64, address: Address, slots: &[U256]) -> Result<AccountProof, BackendError> {
+    fn proof(
+        &self,
+        number: u64,
+        address: Address,
+        slots: &[U256],
+    ) -> Result<AccountProof, BackendError> {
         let root = self.header_at(number)?.state_root;
         self.state.proof(root, address, slots).map_err(be)
     }
     fn pending_nonce(&self, address: Address) -> Result<u64, BackendError> {
         let (nonce, _) = self.head_account(address);
-        Ok(self.pool.next_nonce(address).map_or(nonce, |n| n.max(nonce)))
+        Ok(self
+            .pool
+            .next_nonce(address)
+            .map_or(nonce, |n| n.max(nonce)))
     }
     fn call(&self, number: u64, request: &CallRequest) -> Result<CallOutcome, ExecError> {
         let (h, env) = self.call_env(number)?;
         let view = self.state.at(h.state_root);
-        let block_hash = |n: u64| self.chain.header(n).ok().flatten().map(|h| h.header.hash(self.suite));
+        let block_hash = |n: u64| {
+            self.chain
+                .header(n)
+                .ok()
+                .flatten()
+                .map(|h| h.header.hash(self.suite))
+        };
         self.executor.call(&env, &view, &block_hash, request)
     }
     fn estimate_gas(&self, number: u64, request: &CallRequest) -> Result<u64, ExecError> {
         let (h, env) = self.call_env(number)?;
         let view = self.state.at(h.state_root);
-        let block_hash = |n: u64| self.chain.header(n).ok().flatten().map(|h| h.header.hash(self.suite));
-        self.executor.estimate_gas(&env, &view, &block_hash, request)
+        let block_hash = |n: u64| {
+            self.chain
+                .header(n)
+                .ok()
+                .flatten()
+                .map(|h| h.header.hash(self.suite))
+        };
+        self.executor
+            .estimate_gas(&env, &view, &block_hash, request)
     }
     fn submit(&self, raw: &[u8]) -> Result<B256, SubmitError> {
         let tx = RecoveredTx::decode(raw, self.suite, self.chain_id)?;
@@ -411,15 +523,26 @@ impl Backend for Node {
 
 /// Replays every block of `source` into `target` (which must hold only genesis), verifying each
 /// block by re-execution. Returns the number of blocks replayed.
-pub fn replay(source: &ChainStore, target: &Node, progress: &dyn Fn(u64, u64)) -> Result<u64, NodeError> {
-    let head = source.head()?.ok_or_else(|| NodeError::Corrupt("source has no blocks".into()))?;
+pub fn replay(
+    source: &ChainStore,
+    target: &Node,
+    progress: &dyn Fn(u64, u64),
+) -> Result<u64, NodeError> {
+    let head = source
+        .head()?
+        .ok_or_else(|| NodeError::Corrupt("source has no blocks".into()))?;
     let start = target.head_number() + 1;
     for n in start..=head {
-        let block = source.block(n)?.ok_or_else(|| NodeError::Corrupt(format!("source block {n} missing")))?;
+        let block = source
+            .block(n)?
+            .ok_or_else(|| NodeError::Corrupt(format!("source block {n} missing")))?;
         let committed = target.import_block(&block)?;
         let source_hash = block.header.header.hash(target.suite);
         if committed.hash != source_hash {
-            return Err(NodeError::InvalidBlock { number: n, reason: "replayed block hash differs".into() });
+            return Err(NodeError::InvalidBlock {
+                number: n,
+                reason: "replayed block hash differs".into(),
+            });
         }
         progress(n, head);
     }

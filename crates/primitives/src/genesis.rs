@@ -79,7 +79,8 @@ pub struct Genesis {
 impl Genesis {
     /// Parses and validates a genesis JSON document.
     pub fn from_json(text: &str) -> Result<Self, GenesisError> {
-        let g: Genesis = serde_json::from_str(text).map_err(|e| GenesisError::Parse(e.to_string()))?;
+        let g: Genesis =
+            serde_json::from_str(text).map_err(|e| GenesisError::Parse(e.to_string()))?;
         g.validate()?;
         Ok(g)
     }
@@ -87,18 +88,28 @@ impl Genesis {
     /// Checks values a chain cannot start with.
     pub fn validate(&self) -> Result<(), GenesisError> {
         if self.chain_id == 0 {
-            return Err(GenesisError::Invalid { field: "chain_id", reason: "must be non-zero".into() });
+            return Err(GenesisError::Invalid {
+                field: "chain_id",
+                reason: "must be non-zero".into(),
+            });
         }
         if self.gas_limit < 21_000 {
             return Err(GenesisError::Invalid {
                 field: "gas_limit",
-                reason: format!("{} is below the 21000 gas of a plain transfer", self.gas_limit),
+                reason: format!(
+                    "{} is below the 21000 gas of a plain transfer",
+                    self.gas_limit
+                ),
             });
         }
         for v in &self.validators {
-            let pk = banyan_crypto::PublicKey::from_bytes(self.suite, &v.public_key).map_err(|e| {
-                GenesisError::Invalid { field: "validators", reason: format!("{}: {e}", v.address) }
-            })?;
+            let pk =
+                banyan_crypto::PublicKey::from_bytes(self.suite, &v.public_key).map_err(|e| {
+                    GenesisError::Invalid {
+                        field: "validators",
+                        reason: format!("{}: {e}", v.address),
+                    }
+                })?;
             if self.suite.address(&pk) != v.address {
                 return Err(GenesisError::Invalid {
                     field: "validators",
@@ -118,7 +129,9 @@ impl Genesis {
 
     /// Total of all initial balances: the money supply until an explicit mint or burn.
     pub fn total_supply(&self) -> U256 {
-        self.alloc.values().fold(U256::ZERO, |acc, a| acc.saturating_add(a.balance))
+        self.alloc
+            .values()
+            .fold(U256::ZERO, |acc, a| acc.saturating_add(a.balance))
     }
 
     /// Canonical JSON (sorted maps) used to compare genesis files across nodes.

@@ -133,6 +133,9 @@ mod tests {
             }],
         };
         assert_eq!(Receipt::from_bytes(&r.to_bytes()).unwrap(), r);
-        assert!(r.bloom().contains_input(alloy_primitives::BloomInput::Raw(&[4u8; 20])));
+        assert!(
+            r.bloom()
+                .contains_input(alloy_primitives::BloomInput::Raw(&[4u8; 20]))
+        );
     }
 }

@@ -2,7 +2,8 @@
 //! native SM2-signed typed transaction of `sm` chains.
 
 use alloy_consensus::{
-    SignableTransaction, Transaction as _, TxEnvelope, TypedTransaction, transaction::SignerRecoverable,
+    SignableTransaction, Transaction as _, TxEnvelope, TypedTransaction,
+    transaction::SignerRecoverable,
 };
 use alloy_eips::eip2718::{Decodable2718, Encodable2718};
 use alloy_primitives::{Address, B256, Bytes, Signature, TxKind, U256};
@@ -44,7 +45,9 @@ pub enum TxError {
         expected: u64,
     },
     /// The transaction's signature scheme does not match the chain's suite.
-    #[error("wrong signature suite: this chain uses the `{chain}` suite, the transaction is signed with `{tx}`")]
+    #[error(
+        "wrong signature suite: this chain uses the `{chain}` suite, the transaction is signed with `{tx}`"
+    )]
     WrongSuite {
         /// The chain's suite.
         chain: Suite,
@@ -133,21 +136,35 @@ impl RecoveredTx {
     /// Decodes EIP-2718 bytes, checks size, type, suite, chain id and signature.
     pub fn decode(bytes: &[u8], suite: Suite, chain_id: u64) -> Result<Self, TxError> {
         if bytes.len() > MAX_TX_BYTES {
-            return Err(TxError::Oversized { size: bytes.len(), limit: MAX_TX_BYTES });
+            return Err(TxError::Oversized {
+                size: bytes.len(),
+                limit: MAX_TX_BYTES,
+            });
         }
-        let first = *bytes.first().ok_or_else(|| TxError::Malformed("empty input".into()))?;
+        let first = *bytes
+            .first()
+            .ok_or_else(|| TxError::Malformed("empty input".into()))?;
         let encoded = Bytes::copy_from_slice(bytes);
         if first == SM_TX_TYPE {
             if suite != Suite::Sm {
-                return Err(TxError::WrongSuite { chain: suite, tx: Suite::Sm });
+                return Err(TxError::WrongSuite {
+                    chain: suite,
+                    tx: Suite::Sm,
+                });
             }
             let mut rest = &bytes[1..];
-            let tx = SmTransaction::decode(&mut rest).map_err(|e| TxError::Malformed(e.to_string()))?;
+            let tx =
+                SmTransaction::decode(&mut rest).map_err(|e| TxError::Malformed(e.to_string()))?;
             if !rest.is_empty() {
-                return Err(TxError::Malformed("trailing bytes after transaction".into()));
+                return Err(TxError::Malformed(
+                    "trailing bytes after transaction".into(),
+                ));
             }
             if tx.fields.chain_id != chain_id {
-                return Err(TxError::WrongChainId { got: Some(tx.fields.chain_id), expected: chain_id });
+                return Err(TxError::WrongChainId {
+                    got: Some(tx.fields.chain_id),
+                    expected: chain_id,
+                });
             }
             let public = PublicKey::from_bytes(Suite::Sm, &tx.public_key)
                 .map_err(|e| TxError::InvalidSignature(e.to_string()))?;
@@ -158,26 +175,47 @@ impl RecoveredTx {
                 .map_err(|e| TxError::InvalidSignature(e.to_string()))?;
             let sender = Suite::Sm.address(&public);
             let hash = Suite::Sm.hash(bytes);
-            return Ok(Self { body: TxBody::Sm(tx), hash, sender, encoded });
+            return Ok(Self {
+                body: TxBody::Sm(tx),
+                hash,
+                sender,
+                encoded,
+            });
         }
         if suite != Suite::Ecdsa {
-            return Err(TxError::WrongSuite { chain: suite, tx: Suite::Ecdsa });
+            return Err(TxError::WrongSuite {
+                chain: suite,
+                tx: Suite::Ecdsa,
+            });
         }
         let mut rest = bytes;
-        let env = TxEnvelope::decode_2718(&mut rest).map_err(|e| TxError::Malformed(e.to_string()))?;
+        let env =
+            TxEnvelope::decode_2718(&mut rest).map_err(|e| TxError::Malformed(e.to_string()))?;
         if !rest.is_empty() {
-            return Err(TxError::Malformed("trailing bytes after transaction".into()));
+            return Err(TxError::Malformed(
+                "trailing bytes after transaction".into(),
+            ));
         }
         match &env {
             TxEnvelope::Legacy(_) | TxEnvelope::Eip2930(_) | TxEnvelope::Eip1559(_) => {}
             other => return Err(TxError::UnsupportedType(other.tx_type() as u8)),
         }
         if env.chain_id() != Some(chain_id) {
-            return Err(TxError::WrongChainId { got: env.chain_id(), expected: chain_id });
+            return Err(TxError::WrongChainId {
+                got: env.chain_id(),
+                expected: chain_id,
+            });
         }
-        let sender = env.recover_signer().map_err(|e| TxError::InvalidSignature(e.to_string()))?;
+        let sender = env
+            .recover_signer()
+            .map_err(|e| TxError::InvalidSignature(e.to_string()))?;
         let hash = *env.tx_hash();
-        Ok(Self { body: TxBody::Eth(env), hash, sender, encoded })
+        Ok(Self {
+            body: TxBody::Eth(env),
+            hash,
+            sender,
+            encoded,
+        })
     }
 
     /// The transaction hash (keccak256 of the encoding on `ecdsa` chains, SM3 on `sm` chains).
@@ -267,7 +305,11 @@ impl RecoveredTx {
         match &self.body {
             TxBody::Eth(e) => e
                 .access_list()
-                .map(|l| l.iter().map(|i| (i.address, i.storage_keys.clone())).collect())
+                .map(|l| {
+                    l.iter()
+                        .map(|i| (i.address, i.storage_keys.clone()))
+                        .collect()
+                })
                 .unwrap_or_default(),
             TxBody::Sm(_) => Vec::new(),
         }
@@ -328,7 +370,8 @@ mod tests {
 
     fn hardhat0() -> SecretKey {
         SecretKey::from_bytes(
-            &hex::decode("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80").unwrap(),
+            &hex::decode("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
+                .unwrap(),
         )
         .unwrap()
     }
@@ -352,7 +395,9 @@ mod tests {
         let tx = RecoveredTx::decode(&raw, Suite::Ecdsa, 31337).unwrap();
         assert_eq!(
             tx.sender(),
-            "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse::<Address>().unwrap()
+            "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+                .parse::<Address>()
+                .unwrap()
         );
         assert_eq!(tx.hash(), alloy_primitives::keccak256(&raw));
         assert_eq!(tx.nonce(), 3);
@@ -366,19 +411,27 @@ mod tests {
         let tx = RecoveredTx::decode(&raw, Suite::Ecdsa, 1).unwrap();
         assert_eq!(
             tx.sender(),
-            "0x9d8A62f656a8d1615C1294fd71e9CFb3E4855A4F".parse::<Address>().unwrap()
+            "0x9d8A62f656a8d1615C1294fd71e9CFb3E4855A4F"
+                .parse::<Address>()
+                .unwrap()
         );
         assert_eq!(tx.signature_parts().0, 37);
         assert!(matches!(
             RecoveredTx::decode(&raw, Suite::Ecdsa, 2),
-            Err(TxError::WrongChainId { got: Some(1), expected: 2 })
+            Err(TxError::WrongChainId {
+                got: Some(1),
+                expected: 2
+            })
         ));
     }
 
     #[test]
     fn rejects_bad_input() {
         let raw = sign_eth_transaction(eip1559(7), &hardhat0()).unwrap();
-        assert!(matches!(RecoveredTx::decode(&[], Suite::Ecdsa, 7), Err(TxError::Malformed(_))));
+        assert!(matches!(
+            RecoveredTx::decode(&[], Suite::Ecdsa, 7),
+            Err(TxError::Malformed(_))
+        ));
         assert!(matches!(
             RecoveredTx::decode(&raw[..raw.len() - 3], Suite::Ecdsa, 7),
             Err(TxError::Malformed(_))
@@ -391,14 +444,20 @@ mod tests {
         let n = tampered.len();
         tampered[n - 1] ^= 1;
         if let Ok(tx) = RecoveredTx::decode(&tampered, Suite::Ecdsa, 7) {
-            assert_ne!(tx.sender(), RecoveredTx::decode(&raw, Suite::Ecdsa, 7).unwrap().sender());
+            assert_ne!(
+                tx.sender(),
+                RecoveredTx::decode(&raw, Suite::Ecdsa, 7).unwrap().sender()
+            );
         }
         assert!(matches!(
             RecoveredTx::decode(&raw, Suite::Sm, 7),
             Err(TxError::WrongSuite { .. })
         ));
         let big = vec![0xc0; MAX_TX_BYTES + 1];
-        assert!(matches!(RecoveredTx::decode(&big, Suite::Ecdsa, 7), Err(TxError::Oversized { .. })));
+        assert!(matches!(
+            RecoveredTx::decode(&big, Suite::Ecdsa, 7),
+            Err(TxError::Oversized { .. })
+        ));
     }
 
     #[test]
@@ -420,13 +479,22 @@ mod tests {
         assert_eq!(tx.sender(), Suite::Sm.address(&pk));
         assert_eq!(tx.hash(), Suite::Sm.hash(&raw));
         assert_eq!(tx.tx_type(), SM_TX_TYPE);
-        assert!(matches!(RecoveredTx::decode(&raw, Suite::Ecdsa, 9), Err(TxError::WrongSuite { .. })));
-        assert!(matches!(RecoveredTx::decode(&raw, Suite::Sm, 10), Err(TxError::WrongChainId { .. })));
+        assert!(matches!(
+            RecoveredTx::decode(&raw, Suite::Ecdsa, 9),
+            Err(TxError::WrongSuite { .. })
+        ));
+        assert!(matches!(
+            RecoveredTx::decode(&raw, Suite::Sm, 10),
+            Err(TxError::WrongChainId { .. })
+        ));
         let mut other = fields;
         other.value = U256::from(11u64);
         let mut forged = other.sign(&sk).unwrap();
         forged.signature = SmTxFields::sign(
-            SmTxFields { value: U256::from(10u64), ..forged.fields.clone() },
+            SmTxFields {
+                value: U256::from(10u64),
+                ..forged.fields.clone()
+            },
             &sk,
         )
         .unwrap()

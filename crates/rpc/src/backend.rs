@@ -87,7 +87,12 @@ pub trait Backend: Send + Sync + 'static {
     /// Code at the state after block `number`.
     fn code(&self, number: u64, address: Address) -> Result<Bytes, BackendError>;
     /// Merkle proof at the state after block `number`.
-    fn proof(&self, number: u64, address: Address, slots: &[U256]) -> Result<AccountProof, BackendError>;
+    fn proof(
+        &self,
+        number: u64,
+        address: Address,
+        slots: &[U256],
+    ) -> Result<AccountProof, BackendError>;
     /// Next nonce of `address`, counting transactions waiting in the pool.
     fn pending_nonce(&self, address: Address) -> Result<u64, BackendError>;
     /// Executes a call on the state after block `number` without committing.

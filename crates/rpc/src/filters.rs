@@ -35,12 +35,17 @@ impl LogCriteria {
     /// Whether a block with this bloom may contain a matching log.
     pub(crate) fn may_match(&self, bloom: &Bloom) -> bool {
         let addr_ok = self.addresses.is_empty()
-            || self.addresses.iter().any(|a| bloom.contains_input(BloomInput::Raw(a.as_slice())));
+            || self
+                .addresses
+                .iter()
+                .any(|a| bloom.contains_input(BloomInput::Raw(a.as_slice())));
         addr_ok
             && self.topics.iter().all(|t| match t {
                 None => true,
                 Some(set) if set.is_empty() => true,
-                Some(set) => set.iter().any(|x| bloom.contains_input(BloomInput::Raw(x.as_slice()))),
+                Some(set) => set
+                    .iter()
+                    .any(|x| bloom.contains_input(BloomInput::Raw(x.as_slice()))),
             })
     }
 }
@@ -65,14 +70,21 @@ pub(crate) fn parse_log_filter(v: Option<&Value>) -> Result<LogFilter, RpcError>
     };
     let addresses = match o.get("address") {
         None | Some(Value::Null) => vec![],
-        Some(Value::Array(a)) => a.iter().map(|x| parse_address(x, "address")).collect::<Result<_, _>>()?,
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| parse_address(x, "address"))
+            .collect::<Result<_, _>>()?,
         Some(x) => vec![parse_address(x, "address")?],
     };
     if addresses.len() > MAX_ADDRESSES {
-        return Err(limit_exceeded(format!("at most {MAX_ADDRESSES} addresses per filter")));
+        return Err(limit_exceeded(format!(
+            "at most {MAX_ADDRESSES} addresses per filter"
+        )));
     }
     let parse_topic = |x: &Value| -> Result<B256, RpcError> {
-        x.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| invalid_params("invalid topic: expected 32-byte hex"))
+        x.as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| invalid_params("invalid topic: expected 32-byte hex"))
     };
     let topics = match o.get("topics") {
         None | Some(Value::Null) => vec![],
@@ -87,7 +99,10 @@ pub(crate) fn parse_log_filter(v: Option<&Value>) -> Result<LogFilter, RpcError>
                         if opts.len() > MAX_TOPIC_OPTIONS {
                             return Err(limit_exceeded("too many topic alternatives"));
                         }
-                        opts.iter().map(parse_topic).collect::<Result<Vec<_>, _>>().map(Some)
+                        opts.iter()
+                            .map(parse_topic)
+                            .collect::<Result<Vec<_>, _>>()
+                            .map(Some)
                     }
                     x => parse_topic(x).map(|t| Some(vec![t])),
                 })
@@ -97,15 +112,31 @@ pub(crate) fn parse_log_filter(v: Option<&Value>) -> Result<LogFilter, RpcError>
     };
     let block_hash = match o.get("blockHash") {
         None | Some(Value::Null) => None,
-        Some(x) => Some(x.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| invalid_params("invalid blockHash"))?),
+        Some(x) => Some(
+            x.as_str()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| invalid_params("invalid blockHash"))?,
+        ),
     };
-    let tag = |k: &str| o.get(k).filter(|v| !v.is_null()).map(|v| parse_block_tag(Some(v))).transpose();
+    let tag = |k: &str| {
+        o.get(k)
+            .filter(|v| !v.is_null())
+            .map(|v| parse_block_tag(Some(v)))
+            .transpose()
+    };
     let from = tag("fromBlock")?;
     let to = tag("toBlock")?;
     if block_hash.is_some() && (from.is_some() || to.is_some()) {
-        return Err(invalid_params("blockHash cannot be combined with fromBlock/toBlock"));
+        return Err(invalid_params(
+            "blockHash cannot be combined with fromBlock/toBlock",
+        ));
     }
-    Ok(LogFilter { criteria: LogCriteria { addresses, topics }, from, to, block_hash })
+    Ok(LogFilter {
+        criteria: LogCriteria { addresses, topics },
+        from,
+        to,
+        block_hash,
+    })
 }
 
 /// What a polling filter returns.
@@ -132,7 +163,11 @@ pub(crate) struct Filters {
 
 impl Filters {
     pub(crate) fn new(max: usize, idle: Duration) -> Self {
-        Self { inner: Mutex::new((0, HashMap::new())), max, idle }
+        Self {
+            inner: Mutex::new((0, HashMap::new())),
+            max,
+            idle,
+        }
     }
 
     pub(crate) fn install(&self, kind: FilterKind, head: u64) -> Result<u64, RpcError> {
@@ -141,11 +176,21 @@ impl Filters {
         let idle = self.idle;
         g.1.retain(|_, f| now.duration_since(f.last_poll) < idle);
         if g.1.len() >= self.max {
-            return Err(limit_exceeded(format!("too many filters installed (limit {})", self.max)));
+            return Err(limit_exceeded(format!(
+                "too many filters installed (limit {})",
+                self.max
+            )));
         }
         g.0 += 1;
         let id = g.0;
-        g.1.insert(id, Installed { kind, last_seen: head, last_poll: now });
+        g.1.insert(
+            id,
+            Installed {
+                kind,
+                last_seen: head,
+                last_poll: now,
+            },
+        );
         Ok(id)
     }
 
@@ -154,7 +199,12 @@ impl Filters {
     }
 
     /// Marks the filter polled up to `head` and returns its kind and the first unseen height.
-    pub(crate) fn poll<R>(&self, id: u64, head: u64, f: impl FnOnce(&FilterKind, u64) -> R) -> Option<R> {
+    pub(crate) fn poll<R>(
+        &self,
+        id: u64,
+        head: u64,
+        f: impl FnOnce(&FilterKind, u64) -> R,
+    ) -> Option<R> {
         let mut g = self.inner.lock();
         let flt = g.1.get_mut(&id)?;
         let from = flt.last_seen + 1;

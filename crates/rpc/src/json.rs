@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use crate::error::{RpcError, invalid_params};
 
 /// keccak256(rlp([])): the uncles hash of a block without uncles.
-const EMPTY_OMMERS: B256 = b256!("1dcc4de8dec75d7aab85b567b8ccd41ad312451b948a7413f0a142fd40d49347");
+const EMPTY_OMMERS: B256 =
+    b256!("1dcc4de8dec75d7aab85b567b8ccd41ad312451b948a7413f0a142fd40d49347");
 
 /// Hex quantity.
 pub(crate) fn q(n: impl Into<u128>) -> String {
@@ -28,30 +29,42 @@ pub(crate) enum BlockTag {
 }
 
 pub(crate) fn parse_block_tag(v: Option<&Value>) -> Result<BlockTag, RpcError> {
-    let Some(v) = v else { return Ok(BlockTag::Latest) };
+    let Some(v) = v else {
+        return Ok(BlockTag::Latest);
+    };
     match v {
         Value::Null => Ok(BlockTag::Latest),
         Value::String(s) => match s.as_str() {
             "latest" | "pending" | "safe" | "finalized" => Ok(BlockTag::Latest),
             "earliest" => Ok(BlockTag::Number(0)),
-            s if s.len() == 66 => s.parse::<B256>().map(BlockTag::Hash).map_err(|_| invalid_params(format!("invalid block hash {s}"))),
+            s if s.len() == 66 => s
+                .parse::<B256>()
+                .map(BlockTag::Hash)
+                .map_err(|_| invalid_params(format!("invalid block hash {s}"))),
             s => parse_u64(s).map(BlockTag::Number),
         },
         Value::Object(o) => {
             if let Some(h) = o.get("blockHash").and_then(Value::as_str) {
-                return h.parse::<B256>().map(BlockTag::Hash).map_err(|_| invalid_params(format!("invalid block hash {h}")));
+                return h
+                    .parse::<B256>()
+                    .map(BlockTag::Hash)
+                    .map_err(|_| invalid_params(format!("invalid block hash {h}")));
             }
             if let Some(n) = o.get("blockNumber") {
                 return parse_block_tag(Some(n));
             }
-            Err(invalid_params("block object needs blockHash or blockNumber"))
+            Err(invalid_params(
+                "block object needs blockHash or blockNumber",
+            ))
         }
         other => Err(invalid_params(format!("invalid block tag {other}"))),
     }
 }
 
 pub(crate) fn parse_u64(s: &str) -> Result<u64, RpcError> {
-    let hex = s.strip_prefix("0x").ok_or_else(|| invalid_params(format!("expected a 0x-prefixed hex quantity, got {s:?}")))?;
+    let hex = s
+        .strip_prefix("0x")
+        .ok_or_else(|| invalid_params(format!("expected a 0x-prefixed hex quantity, got {s:?}")))?;
     if hex.is_empty() || hex.len() > 16 {
         return Err(invalid_params(format!("invalid quantity {s:?}")));
     }
@@ -60,8 +73,13 @@ pub(crate) fn parse_u64(s: &str) -> Result<u64, RpcError> {
 
 fn parse_u256(v: &Value, field: &str) -> Result<U256, RpcError> {
     match v {
-        Value::String(s) => s.parse::<U256>().map_err(|_| invalid_params(format!("invalid {field}: {s}"))),
-        Value::Number(n) => n.as_u64().map(U256::from).ok_or_else(|| invalid_params(format!("invalid {field}"))),
+        Value::String(s) => s
+            .parse::<U256>()
+            .map_err(|_| invalid_params(format!("invalid {field}: {s}"))),
+        Value::Number(n) => n
+            .as_u64()
+            .map(U256::from)
+            .ok_or_else(|| invalid_params(format!("invalid {field}"))),
         _ => Err(invalid_params(format!("invalid {field}"))),
     }
 }
@@ -79,20 +97,27 @@ pub(crate) fn parse_bytes(v: &Value, field: &str) -> Result<Bytes, RpcError> {
 }
 
 pub(crate) fn parse_call_request(v: &Value) -> Result<CallRequest, RpcError> {
-    let o = v.as_object().ok_or_else(|| invalid_params("call request must be an object"))?;
+    let o = v
+        .as_object()
+        .ok_or_else(|| invalid_params("call request must be an object"))?;
     let get = |k: &str| o.get(k).filter(|v| !v.is_null());
     let data = match (get("input"), get("data")) {
         (Some(d), _) | (None, Some(d)) => parse_bytes(d, "data")?,
         _ => Bytes::new(),
     };
     let price = match get("gasPrice").or(get("maxFeePerGas")) {
-        Some(p) => Some(u128::try_from(parse_u256(p, "gasPrice")?).map_err(|_| invalid_params("gasPrice too large"))?),
+        Some(p) => Some(
+            u128::try_from(parse_u256(p, "gasPrice")?)
+                .map_err(|_| invalid_params("gasPrice too large"))?,
+        ),
         None => None,
     };
     Ok(CallRequest {
         from: get("from").map(|v| parse_address(v, "from")).transpose()?,
         to: get("to").map(|v| parse_address(v, "to")).transpose()?,
-        gas: get("gas").map(|v| parse_u256(v, "gas").map(|g| g.saturating_to::<u64>())).transpose()?,
+        gas: get("gas")
+            .map(|v| parse_u256(v, "gas").map(|g| g.saturating_to::<u64>()))
+            .transpose()?,
         gas_price: price,
         value: get("value").map(|v| parse_u256(v, "value")).transpose()?,
         data,
@@ -193,7 +218,12 @@ pub(crate) fn first_log_index(receipts: &[Receipt], i: usize) -> usize {
 
 pub(crate) fn receipt_json(r: &Receipt, receipts: &[Receipt], place: &TxPlace) -> Value {
     let first = first_log_index(receipts, place.index as usize);
-    let logs: Vec<Value> = r.logs.iter().enumerate().map(|(i, l)| log_json(l, place, r.tx_hash, first + i)).collect();
+    let logs: Vec<Value> = r
+        .logs
+        .iter()
+        .enumerate()
+        .map(|(i, l)| log_json(l, place, r.tx_hash, first + i))
+        .collect();
     let bloom: Bloom = r.bloom();
     json!({
         "transactionHash": r.tx_hash,

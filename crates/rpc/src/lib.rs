@@ -12,5 +12,5 @@ mod json;
 mod server;
 
 pub use backend::{Backend, BackendError, CommittedBlock, NodeStatus, SubmitError};
-pub use server::{RpcConfig, method_names, start};
 pub use jsonrpsee::server::ServerHandle;
+pub use server::{RpcConfig, method_names, start};

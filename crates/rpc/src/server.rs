@@ -1,7 +1,10 @@
 //! Method registration and the HTTP + WebSocket server (one port).
 
 use alloy_primitives::{B256, U256};
-use jsonrpsee::server::{BatchRequestConfig, PendingSubscriptionSink, RpcModule, Server, ServerConfig, ServerHandle, SubscriptionMessage};
+use jsonrpsee::server::{
+    BatchRequestConfig, PendingSubscriptionSink, RpcModule, Server, ServerConfig, ServerHandle,
+    SubscriptionMessage,
+};
 use jsonrpsee::types::Params;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -78,7 +81,9 @@ impl Ctx {
         match tag {
             BlockTag::Latest => Ok(head),
             BlockTag::Number(n) if n <= head => Ok(n),
-            BlockTag::Number(n) => Err(invalid_params(format!("block {n} not found (head is {head})"))),
+            BlockTag::Number(n) => Err(invalid_params(format!(
+                "block {n} not found (head is {head})"
+            ))),
             BlockTag::Hash(h) => self
                 .backend
                 .number_by_hash(h)
@@ -88,13 +93,23 @@ impl Ctx {
     }
 
     fn block_hash(&self, number: u64) -> Result<Option<B256>, RpcError> {
-        Ok(self.backend.header(number).map_err(backend_err)?.map(|h| h.header.hash(self.backend.suite())))
+        Ok(self
+            .backend
+            .header(number)
+            .map_err(backend_err)?
+            .map(|h| h.header.hash(self.backend.suite())))
     }
 
     fn block_json(&self, number: u64, full: bool) -> R {
-        let Some(h) = self.backend.header(number).map_err(backend_err)? else { return Ok(Value::Null) };
+        let Some(h) = self.backend.header(number).map_err(backend_err)? else {
+            return Ok(Value::Null);
+        };
         let hash = h.header.hash(self.backend.suite());
-        let body = self.backend.body(number).map_err(backend_err)?.unwrap_or_default();
+        let body = self
+            .backend
+            .body(number)
+            .map_err(backend_err)?
+            .unwrap_or_default();
         let size = h.header.encoded().len() + body.iter().map(|t| t.len()).sum::<usize>();
         let txs: Vec<Value> = body
             .iter()
@@ -102,7 +117,14 @@ impl Ctx {
             .filter_map(|(i, raw)| {
                 let tx = self.backend.decode_tx(raw)?;
                 Some(if full {
-                    tx_json(&tx, Some(&TxPlace { block_hash: hash, number, index: i as u32 }))
+                    tx_json(
+                        &tx,
+                        Some(&TxPlace {
+                            block_hash: hash,
+                            number,
+                            index: i as u32,
+                        }),
+                    )
                 } else {
                     json!(tx.hash())
                 })
@@ -123,12 +145,18 @@ impl Ctx {
         }
         let mut out = Vec::new();
         for n in from..=to {
-            let Some(h) = self.backend.header(n).map_err(backend_err)? else { break };
+            let Some(h) = self.backend.header(n).map_err(backend_err)? else {
+                break;
+            };
             if !criteria.may_match(&h.header.logs_bloom) {
                 continue;
             }
             let hash = h.header.hash(self.backend.suite());
-            let receipts = self.backend.receipts(n).map_err(backend_err)?.unwrap_or_default();
+            let receipts = self
+                .backend
+                .receipts(n)
+                .map_err(backend_err)?
+                .unwrap_or_default();
             self.collect_logs(criteria, &receipts, hash, n, &mut out)?;
         }
         Ok(out)
@@ -144,7 +172,11 @@ impl Ctx {
     ) -> Result<(), RpcError> {
         let mut log_index = 0;
         for (i, r) in receipts.iter().enumerate() {
-            let place = TxPlace { block_hash: hash, number, index: i as u32 };
+            let place = TxPlace {
+                block_hash: hash,
+                number,
+                index: i as u32,
+            };
             for log in &r.logs {
                 if criteria.matches(log) {
                     if out.len() >= self.config.max_logs {
@@ -163,8 +195,12 @@ impl Ctx {
 }
 
 fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMethodError> {
-    m.register_method("eth_chainId", |_, c, _| -> R { Ok(json!(q(c.backend.chain_id()))) })?;
-    m.register_method("net_version", |_, c, _| -> R { Ok(json!(c.backend.chain_id().to_string())) })?;
+    m.register_method("eth_chainId", |_, c, _| -> R {
+        Ok(json!(q(c.backend.chain_id())))
+    })?;
+    m.register_method("net_version", |_, c, _| -> R {
+        Ok(json!(c.backend.chain_id().to_string()))
+    })?;
     m.register_method("net_listening", |_, _, _| -> R { Ok(json!(true)) })?;
     m.register_method("net_peerCount", |_, _, _| -> R { Ok(json!("0x0")) })?;
     m.register_method("web3_clientVersion", |_, _, _| -> R {
@@ -176,17 +212,25 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
         let _ = c;
         Ok(json!(alloy_primitives::keccak256(&data)))
     })?;
-    m.register_method("eth_blockNumber", |_, c, _| -> R { Ok(json!(q(c.backend.head_number()))) })?;
+    m.register_method("eth_blockNumber", |_, c, _| -> R {
+        Ok(json!(q(c.backend.head_number())))
+    })?;
     m.register_method("eth_syncing", |_, _, _| -> R { Ok(json!(false)) })?;
     m.register_method("eth_mining", |_, _, _| -> R { Ok(json!(false)) })?;
     m.register_method("eth_accounts", |_, _, _| -> R { Ok(json!([])) })?;
-    m.register_method("eth_gasPrice", |_, c, _| -> R { Ok(json!(q(c.backend.gas_price()))) })?;
-    m.register_method("eth_maxPriorityFeePerGas", |_, c, _| -> R { Ok(json!(q(c.backend.gas_price()))) })?;
+    m.register_method("eth_gasPrice", |_, c, _| -> R {
+        Ok(json!(q(c.backend.gas_price())))
+    })?;
+    m.register_method("eth_maxPriorityFeePerGas", |_, c, _| -> R {
+        Ok(json!(q(c.backend.gas_price())))
+    })?;
     m.register_method("eth_feeHistory", |p, c, _| -> R {
         let v = params_vec(&p)?;
         let count = match v.first() {
             Some(Value::String(s)) => parse_u64(s)?,
-            Some(Value::Number(n)) => n.as_u64().ok_or_else(|| invalid_params("invalid block count"))?,
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .ok_or_else(|| invalid_params("invalid block count"))?,
             _ => return Err(invalid_params("blockCount required")),
         }
         .clamp(1, 1024);
@@ -196,11 +240,15 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
         let mut ratios = vec![];
         for n in oldest..=newest {
             let h = c.backend.header(n).map_err(backend_err)?;
-            let r = h.map_or(0.0, |h| h.header.gas_used as f64 / h.header.gas_limit.max(1) as f64);
+            let r = h.map_or(0.0, |h| {
+                h.header.gas_used as f64 / h.header.gas_limit.max(1) as f64
+            });
             ratios.push(json!(r));
         }
         let price = q(c.backend.gas_price());
-        let reward: Vec<Value> = (oldest..=newest).map(|_| json!(vec![price.clone(); percentiles])).collect();
+        let reward: Vec<Value> = (oldest..=newest)
+            .map(|_| json!(vec![price.clone(); percentiles]))
+            .collect();
         let mut o = json!({
             "oldestBlock": q(oldest),
             "baseFeePerGas": vec!["0x0"; (newest - oldest + 2) as usize],
@@ -221,7 +269,11 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     })?;
     m.register_method("eth_getBlockByHash", |p, c, _| -> R {
         let v = params_vec(&p)?;
-        let hash: B256 = v.first().and_then(Value::as_str).and_then(|s| s.parse().ok()).ok_or_else(|| invalid_params("block hash required"))?;
+        let hash: B256 = v
+            .first()
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| invalid_params("block hash required"))?;
         let full = v.get(1).and_then(Value::as_bool).unwrap_or(false);
         match c.backend.number_by_hash(hash).map_err(backend_err)? {
             Some(n) => c.block_json(n, full),
@@ -231,42 +283,96 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     m.register_method("eth_getBlockTransactionCountByNumber", |p, c, _| -> R {
         let v = params_vec(&p)?;
         let n = c.resolve(parse_block_tag(v.first())?)?;
-        Ok(json!(q(c.backend.body(n).map_err(backend_err)?.map_or(0, |b| b.len()) as u64)))
+        Ok(json!(q(c
+            .backend
+            .body(n)
+            .map_err(backend_err)?
+            .map_or(0, |b| b.len()) as u64)))
     })?;
     m.register_method("eth_getTransactionByHash", |p, c, _| -> R {
         let v = params_vec(&p)?;
-        let hash: B256 = v.first().and_then(Value::as_str).and_then(|s| s.parse().ok()).ok_or_else(|| invalid_params("transaction hash required"))?;
+        let hash: B256 = v
+            .first()
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| invalid_params("transaction hash required"))?;
         if let Some((n, i)) = c.backend.tx_location(hash).map_err(backend_err)? {
             let body = c.backend.body(n).map_err(backend_err)?.unwrap_or_default();
-            let Some(tx) = body.get(i as usize).and_then(|raw| c.backend.decode_tx(raw)) else { return Ok(Value::Null) };
+            let Some(tx) = body
+                .get(i as usize)
+                .and_then(|raw| c.backend.decode_tx(raw))
+            else {
+                return Ok(Value::Null);
+            };
             let block_hash = c.block_hash(n)?.unwrap_or_default();
-            return Ok(tx_json(&tx, Some(&TxPlace { block_hash, number: n, index: i })));
+            return Ok(tx_json(
+                &tx,
+                Some(&TxPlace {
+                    block_hash,
+                    number: n,
+                    index: i,
+                }),
+            ));
         }
-        Ok(c.backend.pending_tx(hash).map_or(Value::Null, |tx| tx_json(&tx, None)))
+        Ok(c.backend
+            .pending_tx(hash)
+            .map_or(Value::Null, |tx| tx_json(&tx, None)))
     })?;
     m.register_method("eth_getTransactionReceipt", |p, c, _| -> R {
         let v = params_vec(&p)?;
-        let hash: B256 = v.first().and_then(Value::as_str).and_then(|s| s.parse().ok()).ok_or_else(|| invalid_params("transaction hash required"))?;
-        let Some((n, i)) = c.backend.tx_location(hash).map_err(backend_err)? else { return Ok(Value::Null) };
-        let receipts = c.backend.receipts(n).map_err(backend_err)?.unwrap_or_default();
-        let Some(r) = receipts.get(i as usize) else { return Err(server_error("receipt missing for committed transaction")) };
+        let hash: B256 = v
+            .first()
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| invalid_params("transaction hash required"))?;
+        let Some((n, i)) = c.backend.tx_location(hash).map_err(backend_err)? else {
+            return Ok(Value::Null);
+        };
+        let receipts = c
+            .backend
+            .receipts(n)
+            .map_err(backend_err)?
+            .unwrap_or_default();
+        let Some(r) = receipts.get(i as usize) else {
+            return Err(server_error("receipt missing for committed transaction"));
+        };
         let block_hash = c.block_hash(n)?.unwrap_or_default();
-        Ok(receipt_json(r, &receipts, &TxPlace { block_hash, number: n, index: i }))
+        Ok(receipt_json(
+            r,
+            &receipts,
+            &TxPlace {
+                block_hash,
+                number: n,
+                index: i,
+            },
+        ))
     })?;
     m.register_method("eth_getTransactionCount", |p, c, _| -> R {
         let v = params_vec(&p)?;
         let addr = parse_address(v.first().unwrap_or(&Value::Null), "address")?;
         if v.get(1).and_then(Value::as_str) == Some("pending") {
-            return Ok(json!(q(c.backend.pending_nonce(addr).map_err(backend_err)?)));
+            return Ok(json!(q(c
+                .backend
+                .pending_nonce(addr)
+                .map_err(backend_err)?)));
         }
         let n = c.resolve(parse_block_tag(v.get(1))?)?;
-        Ok(json!(q(c.backend.account(n, addr).map_err(backend_err)?.map_or(0, |a| a.nonce))))
+        Ok(json!(q(c
+            .backend
+            .account(n, addr)
+            .map_err(backend_err)?
+            .map_or(0, |a| a.nonce))))
     })?;
     m.register_method("eth_getBalance", |p, c, _| -> R {
         let v = params_vec(&p)?;
         let addr = parse_address(v.first().unwrap_or(&Value::Null), "address")?;
         let n = c.resolve(parse_block_tag(v.get(1))?)?;
-        Ok(json!(c.backend.account(n, addr).map_err(backend_err)?.map_or(U256::ZERO, |a| a.balance)))
+        Ok(json!(
+            c.backend
+                .account(n, addr)
+                .map_err(backend_err)?
+                .map_or(U256::ZERO, |a| a.balance)
+        ))
     })?;
     m.register_method("eth_getCode", |p, c, _| -> R {
         let v = params_vec(&p)?;
@@ -277,7 +383,11 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     m.register_method("eth_getStorageAt", |p, c, _| -> R {
         let v = params_vec(&p)?;
         let addr = parse_address(v.first().unwrap_or(&Value::Null), "address")?;
-        let slot: U256 = v.get(1).and_then(Value::as_str).and_then(|s| s.parse().ok()).ok_or_else(|| invalid_params("storage slot required"))?;
+        let slot: U256 = v
+            .get(1)
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| invalid_params("storage slot required"))?;
         let n = c.resolve(parse_block_tag(v.get(2))?)?;
         let value = c.backend.storage(n, addr, slot).map_err(backend_err)?;
         Ok(json!(B256::from(value)))
@@ -288,7 +398,10 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
         let n = c.resolve(parse_block_tag(v.get(1))?)?;
         let out = c.backend.call(n, &req).map_err(exec_error)?;
         if !out.success {
-            return Err(crate::error::reverted(out.revert_reason.as_deref(), &out.output));
+            return Err(crate::error::reverted(
+                out.revert_reason.as_deref(),
+                &out.output,
+            ));
         }
         Ok(json!(out.output))
     })?;
@@ -296,7 +409,10 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
         let v = params_vec(&p)?;
         let req = parse_call_request(v.first().unwrap_or(&Value::Null))?;
         let n = c.resolve(parse_block_tag(v.get(1))?)?;
-        Ok(json!(q(c.backend.estimate_gas(n, &req).map_err(exec_error)?)))
+        Ok(json!(q(c
+            .backend
+            .estimate_gas(n, &req)
+            .map_err(exec_error)?)))
     })?;
     m.register_method("eth_sendRawTransaction", |p, c, _| -> R {
         let v = params_vec(&p)?;
@@ -328,10 +444,14 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
             Some(t) => c.resolve(t)?.saturating_sub(1).min(head),
             None => head,
         };
-        Ok(json!(q(c.filters.install(FilterKind::Logs(f.criteria), start)?)))
+        Ok(json!(q(c
+            .filters
+            .install(FilterKind::Logs(f.criteria), start)?)))
     })?;
     m.register_method("eth_newBlockFilter", |_, c, _| -> R {
-        Ok(json!(q(c.filters.install(FilterKind::Blocks, c.backend.head_number())?)))
+        Ok(json!(q(c
+            .filters
+            .install(FilterKind::Blocks, c.backend.head_number())?)))
     })?;
     m.register_method("eth_uninstallFilter", |p, c, _| -> R {
         let v = params_vec(&p)?;
@@ -365,7 +485,9 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
         let id = parse_u64(v.first().and_then(Value::as_str).unwrap_or(""))?;
         let _ = id;
         let _ = c;
-        Err(invalid_params("eth_getFilterLogs is not supported; use eth_getLogs with the same criteria"))
+        Err(invalid_params(
+            "eth_getFilterLogs is not supported; use eth_getLogs with the same criteria",
+        ))
     })?;
     m.register_method("banyan_getProof", |p, c, _| -> R { proof(p, c) })?;
     m.register_method("eth_getProof", |p, c, _| -> R { proof(p, c) })?;
@@ -375,7 +497,12 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     m.register_method("banyan_txpoolStatus", |_, c, _| -> R {
         Ok(json!({"pending": c.backend.status().txpool_size}))
     })?;
-    m.register_subscription("eth_subscribe", "eth_subscription", "eth_unsubscribe", subscribe)?;
+    m.register_subscription(
+        "eth_subscribe",
+        "eth_subscription",
+        "eth_unsubscribe",
+        subscribe,
+    )?;
     Ok(())
 }
 
@@ -383,7 +510,14 @@ fn proof(p: Params<'_>, c: &Ctx) -> R {
     let v = params_vec(&p)?;
     let addr = parse_address(v.first().unwrap_or(&Value::Null), "address")?;
     let slots: Vec<U256> = match v.get(1) {
-        Some(Value::Array(a)) => a.iter().map(|s| s.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| invalid_params("invalid storage key"))).collect::<Result<_, _>>()?,
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|s| {
+                s.as_str()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| invalid_params("invalid storage key"))
+            })
+            .collect::<Result<_, _>>()?,
         None | Some(Value::Null) => vec![],
         _ => return Err(invalid_params("storage keys must be an array")),
     };
@@ -412,7 +546,12 @@ enum Topic {
     Logs(LogCriteria),
 }
 
-async fn subscribe(p: Params<'static>, pending: PendingSubscriptionSink, c: Arc<Ctx>, _: jsonrpsee::Extensions) -> jsonrpsee::core::SubscriptionResult {
+async fn subscribe(
+    p: Params<'static>,
+    pending: PendingSubscriptionSink,
+    c: Arc<Ctx>,
+    _: jsonrpsee::Extensions,
+) -> jsonrpsee::core::SubscriptionResult {
     let v: Vec<Value> = match params_vec(&p) {
         Ok(v) => v,
         Err(e) => {
@@ -430,7 +569,11 @@ async fn subscribe(p: Params<'static>, pending: PendingSubscriptionSink, c: Arc<
             }
         },
         other => {
-            pending.reject(invalid_params(format!("unsupported subscription {other:?}; use newHeads or logs"))).await;
+            pending
+                .reject(invalid_params(format!(
+                    "unsupported subscription {other:?}; use newHeads or logs"
+                )))
+                .await;
             return Ok(());
         }
     };
@@ -446,12 +589,21 @@ async fn subscribe(p: Params<'static>, pending: PendingSubscriptionSink, c: Arc<
             },
         };
         let items: Vec<Value> = match &topic {
-            Topic::Heads => vec![header_json(&block.header, block.hash, json!([]), block.header.header.encoded().len())],
+            Topic::Heads => vec![header_json(
+                &block.header,
+                block.hash,
+                json!([]),
+                block.header.header.encoded().len(),
+            )],
             Topic::Logs(criteria) => {
                 let mut out = vec![];
                 let mut idx = 0;
                 for (i, r) in block.receipts.iter().enumerate() {
-                    let place = TxPlace { block_hash: block.hash, number: block.header.header.number, index: i as u32 };
+                    let place = TxPlace {
+                        block_hash: block.hash,
+                        number: block.header.header.number,
+                        index: i as u32,
+                    };
                     for log in &r.logs {
                         if criteria.matches(log) {
                             out.push(log_json(log, &place, r.tx_hash, idx));
@@ -472,7 +624,10 @@ async fn subscribe(p: Params<'static>, pending: PendingSubscriptionSink, c: Arc<
 }
 
 /// Starts the JSON-RPC server; it runs until the handle is stopped or dropped.
-pub async fn start(config: RpcConfig, backend: Arc<dyn Backend>) -> std::io::Result<(SocketAddr, ServerHandle)> {
+pub async fn start(
+    config: RpcConfig,
+    backend: Arc<dyn Backend>,
+) -> std::io::Result<(SocketAddr, ServerHandle)> {
     let server_config = ServerConfig::builder()
         .max_request_body_size(config.max_request_body_bytes)
         .max_response_body_size(config.max_response_body_bytes)
@@ -480,9 +635,16 @@ pub async fn start(config: RpcConfig, backend: Arc<dyn Backend>) -> std::io::Res
         .max_subscriptions_per_connection(config.max_subscriptions_per_connection)
         .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch_len))
         .build();
-    let server = Server::builder().set_config(server_config).build(config.listen).await?;
+    let server = Server::builder()
+        .set_config(server_config)
+        .build(config.listen)
+        .await?;
     let addr = server.local_addr()?;
-    let ctx = Ctx { backend, filters: Filters::new(config.max_filters, Duration::from_secs(300)), config };
+    let ctx = Ctx {
+        backend,
+        filters: Filters::new(config.max_filters, Duration::from_secs(300)),
+        config,
+    };
     let mut module = RpcModule::new(ctx);
     register(&mut module).map_err(std::io::Error::other)?;
     Ok((addr, server.start(module)))
@@ -490,7 +652,11 @@ pub async fn start(config: RpcConfig, backend: Arc<dyn Backend>) -> std::io::Res
 
 /// Names of every method served, for documentation and tests.
 pub fn method_names(backend: Arc<dyn Backend>) -> Vec<&'static str> {
-    let ctx = Ctx { backend, filters: Filters::new(1, Duration::from_secs(1)), config: RpcConfig::default() };
+    let ctx = Ctx {
+        backend,
+        filters: Filters::new(1, Duration::from_secs(1)),
+        config: RpcConfig::default(),
+    };
     let mut m = RpcModule::new(ctx);
     let _ = register(&mut m);
     let mut names: Vec<_> = m.method_names().collect();

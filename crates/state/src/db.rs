@@ -22,15 +22,26 @@ struct AccountRlp {
 
 fn encode_account(a: &Account) -> Vec<u8> {
     let mut out = Vec::new();
-    AccountRlp { nonce: a.nonce, balance: a.balance, storage_root: a.storage_root, code_hash: a.code_hash }
-        .encode(&mut out);
+    AccountRlp {
+        nonce: a.nonce,
+        balance: a.balance,
+        storage_root: a.storage_root,
+        code_hash: a.code_hash,
+    }
+    .encode(&mut out);
     out
 }
 
 /// Decodes an account leaf of the state tree.
 pub fn decode_account(mut bytes: &[u8]) -> Result<Account, StateError> {
-    let a = AccountRlp::decode(&mut bytes).map_err(|e| StateError::Corrupt(format!("account: {e}")))?;
-    Ok(Account { nonce: a.nonce, balance: a.balance, storage_root: a.storage_root, code_hash: a.code_hash })
+    let a =
+        AccountRlp::decode(&mut bytes).map_err(|e| StateError::Corrupt(format!("account: {e}")))?;
+    Ok(Account {
+        nonce: a.nonce,
+        balance: a.balance,
+        storage_root: a.storage_root,
+        code_hash: a.code_hash,
+    })
 }
 
 /// Decodes a storage leaf (RLP of the value without leading zeros).
@@ -95,22 +106,33 @@ impl StateDb {
 
     /// A reader of the state at `root`.
     pub fn at(&self, root: B256) -> StateView {
-        StateView { db: self.clone(), root }
+        StateView {
+            db: self.clone(),
+            root,
+        }
     }
 
     /// Applies a block's changes on top of `root`. Returns the new root and the batch of new tree
     /// nodes and code to write atomically with the block. Work is proportional to the keys changed.
-    pub fn apply(&self, root: B256, changes: &StateChanges) -> Result<(B256, WriteBatch), StateError> {
+    pub fn apply(
+        &self,
+        root: B256,
+        changes: &StateChanges,
+    ) -> Result<(B256, WriteBatch), StateError> {
         let nodes = Arc::new(NodeStore::new(self.store.clone()));
         let mut accounts = trie::open(&nodes, self.suite, root)?;
         let mut batch = WriteBatch::default();
         for (address, change) in &changes.accounts {
             let key = self.account_key(*address).to_vec();
             let Some(change) = change else {
-                accounts.remove(&key).map_err(|e| StateError::Corrupt(e.to_string()))?;
+                accounts
+                    .remove(&key)
+                    .map_err(|e| StateError::Corrupt(e.to_string()))?;
                 continue;
             };
-            let previous = trie::get(&accounts, &nodes, &key)?.map(|b| decode_account(&b)).transpose()?;
+            let previous = trie::get(&accounts, &nodes, &key)?
+                .map(|b| decode_account(&b))
+                .transpose()?;
             let storage_root = self.apply_storage(&nodes, previous.as_ref(), change)?;
             if let Some(code) = &change.code {
                 batch.put(Table::Code, change.code_hash.to_vec(), code.to_vec());
@@ -121,7 +143,9 @@ impl StateDb {
                 storage_root,
                 code_hash: change.code_hash,
             };
-            accounts.insert(key, encode_account(&account)).map_err(|e| StateError::Corrupt(e.to_string()))?;
+            accounts
+                .insert(key, encode_account(&account))
+                .map_err(|e| StateError::Corrupt(e.to_string()))?;
         }
         let new_root = trie::commit(&mut accounts)?;
         nodes.drain_into(&mut batch);
@@ -145,9 +169,11 @@ impl StateDb {
         for (slot, value) in &change.storage {
             let key = self.slot_key(*slot).to_vec();
             if value.is_zero() {
-                tree.remove(&key).map_err(|e| StateError::Corrupt(e.to_string()))?;
+                tree.remove(&key)
+                    .map_err(|e| StateError::Corrupt(e.to_string()))?;
             } else {
-                tree.insert(key, alloy_rlp::encode(value)).map_err(|e| StateError::Corrupt(e.to_string()))?;
+                tree.insert(key, alloy_rlp::encode(value))
+                    .map_err(|e| StateError::Corrupt(e.to_string()))?;
             }
         }
         trie::commit(&mut tree)
@@ -177,23 +203,40 @@ impl StateDb {
     }
 
     /// Proof of `address` and `slots` at `root`.
-    pub fn proof(&self, root: B256, address: Address, slots: &[U256]) -> Result<AccountProof, StateError> {
+    pub fn proof(
+        &self,
+        root: B256,
+        address: Address,
+        slots: &[U256],
+    ) -> Result<AccountProof, StateError> {
         let nodes = Arc::new(NodeStore::new(self.store.clone()));
         let accounts = trie::open(&nodes, self.suite, root)?;
         let key = self.account_key(address);
-        let account_proof = accounts.get_proof(key.as_slice()).map_err(|e| StateError::Corrupt(e.to_string()))?;
-        let account = trie::get(&accounts, &nodes, key.as_slice())?.map(|b| decode_account(&b)).transpose()?;
-        let storage_root = account.as_ref().map_or(self.empty_root(), |a| a.storage_root);
+        let account_proof = accounts
+            .get_proof(key.as_slice())
+            .map_err(|e| StateError::Corrupt(e.to_string()))?;
+        let account = trie::get(&accounts, &nodes, key.as_slice())?
+            .map(|b| decode_account(&b))
+            .transpose()?;
+        let storage_root = account
+            .as_ref()
+            .map_or(self.empty_root(), |a| a.storage_root);
         let storage_tree = trie::open(&nodes, self.suite, storage_root)?;
         let mut storage = Vec::with_capacity(slots.len());
         for slot in slots {
             let k = self.slot_key(*slot);
-            let proof = storage_tree.get_proof(k.as_slice()).map_err(|e| StateError::Corrupt(e.to_string()))?;
+            let proof = storage_tree
+                .get_proof(k.as_slice())
+                .map_err(|e| StateError::Corrupt(e.to_string()))?;
             let value = trie::get(&storage_tree, &nodes, k.as_slice())?
                 .map(|b| decode_storage_value(&b))
                 .transpose()?
                 .unwrap_or_default();
-            storage.push(StorageProof { key: *slot, value, proof: proof.into_iter().map(Bytes::from).collect() });
+            storage.push(StorageProof {
+                key: *slot,
+                value,
+                proof: proof.into_iter().map(Bytes::from).collect(),
+            });
         }
         Ok(AccountProof {
             address,
@@ -206,7 +249,11 @@ impl StateDb {
 
 /// Verifies an [`AccountProof`] against a state root taken from a block header: the account (or
 /// its absence) and every storage value must follow from the root by the proof's nodes.
-pub fn verify_account_proof(suite: Suite, state_root: B256, proof: &AccountProof) -> Result<(), StateError> {
+pub fn verify_account_proof(
+    suite: Suite,
+    state_root: B256,
+    proof: &AccountProof,
+) -> Result<(), StateError> {
     let nodes: Vec<Vec<u8>> = proof.account_proof.iter().map(|b| b.to_vec()).collect();
     let key = suite.hash(proof.address.as_slice());
     let leaf = trie::verify_proof(suite, state_root, key.as_slice(), &nodes)?;
@@ -226,7 +273,10 @@ pub fn verify_account_proof(suite: Suite, state_root: B256, proof: &AccountProof
             .transpose()?
             .unwrap_or_default();
         if value != s.value {
-            return Err(StateError::InvalidProof(format!("slot {} value does not match the tree", s.key)));
+            return Err(StateError::InvalidProof(format!(
+                "slot {} value does not match the tree",
+                s.key
+            )));
         }
     }
     Ok(())
@@ -251,11 +301,15 @@ impl StateReader for StateView {
         let nodes = Arc::new(NodeStore::new(self.db.store.clone()));
         let tree = trie::open(&nodes, self.db.suite, self.root)?;
         let key = self.db.account_key(address);
-        trie::get(&tree, &nodes, key.as_slice())?.map(|b| decode_account(&b)).transpose()
+        trie::get(&tree, &nodes, key.as_slice())?
+            .map(|b| decode_account(&b))
+            .transpose()
     }
 
     fn storage(&self, address: Address, slot: U256) -> Result<U256, StateError> {
-        let Some(account) = self.account(address)? else { return Ok(U256::ZERO) };
+        let Some(account) = self.account(address)? else {
+            return Ok(U256::ZERO);
+        };
         if account.storage_root == self.db.empty_root() {
             return Ok(U256::ZERO);
         }

@@ -39,12 +39,20 @@ pub(crate) struct NodeStore {
 
 impl NodeStore {
     pub(crate) fn new(store: Arc<dyn KvStore>) -> Self {
-        Self { store: Some(store), pending: Mutex::default(), missing: AtomicBool::new(false) }
+        Self {
+            store: Some(store),
+            pending: Mutex::default(),
+            missing: AtomicBool::new(false),
+        }
     }
 
     /// A store holding only the given nodes (for proofs and ordered roots).
     pub(crate) fn detached() -> Self {
-        Self { store: None, pending: Mutex::default(), missing: AtomicBool::new(false) }
+        Self {
+            store: None,
+            pending: Mutex::default(),
+            missing: AtomicBool::new(false),
+        }
     }
 
     /// Whether a lookup found no node (an incomplete proof or a damaged store).
@@ -71,7 +79,9 @@ impl DB for NodeStore {
             return Ok(Some(v.clone()));
         }
         let found = match &self.store {
-            Some(s) => s.get(Table::TrieNodes, key).map_err(|e| NodeStoreError(e.to_string()))?,
+            Some(s) => s
+                .get(Table::TrieNodes, key)
+                .map_err(|e| NodeStoreError(e.to_string()))?,
             None => None,
         };
         if found.is_none() {
@@ -113,23 +123,38 @@ pub(crate) fn open(nodes: &Arc<NodeStore>, suite: Suite, root: B256) -> Result<T
     let tree = PatriciaTrie::from(nodes.clone(), hasher, root.as_slice())
         .map_err(|e| StateError::Corrupt(format!("root {root}: {e}")))?;
     if nodes.had_missing() {
-        return Err(StateError::Corrupt(format!("root node {root} is not in storage")));
+        return Err(StateError::Corrupt(format!(
+            "root node {root} is not in storage"
+        )));
     }
     Ok(tree)
 }
 
-pub(crate) fn get(tree: &Tree, nodes: &NodeStore, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-    let v = tree.get(key).map_err(|e| StateError::Corrupt(e.to_string()))?;
+pub(crate) fn get(
+    tree: &Tree,
+    nodes: &NodeStore,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>, StateError> {
+    let v = tree
+        .get(key)
+        .map_err(|e| StateError::Corrupt(e.to_string()))?;
     if nodes.had_missing() {
-        return Err(StateError::Corrupt("a tree node on the path is missing from storage".into()));
+        return Err(StateError::Corrupt(
+            "a tree node on the path is missing from storage".into(),
+        ));
     }
     Ok(v)
 }
 
 pub(crate) fn commit(tree: &mut Tree) -> Result<B256, StateError> {
-    let root = tree.root().map_err(|e| StateError::Corrupt(e.to_string()))?;
+    let root = tree
+        .root()
+        .map_err(|e| StateError::Corrupt(e.to_string()))?;
     if root.len() != 32 {
-        return Err(StateError::Corrupt(format!("tree root of {} bytes", root.len())));
+        return Err(StateError::Corrupt(format!(
+            "tree root of {} bytes",
+            root.len()
+        )));
     }
     Ok(B256::from_slice(&root))
 }
@@ -167,12 +192,18 @@ pub fn verify_proof(
         }
     }
     if !has_root {
-        return Err(StateError::InvalidProof("the proof does not contain the root node".into()));
+        return Err(StateError::InvalidProof(
+            "the proof does not contain the root node".into(),
+        ));
     }
     let tree = open(&nodes, suite, root).map_err(|e| StateError::InvalidProof(e.to_string()))?;
-    let value = tree.get(key).map_err(|e| StateError::InvalidProof(e.to_string()))?;
+    let value = tree
+        .get(key)
+        .map_err(|e| StateError::InvalidProof(e.to_string()))?;
     if nodes.had_missing() {
-        return Err(StateError::InvalidProof("the proof is missing a node on the key's path".into()));
+        return Err(StateError::InvalidProof(
+            "the proof is missing a node on the key's path".into(),
+        ));
     }
     Ok(value)
 }

@@ -15,7 +15,10 @@ fn change(balance: u64, storage: &[(u64, u64)]) -> Option<AccountChange> {
         code_hash: KECCAK_EMPTY,
         code: None,
         storage_cleared: false,
-        storage: storage.iter().map(|(k, v)| (U256::from(*k), U256::from(*v))).collect(),
+        storage: storage
+            .iter()
+            .map(|(k, v)| (U256::from(*k), U256::from(*v)))
+            .collect(),
     })
 }
 
@@ -47,8 +50,14 @@ fn updates_are_readable_and_history_is_kept() {
 
         let old = db.at(r1);
         let new = db.at(r2);
-        assert_eq!(old.account(addr(1)).unwrap().unwrap().balance, U256::from(100));
-        assert_eq!(new.account(addr(1)).unwrap().unwrap().balance, U256::from(60));
+        assert_eq!(
+            old.account(addr(1)).unwrap().unwrap().balance,
+            U256::from(100)
+        );
+        assert_eq!(
+            new.account(addr(1)).unwrap().unwrap().balance,
+            U256::from(60)
+        );
         assert_eq!(old.storage(addr(1), U256::from(1)).unwrap(), U256::from(7));
         assert_eq!(new.storage(addr(1), U256::from(1)).unwrap(), U256::ZERO);
         assert_eq!(new.storage(addr(1), U256::from(2)).unwrap(), U256::from(9));
@@ -64,11 +73,16 @@ fn sm_and_ecdsa_roots_differ() {
     c.accounts.insert(addr(1), change(1, &[]));
     let a = StateDb::new(open_memory(), Suite::Ecdsa);
     let b = StateDb::new(open_memory(), Suite::Sm);
-    assert_ne!(a.apply(a.empty_root(), &c).unwrap().0, b.apply(b.empty_root(), &c).unwrap().0);
+    assert_ne!(
+        a.apply(a.empty_root(), &c).unwrap().0,
+        b.apply(b.empty_root(), &c).unwrap().0
+    );
     // Ethereum's empty trie root.
     assert_eq!(
         a.empty_root(),
-        "0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421".parse::<B256>().unwrap()
+        "0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421"
+            .parse::<B256>()
+            .unwrap()
     );
 }
 
@@ -99,8 +113,14 @@ fn code_is_stored_by_hash_and_storage_clear_wipes() {
     wipe.storage_cleared = true;
     c.accounts.insert(addr(9), Some(wipe));
     let r2 = commit(&store, &db, r1, c);
-    assert_eq!(db.at(r2).storage(addr(9), U256::from(1)).unwrap(), U256::ZERO);
-    assert_eq!(db.at(r2).storage(addr(9), U256::from(2)).unwrap(), U256::from(2));
+    assert_eq!(
+        db.at(r2).storage(addr(9), U256::from(1)).unwrap(),
+        U256::ZERO
+    );
+    assert_eq!(
+        db.at(r2).storage(addr(9), U256::from(2)).unwrap(),
+        U256::from(2)
+    );
 }
 
 #[test]
@@ -110,11 +130,14 @@ fn proofs_verify_and_tampering_fails() {
         let db = StateDb::new(store.clone(), suite);
         let mut c = StateChanges::default();
         for i in 1..40u8 {
-            c.accounts.insert(addr(i), change(i as u64 * 10, &[(1, i as u64), (2, 3)]));
+            c.accounts
+                .insert(addr(i), change(i as u64 * 10, &[(1, i as u64), (2, 3)]));
         }
         let root = commit(&store, &db, db.empty_root(), c);
 
-        let p = db.proof(root, addr(7), &[U256::from(1), U256::from(5)]).unwrap();
+        let p = db
+            .proof(root, addr(7), &[U256::from(1), U256::from(5)])
+            .unwrap();
         assert_eq!(p.account.as_ref().unwrap().balance, U256::from(70));
         assert_eq!(p.storage[0].value, U256::from(7));
         assert_eq!(p.storage[1].value, U256::ZERO);
@@ -149,7 +172,10 @@ fn ordered_roots_depend_on_order_and_content() {
     let b = ordered_root(Suite::Ecdsa, &[b"b".to_vec(), b"a".to_vec()]);
     assert_ne!(a, b);
     assert_eq!(ordered_root(Suite::Ecdsa, &[]), empty_root(Suite::Ecdsa));
-    assert_eq!(a, ordered_root(Suite::Ecdsa, &[b"a".to_vec(), b"b".to_vec()]));
+    assert_eq!(
+        a,
+        ordered_root(Suite::Ecdsa, &[b"a".to_vec(), b"b".to_vec()])
+    );
 }
 
 proptest! {

@@ -276,14 +276,54 @@ fn redb_reports_a_garbage_file_as_an_error() {
     );
 }
 
+/// A store with data in it, closed; returns the path of its file.
+fn populated_store(dir: &Path) -> std::path::PathBuf {
+    let store = open_redb(dir).unwrap();
+    for n in 0..50u32 {
+        let mut batch = WriteBatch::default();
+        for j in 0..50u32 {
+            batch.put(
+                Table::Bodies,
+                [n.to_be_bytes(), j.to_be_bytes()].concat(),
+                [7; 300],
+            );
+        }
+        store.write(batch).unwrap();
+    }
+    dir.join(DB_FILE_NAME)
+}
+
 #[test]
 fn redb_reports_a_truncated_file_as_an_error() {
     let dir = TempDir::new().unwrap();
-    drop(open_redb(dir.path()).unwrap());
-    let path = dir.path().join(DB_FILE_NAME);
+    let path = populated_store(dir.path());
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..100]).unwrap();
-    assert!(open_redb(dir.path()).is_err());
+    let Err(err) = open_redb(dir.path()) else {
+        panic!("opened a truncated file")
+    };
+    assert!(matches!(err, StorageError::Corrupt(_)), "{err:?}");
+}
+
+/// Damaged pages are found at open, not met later as a panic or as wrong bytes returned.
+#[test]
+fn redb_reports_damaged_pages_as_corrupt() {
+    let dir = TempDir::new().unwrap();
+    let path = populated_store(dir.path());
+    let mut bytes = std::fs::read(&path).unwrap();
+    for page in bytes.chunks_mut(4096).skip(1) {
+        page[100] ^= 0x5a;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let Err(err) = open_redb(dir.path()) else {
+        panic!("opened a damaged file")
+    };
+    assert!(matches!(err, StorageError::Corrupt(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("restore the data directory from a backup"),
+        "{err}"
+    );
 }
 
 // --- crash test -----------------------------------------------------------------------------

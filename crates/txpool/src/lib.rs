@@ -178,7 +178,10 @@ impl Inner {
             Some(txs) => txs.range(nonce..).map(|(n, _)| *n).collect(),
             None => return 0,
         };
-        nonces.iter().filter(|n| self.remove(sender, **n).is_some()).count()
+        nonces
+            .iter()
+            .filter(|n| self.remove(sender, **n).is_some())
+            .count()
     }
 }
 
@@ -191,7 +194,10 @@ pub struct TxPool {
 impl TxPool {
     /// An empty pool.
     pub fn new(config: PoolConfig) -> Self {
-        Self { config, inner: Mutex::default() }
+        Self {
+            config,
+            inner: Mutex::default(),
+        }
     }
 
     /// The pool's configuration.
@@ -218,18 +224,30 @@ impl TxPool {
     pub fn get(&self, hash: &B256) -> Option<Arc<RecoveredTx>> {
         let inner = self.inner.lock();
         let (sender, nonce) = inner.by_hash.get(hash)?;
-        inner.by_sender.get(sender)?.get(nonce).map(|e| e.tx.clone())
+        inner
+            .by_sender
+            .get(sender)?
+            .get(nonce)
+            .map(|e| e.tx.clone())
     }
 
     /// The nonce after the sender's last pending transaction, if it has any.
     pub fn next_nonce(&self, sender: Address) -> Option<u64> {
         let inner = self.inner.lock();
-        inner.by_sender.get(&sender)?.last_key_value().map(|(n, _)| n + 1)
+        inner
+            .by_sender
+            .get(&sender)?
+            .last_key_value()
+            .map(|(n, _)| n + 1)
     }
 
     /// Number of pending transactions of `sender`.
     pub fn sender_count(&self, sender: Address) -> usize {
-        self.inner.lock().by_sender.get(&sender).map_or(0, |t| t.len())
+        self.inner
+            .lock()
+            .by_sender
+            .get(&sender)
+            .map_or(0, |t| t.len())
     }
 
     /// Validates and inserts `tx`; `account` is the sender's nonce and balance at the head.
@@ -243,12 +261,20 @@ impl TxPool {
             return Err(PoolError::AlreadyKnown);
         }
         let pending = inner.by_sender.get(&sender);
-        let next = pending.and_then(|t| t.last_key_value()).map_or(state_nonce, |(n, _)| n + 1);
+        let next = pending
+            .and_then(|t| t.last_key_value())
+            .map_or(state_nonce, |(n, _)| n + 1);
         if nonce < state_nonce {
-            return Err(PoolError::NonceTooLow { expected: next.max(state_nonce), got: nonce });
+            return Err(PoolError::NonceTooLow {
+                expected: next.max(state_nonce),
+                got: nonce,
+            });
         }
         if nonce > next {
-            return Err(PoolError::NonceGap { expected: next, got: nonce });
+            return Err(PoolError::NonceGap {
+                expected: next,
+                got: nonce,
+            });
         }
         let replaced = pending.and_then(|t| t.get(&nonce)).cloned();
         if let Some(old) = &replaced {
@@ -257,13 +283,22 @@ impl TxPool {
             let bumped = tx.effective_gas_price() >= min.max(old_price + 1)
                 && tx.max_fee_per_gas() >= old.tx.max_fee_per_gas();
             if !bumped {
-                return Err(PoolError::ReplacementUnderpriced { min: min.max(old_price + 1) });
+                return Err(PoolError::ReplacementUnderpriced {
+                    min: min.max(old_price + 1),
+                });
             }
         } else if pending.map_or(0, |t| t.len()) >= self.config.max_per_account {
-            return Err(PoolError::AccountLimit { sender, limit: self.config.max_per_account });
+            return Err(PoolError::AccountLimit {
+                sender,
+                limit: self.config.max_per_account,
+            });
         }
         let earlier: U256 = pending
-            .map(|t| t.range(..nonce).map(|(_, e)| e.tx.max_cost()).fold(U256::ZERO, |a, c| a.saturating_add(c)))
+            .map(|t| {
+                t.range(..nonce)
+                    .map(|(_, e)| e.tx.max_cost())
+                    .fold(U256::ZERO, |a, c| a.saturating_add(c))
+            })
             .unwrap_or_default();
         let cost = earlier.saturating_add(tx.max_cost());
         if cost > balance {
@@ -276,9 +311,17 @@ impl TxPool {
             inner.by_hash.remove(&old.tx.hash());
         }
         inner.seq += 1;
-        let entry = Entry { tx: Arc::new(tx), arrived: Instant::now(), seq: inner.seq };
+        let entry = Entry {
+            tx: Arc::new(tx),
+            arrived: Instant::now(),
+            seq: inner.seq,
+        };
         inner.by_hash.insert(entry.tx.hash(), (sender, nonce));
-        inner.by_sender.entry(sender).or_default().insert(nonce, entry);
+        inner
+            .by_sender
+            .entry(sender)
+            .or_default()
+            .insert(nonce, entry);
         Ok(match replaced {
             Some(old) => Added::Replaced(old.tx.hash()),
             None => Added::New,
@@ -292,14 +335,23 @@ impl TxPool {
             }
         }
         if tx.effective_gas_price() < self.config.min_gas_price {
-            return Err(PoolError::Underpriced { got: tx.effective_gas_price(), min: self.config.min_gas_price });
+            return Err(PoolError::Underpriced {
+                got: tx.effective_gas_price(),
+                min: self.config.min_gas_price,
+            });
         }
         if tx.gas_limit() > self.config.block_gas_limit {
-            return Err(PoolError::GasLimitExceeded { got: tx.gas_limit(), limit: self.config.block_gas_limit });
+            return Err(PoolError::GasLimitExceeded {
+                got: tx.gas_limit(),
+                limit: self.config.block_gas_limit,
+            });
         }
         let needed = intrinsic_gas(tx);
         if tx.gas_limit() < needed {
-            return Err(PoolError::IntrinsicGasTooLow { got: tx.gas_limit(), needed });
+            return Err(PoolError::IntrinsicGasTooLow {
+                got: tx.gas_limit(),
+                needed,
+            });
         }
         Ok(())
     }
@@ -311,7 +363,10 @@ impl TxPool {
             .by_sender
             .iter()
             .filter(|(s, _)| **s != sender)
-            .filter_map(|(s, txs)| txs.last_key_value().map(|(n, e)| (e.tx.effective_gas_price(), std::cmp::Reverse(e.seq), *s, *n)))
+            .filter_map(|(s, txs)| {
+                txs.last_key_value()
+                    .map(|(n, e)| (e.tx.effective_gas_price(), std::cmp::Reverse(e.seq), *s, *n))
+            })
             .min();
         match victim {
             Some((victim_price, _, s, n)) if victim_price < price => {
@@ -327,8 +382,13 @@ impl TxPool {
     pub fn best(&self, max_gas: u64, max_txs: usize) -> Vec<Arc<RecoveredTx>> {
         let inner = self.inner.lock();
         let mut cursors: Vec<(Address, std::collections::btree_map::Values<'_, u64, Entry>)> =
-            inner.by_sender.iter().map(|(s, t)| (*s, t.values())).collect();
-        let mut heads: std::collections::BinaryHeap<(u128, std::cmp::Reverse<u64>, usize)> = Default::default();
+            inner
+                .by_sender
+                .iter()
+                .map(|(s, t)| (*s, t.values()))
+                .collect();
+        let mut heads: std::collections::BinaryHeap<(u128, std::cmp::Reverse<u64>, usize)> =
+            Default::default();
         let mut current: Vec<Option<&Entry>> = Vec::with_capacity(cursors.len());
         for (i, (_, it)) in cursors.iter_mut().enumerate() {
             let e = it.next();
@@ -361,14 +421,20 @@ impl TxPool {
 
     /// After a block: drops included and now-invalid transactions. `account` gives each
     /// affected sender's nonce and balance in the new head state.
-    pub fn on_block(&self, senders: &[Address], account: &dyn Fn(Address) -> AccountState) -> usize {
+    pub fn on_block(
+        &self,
+        senders: &[Address],
+        account: &dyn Fn(Address) -> AccountState,
+    ) -> usize {
         let mut inner = self.inner.lock();
         let mut dropped = 0;
         let mut unique: Vec<Address> = senders.to_vec();
         unique.sort_unstable();
         unique.dedup();
         for sender in unique {
-            let Some(txs) = inner.by_sender.get(&sender) else { continue };
+            let Some(txs) = inner.by_sender.get(&sender) else {
+                continue;
+            };
             let (nonce, balance) = account(sender);
             let stale: Vec<u64> = txs.range(..nonce).map(|(n, _)| *n).collect();
             for n in stale {
@@ -427,7 +493,12 @@ impl TxPool {
         senders.sort_unstable();
         senders
             .iter()
-            .flat_map(|s| inner.by_sender[s].values().map(|e| e.tx.clone()).collect::<Vec<_>>())
+            .flat_map(|s| {
+                inner.by_sender[s]
+                    .values()
+                    .map(|e| e.tx.clone())
+                    .collect::<Vec<_>>()
+            })
             .collect()
     }
 }

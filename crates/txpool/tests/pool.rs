@@ -27,7 +27,11 @@ fn rich() -> (u64, U256) {
 }
 
 fn pool(max_txs: usize, per_account: usize) -> TxPool {
-    TxPool::new(PoolConfig { max_txs, max_per_account: per_account, ..Default::default() })
+    TxPool::new(PoolConfig {
+        max_txs,
+        max_per_account: per_account,
+        ..Default::default()
+    })
 }
 
 #[test]
@@ -36,9 +40,18 @@ fn nonce_order_gaps_and_duplicates() {
     let k = Suite::Ecdsa.generate_secret();
     assert_eq!(p.add(tx(&k, 0, 10), rich()), Ok(Added::New));
     assert_eq!(p.add(tx(&k, 0, 10), rich()), Err(PoolError::AlreadyKnown));
-    assert!(matches!(p.add(tx(&k, 2, 10), rich()), Err(PoolError::NonceGap { expected: 1, got: 2 })));
+    assert!(matches!(
+        p.add(tx(&k, 2, 10), rich()),
+        Err(PoolError::NonceGap {
+            expected: 1,
+            got: 2
+        })
+    ));
     assert_eq!(p.add(tx(&k, 1, 10), rich()), Ok(Added::New));
-    assert!(matches!(p.add(tx(&k, 0, 11), (1, U256::MAX)), Err(PoolError::NonceTooLow { .. })));
+    assert!(matches!(
+        p.add(tx(&k, 0, 11), (1, U256::MAX)),
+        Err(PoolError::NonceTooLow { .. })
+    ));
     assert_eq!(p.next_nonce(tx(&k, 0, 1).sender()), Some(2));
 }
 
@@ -49,8 +62,14 @@ fn replacement_needs_a_price_bump() {
     let first = tx(&k, 0, 100);
     let first_hash = first.hash();
     p.add(first, rich()).unwrap();
-    assert!(matches!(p.add(tx(&k, 0, 105), rich()), Err(PoolError::ReplacementUnderpriced { min: 110 })));
-    assert_eq!(p.add(tx(&k, 0, 110), rich()), Ok(Added::Replaced(first_hash)));
+    assert!(matches!(
+        p.add(tx(&k, 0, 105), rich()),
+        Err(PoolError::ReplacementUnderpriced { min: 110 })
+    ));
+    assert_eq!(
+        p.add(tx(&k, 0, 110), rich()),
+        Ok(Added::Replaced(first_hash))
+    );
     assert_eq!(p.len(), 1);
     assert!(!p.contains(&first_hash));
 }
@@ -62,7 +81,10 @@ fn one_account_cannot_fill_the_pool() {
     for n in 0..8 {
         p.add(tx(&spammer, n, 10), rich()).unwrap();
     }
-    assert!(matches!(p.add(tx(&spammer, 8, 10), rich()), Err(PoolError::AccountLimit { limit: 8, .. })));
+    assert!(matches!(
+        p.add(tx(&spammer, 8, 10), rich()),
+        Err(PoolError::AccountLimit { limit: 8, .. })
+    ));
     // Others still get in.
     let other = Suite::Ecdsa.generate_secret();
     assert_eq!(p.add(tx(&other, 0, 10), rich()), Ok(Added::New));
@@ -93,14 +115,24 @@ fn funds_cover_all_pending_transactions() {
     let balance = one * U256::from(2u64);
     p.add(tx(&k, 0, 10), (0, balance)).unwrap();
     p.add(tx(&k, 1, 10), (0, balance)).unwrap();
-    assert!(matches!(p.add(tx(&k, 2, 10), (0, balance)), Err(PoolError::InsufficientFunds { .. })));
+    assert!(matches!(
+        p.add(tx(&k, 2, 10), (0, balance)),
+        Err(PoolError::InsufficientFunds { .. })
+    ));
 }
 
 #[test]
 fn static_checks() {
-    let p = TxPool::new(PoolConfig { min_gas_price: 7, block_gas_limit: 100_000, ..Default::default() });
+    let p = TxPool::new(PoolConfig {
+        min_gas_price: 7,
+        block_gas_limit: 100_000,
+        ..Default::default()
+    });
     let k = Suite::Ecdsa.generate_secret();
-    assert!(matches!(p.add(tx(&k, 0, 6), rich()), Err(PoolError::Underpriced { got: 6, min: 7 })));
+    assert!(matches!(
+        p.add(tx(&k, 0, 6), rich()),
+        Err(PoolError::Underpriced { got: 6, min: 7 })
+    ));
     let big = TypedTransaction::Eip1559(TxEip1559 {
         chain_id: CHAIN,
         gas_limit: 200_000,
@@ -109,8 +141,12 @@ fn static_checks() {
         to: TxKind::Call(Address::ZERO),
         ..Default::default()
     });
-    let big = RecoveredTx::decode(&sign_eth_transaction(big, &k).unwrap(), Suite::Ecdsa, CHAIN).unwrap();
-    assert!(matches!(p.add(big, rich()), Err(PoolError::GasLimitExceeded { .. })));
+    let big =
+        RecoveredTx::decode(&sign_eth_transaction(big, &k).unwrap(), Suite::Ecdsa, CHAIN).unwrap();
+    assert!(matches!(
+        p.add(big, rich()),
+        Err(PoolError::GasLimitExceeded { .. })
+    ));
     let low = TypedTransaction::Eip1559(TxEip1559 {
         chain_id: CHAIN,
         gas_limit: 20_000,
@@ -119,8 +155,12 @@ fn static_checks() {
         to: TxKind::Call(Address::ZERO),
         ..Default::default()
     });
-    let low = RecoveredTx::decode(&sign_eth_transaction(low, &k).unwrap(), Suite::Ecdsa, CHAIN).unwrap();
-    assert!(matches!(p.add(low, rich()), Err(PoolError::IntrinsicGasTooLow { needed: 21_000, .. })));
+    let low =
+        RecoveredTx::decode(&sign_eth_transaction(low, &k).unwrap(), Suite::Ecdsa, CHAIN).unwrap();
+    assert!(matches!(
+        p.add(low, rich()),
+        Err(PoolError::IntrinsicGasTooLow { needed: 21_000, .. })
+    ));
 }
 
 #[test]
@@ -136,7 +176,13 @@ fn best_respects_nonce_order_price_and_gas() {
     assert_eq!(best.len(), 4);
     let dear_addr = tx(&dear, 0, 1).sender();
     assert!(best[..3].iter().all(|t| t.sender() == dear_addr));
-    assert_eq!(best.iter().filter(|t| t.sender() == dear_addr).map(|t| t.nonce()).collect::<Vec<_>>(), vec![0, 1, 2]);
+    assert_eq!(
+        best.iter()
+            .filter(|t| t.sender() == dear_addr)
+            .map(|t| t.nonce())
+            .collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
     assert_eq!(p.best(u64::MAX, 2).len(), 2);
 }
 
@@ -158,7 +204,10 @@ fn revalidation_after_a_block() {
 
 #[test]
 fn stale_entries_are_evicted() {
-    let p = TxPool::new(PoolConfig { lifetime: Duration::from_millis(10), ..Default::default() });
+    let p = TxPool::new(PoolConfig {
+        lifetime: Duration::from_millis(10),
+        ..Default::default()
+    });
     let k = Suite::Ecdsa.generate_secret();
     p.add(tx(&k, 0, 10), rich()).unwrap();
     p.add(tx(&k, 1, 10), rich()).unwrap();

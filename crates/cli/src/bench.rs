@@ -1,0 +1,387 @@
+//! `banyan bench`: the load generator. Sends signed transfers or ERC-20 calls over JSON-RPC at a
+//! chosen rate (or as fast as the node takes them) and reports sustained TPS, latency from
+//! submission to inclusion (p50/p99) and the node's peak memory.
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use anyhow::{Context, anyhow, bail};
+use banyan_crypto::SecretKey;
+use parking_lot::Mutex;
+use serde_json::json;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::client::{Rpc, Signer, parse_quantity};
+
+/// Creation bytecode of contracts/BanyanToken.sol (see contracts/README.md for how it was built).
+const TOKEN_BIN: &str = include_str!("../../../contracts/build/BanyanToken.bin");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    /// Plain value transfers (21,000 gas each).
+    Transfer,
+    /// ERC-20 `transfer` calls on a freshly deployed BanyanToken.
+    Erc20,
+}
+
+/// Options of `banyan bench`.
+#[derive(clap::Args)]
+pub(crate) struct BenchArgs {
+    /// Node JSON-RPC URL (ignored with --spawn-dev).
+    #[arg(long, default_value = "http://127.0.0.1:8545")]
+    rpc: String,
+    /// Start a fresh `banyan dev` node (on-disk embedded storage in a temporary directory) for the run.
+    #[arg(long)]
+    spawn_dev: bool,
+    /// What to send.
+    #[arg(long, value_enum, default_value = "transfer")]
+    mode: Mode,
+    /// Transactions to send in the measured phase.
+    #[arg(long, default_value_t = 20_000)]
+    txs: u64,
+    /// Sending accounts (funded by the funder before the measured phase).
+    #[arg(long, default_value_t = 64)]
+    senders: usize,
+    /// Target rate in transactions per second; 0 sends as fast as the node accepts.
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
+    /// Most unconfirmed transactions per sender (keep below the node's per-account pool limit).
+    #[arg(long, default_value_t = 48)]
+    window: u64,
+    /// Funder's secret key (default: development account 0).
+    #[arg(long, default_value = banyan_node::DEV_KEYS[0])]
+    funder_key: String,
+    /// Process id of the node, to report its peak memory (known automatically with --spawn-dev).
+    #[arg(long)]
+    pid: Option<u32>,
+    /// Give up waiting for inclusion after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    timeout_secs: u64,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+struct Spawned {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+async fn spawn_dev(per_account: u64) -> anyhow::Result<(Spawned, String)> {
+    let exe = std::env::current_exe().context("locating the banyan binary")?;
+    let dir = tempfile::Builder::new().prefix("banyan-bench-").tempdir()?;
+    let port = free_port()?;
+    let log = std::fs::File::create(dir.path().join("node.log"))?;
+    let child = std::process::Command::new(exe)
+        .args(["dev", "--port", &port.to_string(), "--datadir"])
+        .arg(dir.path().join("data"))
+        .args(["--max-txs-per-account", &per_account.to_string()])
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("starting banyan dev")?;
+    let spawned = Spawned { child, _dir: dir };
+    let url = format!("http://127.0.0.1:{port}");
+    let rpc = Rpc::connect(&url)?;
+    let start = Instant::now();
+    while rpc.call("eth_blockNumber", vec![]).await.is_err() {
+        if start.elapsed() > Duration::from_secs(30) {
+            bail!("spawned node did not answer on {url} within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok((spawned, url))
+}
+
+fn peak_memory_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn word(bytes: &[u8]) -> [u8; 32] {
+    let mut w = [0u8; 32];
+    w[32 - bytes.len()..].copy_from_slice(bytes);
+    w
+}
+
+fn erc20_transfer(to: Address, amount: U256) -> Bytes {
+    let mut d = vec![0xa9, 0x05, 0x9c, 0xbb];
+    d.extend_from_slice(&word(to.as_slice()));
+    d.extend_from_slice(&amount.to_be_bytes::<32>());
+    Bytes::from(d)
+}
+
+/// Sends `txs` from `signer` with consecutive nonces and waits for the last receipt.
+async fn send_all(rpc: &Rpc, txs: Vec<Vec<u8>>) -> anyhow::Result<()> {
+    let mut last = None;
+    for raw in txs {
+        last = Some(rpc.send_raw(&raw).await?);
+    }
+    if let Some(h) = last {
+        let r = rpc.wait_receipt(h, Duration::from_secs(120)).await?;
+        if r["status"] != "0x1" {
+            bail!("setup transaction {h} reverted");
+        }
+    }
+    Ok(())
+}
+
+struct Tracker {
+    submitted: Mutex<HashMap<B256, (usize, Instant)>>,
+    committed: Vec<AtomicU64>,
+    latencies_ms: Mutex<Vec<f64>>,
+}
+
+pub(crate) fn run(a: BenchArgs) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run_async(a))
+}
+
+async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
+    if a.senders == 0 || a.txs == 0 || a.window == 0 {
+        bail!("--senders, --txs and --window must be positive");
+    }
+    let (spawned, url) = if a.spawn_dev {
+        let (s, u) = spawn_dev(a.window + 16).await?;
+        (Some(s), u)
+    } else {
+        (None, a.rpc.clone())
+    };
+    let pid = a.pid.or(spawned.as_ref().map(|s| s.child.id()));
+    let rpc = Rpc::connect(&url)?;
+    let (chain_id, suite) = rpc.chain().await?;
+    let price = parse_quantity(&rpc.call("eth_gasPrice", vec![]).await?)? as u128;
+    let funder = Signer::new(chain_id, suite, SecretKey::from_hex(&a.funder_key)?)?;
+    let senders: Vec<Signer> = (0..a.senders)
+        .map(|_| Signer::new(chain_id, suite, suite.generate_secret()))
+        .collect::<Result<_, _>>()?;
+    eprintln!(
+        "bench: {} {:?} txs from {} senders against {url} (chain {chain_id}, {suite})",
+        a.txs, a.mode, a.senders
+    );
+
+    // Setup: fund senders (and deploy and distribute the token).
+    let mut nonce = rpc.pending_nonce(funder.address).await?;
+    let fund = U256::from(10u64).pow(U256::from(18u64)) * U256::from(10u64);
+    let mut setup = vec![];
+    for s in &senders {
+        setup.push(funder.sign(nonce, Some(s.address), fund, Bytes::new(), 21_000, price)?);
+        nonce += 1;
+    }
+    let mut token = None;
+    if a.mode == Mode::Erc20 {
+        let mut code = hex::decode(TOKEN_BIN.trim()).context("embedded token bytecode")?;
+        code.extend_from_slice(&(U256::from(10u64).pow(U256::from(27u64))).to_be_bytes::<32>());
+        setup.push(funder.sign(nonce, None, U256::ZERO, Bytes::from(code), 3_000_000, price)?);
+        token = Some(funder.address.create(nonce));
+        nonce += 1;
+        for s in &senders {
+            let data = erc20_transfer(s.address, U256::from(10u64).pow(U256::from(24u64)));
+            setup.push(funder.sign(nonce, token, U256::ZERO, data, 100_000, price)?);
+            nonce += 1;
+        }
+    }
+    for chunk in setup.chunks(a.window.max(1) as usize) {
+        send_all(&rpc, chunk.to_vec()).await.context("setup")?;
+    }
+
+    // Pre-sign the measured transactions.
+    let per_sender = a.txs.div_ceil(a.senders as u64);
+    let mut plans: Vec<Vec<Vec<u8>>> = Vec::with_capacity(senders.len());
+    let mut total = 0u64;
+    for s in &senders {
+        let mut txs = vec![];
+        for k in 0..per_sender {
+            if total == a.txs {
+                break;
+            }
+            let recipient = Address::from_word(B256::from(U256::from(total + 1)));
+            let raw = match token {
+                None => s.sign(
+                    k,
+                    Some(recipient),
+                    U256::from(1u64),
+                    Bytes::new(),
+                    21_000,
+                    price,
+                )?,
+                Some(t) => s.sign(
+                    k,
+                    Some(t),
+                    U256::ZERO,
+                    erc20_transfer(recipient, U256::from(1u64)),
+                    60_000,
+                    price,
+                )?,
+            };
+            txs.push(raw);
+            total += 1;
+        }
+        plans.push(txs);
+    }
+    eprintln!("bench: setup done, measuring");
+
+    let tracker = Arc::new(Tracker {
+        submitted: Mutex::new(HashMap::new()),
+        committed: (0..senders.len()).map(|_| AtomicU64::new(0)).collect(),
+        latencies_ms: Mutex::new(Vec::new()),
+    });
+    let start_block = parse_quantity(&rpc.call("eth_blockNumber", vec![]).await?)?;
+    let started = Instant::now();
+    let rejected = Arc::new(AtomicU64::new(0));
+    let mut tasks = vec![];
+    let n_senders = senders.len() as u64;
+    for (i, txs) in plans.into_iter().enumerate() {
+        let rpc = rpc.clone();
+        let tracker = tracker.clone();
+        let rejected = rejected.clone();
+        let (rate, window) = (a.rate, a.window);
+        tasks.push(tokio::spawn(async move {
+            for (k, raw) in txs.into_iter().enumerate() {
+                if rate > 0 {
+                    let slot = Duration::from_secs_f64(
+                        (k as u64 * n_senders + i as u64) as f64 / rate as f64,
+                    );
+                    tokio::time::sleep_until((started + slot).into()).await;
+                }
+                while k as u64 >= tracker.committed[i].load(Ordering::Relaxed) + window {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                let t0 = Instant::now();
+                match rpc.send_raw(&raw).await {
+                    Ok(h) => {
+                        tracker.submitted.lock().insert(h, (i, t0));
+                    }
+                    Err(e) => {
+                        rejected.fetch_add(1, Ordering::Relaxed);
+                        eprintln!("bench: sender {i} tx {k} rejected: {e:#}");
+                        return;
+                    }
+                }
+            }
+        }));
+    }
+
+    // Watch blocks for inclusion.
+    let mut next_block = start_block + 1;
+    let mut included = 0u64;
+    let mut last_inclusion = started;
+    let mut blocks = 0u64;
+    let deadline = started + Duration::from_secs(a.timeout_secs);
+    let mut last_report = Instant::now();
+    while included + rejected.load(Ordering::Relaxed) < total {
+        if Instant::now() > deadline {
+            eprintln!("bench: timed out with {included} of {total} included");
+            break;
+        }
+        let head = parse_quantity(&rpc.call("eth_blockNumber", vec![]).await?)?;
+        while next_block <= head {
+            let b = rpc
+                .call(
+                    "eth_getBlockByNumber",
+                    vec![json!(format!("{next_block:#x}")), json!(false)],
+                )
+                .await?;
+            let seen = Instant::now();
+            let hashes = b["transactions"]
+                .as_array()
+                .ok_or_else(|| anyhow!("block {next_block} without transactions"))?;
+            let mut any = false;
+            for h in hashes {
+                let h: B256 = serde_json::from_value(h.clone())?;
+                let entry = tracker.submitted.lock().remove(&h);
+                if let Some((sender, t0)) = entry {
+                    tracker.committed[sender].fetch_add(1, Ordering::Relaxed);
+                    tracker
+                        .latencies_ms
+                        .lock()
+                        .push(seen.duration_since(t0).as_secs_f64() * 1e3);
+                    included += 1;
+                    any = true;
+                }
+            }
+            if any {
+                blocks += 1;
+                last_inclusion = seen;
+            }
+            next_block += 1;
+        }
+        if last_report.elapsed() > Duration::from_secs(5) {
+            eprintln!(
+                "bench: {included}/{total} included after {:.1}s",
+                started.elapsed().as_secs_f64()
+            );
+            last_report = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let elapsed = last_inclusion
+        .duration_since(started)
+        .as_secs_f64()
+        .max(1e-9);
+    let mut lat = tracker.latencies_ms.lock().clone();
+    lat.sort_by(|x, y| x.total_cmp(y));
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    let tps = included as f64 / elapsed;
+    let mem = pid.and_then(peak_memory_kib);
+    println!("mode            {:?}", a.mode);
+    println!(
+        "sent            {total} ({} rejected)",
+        rejected.load(Ordering::Relaxed)
+    );
+    println!("included        {included} in {blocks} blocks over {elapsed:.2} s");
+    println!("throughput      {tps:.0} tx/s");
+    println!("latency p50     {:.0} ms", pct(0.50));
+    println!("latency p99     {:.0} ms", pct(0.99));
+    println!(
+        "latency max     {:.0} ms",
+        lat.last().copied().unwrap_or(f64::NAN)
+    );
+    match mem {
+        Some(kib) => println!("node peak RSS   {:.0} MiB", kib as f64 / 1024.0),
+        None => println!("node peak RSS   unknown (give --pid or use --spawn-dev)"),
+    }
+    if let Some(path) = a.json {
+        let report = json!({
+            "mode": format!("{:?}", a.mode), "sent": total, "included": included, "blocks": blocks,
+            "seconds": elapsed, "tps": tps, "p50_ms": pct(0.5), "p99_ms": pct(0.99),
+            "peak_rss_kib": mem, "senders": a.senders, "rate": a.rate,
+        });
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if included < total {
+        bail!("{} transactions were not included", total - included);
+    }
+    Ok(())
+}
