@@ -21,7 +21,7 @@
 //!
 //! What this crate does not do: TLS (node transport uses ECDSA P-256
 //! certificates on both suites, see the network crate), key exchange, or key
-//! storage on disk (the key-file format builds on [`Suite::seal`]).
+//! storage on disk (a key-file format builds on [`Suite::encrypt_with_aad`]).
 //!
 //! ```
 //! use banyan_crypto::Suite;

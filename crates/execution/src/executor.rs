@@ -112,7 +112,7 @@ impl Executor {
         {
             let mut evm = self.build_evm(&mut overlay, env, Mode::Block);
             for tx in txs {
-                let remaining_gas = env.gas_limit - execution.gas_used;
+                let remaining_gas = env.gas_limit.saturating_sub(execution.gas_used);
                 if tx.gas_limit > remaining_gas {
                     execution.skipped.push((
                         tx.hash,

@@ -432,8 +432,21 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
             };
             return Ok(json!(c.logs(&f.criteria, n, n)?));
         }
-        let from = c.resolve(f.from.unwrap_or(BlockTag::Latest))?;
-        let to = c.resolve(f.to.unwrap_or(BlockTag::Latest))?;
+        if let (Some(BlockTag::Number(a)), Some(BlockTag::Number(b))) = (f.from, f.to) {
+            if b >= a && b - a >= c.config.max_log_block_range {
+                return Err(limit_exceeded(format!(
+                    "block range {a}..={b} exceeds the limit of {} blocks; narrow fromBlock/toBlock",
+                    c.config.max_log_block_range
+                )));
+            }
+        }
+        let head = c.backend.head_number();
+        let clamp = |t: BlockTag| match t {
+            BlockTag::Number(n) => Ok(n.min(head)),
+            other => c.resolve(other),
+        };
+        let from = clamp(f.from.unwrap_or(BlockTag::Latest))?;
+        let to = clamp(f.to.unwrap_or(BlockTag::Latest))?;
         Ok(json!(c.logs(&f.criteria, from, to)?))
     })?;
     m.register_method("eth_newFilter", |p, c, _| -> R {

@@ -396,6 +396,9 @@ fn crash_child_writer() {
     }
 }
 
+/// A writer process is SIGKILLed mid-stream three times; after each kill every batch it reported
+/// as written is there, each batch is whole, and nothing past the one in flight exists. While it
+/// runs, the directory is refused to this process as in use.
 #[test]
 fn redb_batches_survive_sigkill() {
     let dir = TempDir::new().unwrap();
@@ -423,6 +426,11 @@ fn redb_batches_survive_sigkill() {
                 reported = Some(n.parse::<u32>().unwrap());
             }
         }
+        // While the child holds the directory, this process may not open it.
+        let in_use = open_redb(dir.path())
+            .err()
+            .expect("opened a directory held by the child");
+        assert!(matches!(in_use, StorageError::Locked(_)), "{in_use:?}");
         std::thread::sleep(Duration::from_millis(7 * round));
         child.kill().unwrap(); // SIGKILL
         for line in lines {

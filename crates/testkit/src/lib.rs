@@ -1,1 +1,276 @@
-//! banyan-testkit
+//! banyan-testkit (dev-only): start real `banyan` processes on free 127.0.0.1 ports, kill them
+//! (SIGKILL included) and restart them, and talk JSON-RPC to them with a small blocking client.
+//! Every process is killed when its handle drops, pass or fail.
+
+use anyhow::{Context, anyhow, bail};
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free TCP port on 127.0.0.1 (bound then released).
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A blocking JSON-RPC client over HTTP/1.1 (one connection per call).
+#[derive(Clone, Debug)]
+pub struct RpcClient {
+    addr: SocketAddr,
+}
+
+/// A JSON-RPC error answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RpcErrorReply {
+    /// Error code.
+    pub code: i64,
+    /// Error message.
+    pub message: String,
+    /// Optional data.
+    pub data: Value,
+}
+
+impl std::fmt::Display for RpcErrorReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+impl RpcClient {
+    /// A client for the node at `addr`.
+    pub fn new(addr: SocketAddr) -> Self {
+        Self { addr }
+    }
+
+    /// Sends a raw body and returns the HTTP status and the body.
+    pub fn post_raw(&self, body: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
+        let mut s = TcpStream::connect_timeout(&self.addr, Duration::from_secs(5))?;
+        s.set_read_timeout(Some(Duration::from_secs(60)))?;
+        let head = format!(
+            "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.addr,
+            body.len()
+        );
+        s.write_all(head.as_bytes())?;
+        // The server may answer (e.g. 413) and close before the whole body is written.
+        let _ = s.write_all(body);
+        let mut out = Vec::new();
+        s.read_to_end(&mut out)?;
+        let text_end = out
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .ok_or_else(|| anyhow!("malformed HTTP response"))?;
+        let head = String::from_utf8_lossy(&out[..text_end]).to_string();
+        let status: u16 = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| anyhow!("no HTTP status"))?;
+        let mut body = out[text_end + 4..].to_vec();
+        if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            body = dechunk(&body)?;
+        }
+        Ok((status, body))
+    }
+
+    /// Calls `method`; `Ok(Err(..))` is a JSON-RPC error answer.
+    pub fn try_call(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> anyhow::Result<Result<Value, RpcErrorReply>> {
+        let req = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let (status, body) = self.post_raw(req.to_string().as_bytes())?;
+        let v: Value = serde_json::from_slice(&body)
+            .with_context(|| format!("HTTP {status}: {}", String::from_utf8_lossy(&body)))?;
+        if let Some(e) = v.get("error") {
+            return Ok(Err(RpcErrorReply {
+                code: e["code"].as_i64().unwrap_or_default(),
+                message: e["message"].as_str().unwrap_or_default().to_string(),
+                data: e.get("data").cloned().unwrap_or(Value::Null),
+            }));
+        }
+        Ok(Ok(v["result"].clone()))
+    }
+
+    /// Calls `method` and fails on an error answer.
+    pub fn call(&self, method: &str, params: Value) -> anyhow::Result<Value> {
+        self.try_call(method, params)?
+            .map_err(|e| anyhow!("{method}: {e}"))
+    }
+
+    /// A hex quantity result as u64.
+    pub fn quantity(&self, method: &str, params: Value) -> anyhow::Result<u64> {
+        let v = self.call(method, params)?;
+        parse_quantity(&v)
+    }
+
+    /// Waits for a receipt.
+    pub fn wait_receipt(&self, hash: &str, timeout: Duration) -> anyhow::Result<Value> {
+        let start = Instant::now();
+        loop {
+            let r = self.call("eth_getTransactionReceipt", json!([hash]))?;
+            if !r.is_null() {
+                return Ok(r);
+            }
+            if start.elapsed() > timeout {
+                bail!("no receipt for {hash} within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Parses a 0x hex quantity.
+pub fn parse_quantity(v: &Value) -> anyhow::Result<u64> {
+    let s = v
+        .as_str()
+        .ok_or_else(|| anyhow!("expected hex quantity, got {v}"))?;
+    Ok(u64::from_str_radix(s.trim_start_matches("0x"), 16)?)
+}
+
+fn dechunk(mut b: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = b
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or_else(|| anyhow!("bad chunk"))?;
+        let size = usize::from_str_radix(std::str::from_utf8(&b[..line_end])?.trim(), 16)?;
+        b = &b[line_end + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        out.extend_from_slice(b.get(..size).ok_or_else(|| anyhow!("short chunk"))?);
+        b = b.get(size + 2..).unwrap_or_default();
+    }
+}
+
+/// A `banyan dev` process.
+pub struct DevNode {
+    child: Option<Child>,
+    /// RPC port.
+    pub port: u16,
+    /// Data directory (kept across restarts).
+    pub datadir: PathBuf,
+    /// Log file of the process.
+    pub log: PathBuf,
+    bin: PathBuf,
+    extra: Vec<String>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl DevNode {
+    /// Starts `bin dev` on a free port with a fresh data directory and `extra` arguments.
+    pub fn start(bin: &Path, extra: &[&str]) -> anyhow::Result<Self> {
+        let tmp = tempfile::Builder::new().prefix("banyan-test-").tempdir()?;
+        let datadir = tmp.path().join("data");
+        let log = tmp.path().join("node.log");
+        let mut n = Self {
+            child: None,
+            port: free_port()?,
+            datadir,
+            log,
+            bin: bin.to_path_buf(),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            _tmp: Some(tmp),
+        };
+        n.spawn()?;
+        Ok(n)
+    }
+
+    fn spawn(&mut self) -> anyhow::Result<()> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)?;
+        let child = Command::new(&self.bin)
+            .arg("dev")
+            .args(["--port", &self.port.to_string()])
+            .arg("--datadir")
+            .arg(&self.datadir)
+            .args(&self.extra)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {}", self.bin.display()))?;
+        self.child = Some(child);
+        self.wait_ready(Duration::from_secs(60))
+    }
+
+    fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        let start = Instant::now();
+        loop {
+            if let Ok(Ok(_)) = self.rpc().try_call("eth_blockNumber", json!([])) {
+                return Ok(());
+            }
+            if let Some(c) = self.child.as_mut() {
+                if let Some(status) = c.try_wait()? {
+                    bail!(
+                        "node exited with {status} before serving RPC; log:\n{}",
+                        self.log_text()
+                    );
+                }
+            }
+            if start.elapsed() > timeout {
+                bail!(
+                    "node not ready within {timeout:?}; log:\n{}",
+                    self.log_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The node's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A client for this node.
+    pub fn rpc(&self) -> RpcClient {
+        RpcClient::new(SocketAddr::from(([127, 0, 0, 1], self.port)))
+    }
+
+    /// HTTP URL of the node.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// WebSocket URL of the node.
+    pub fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the process with SIGKILL (no chance to clean up) and reaps it.
+    pub fn kill9(&mut self) -> anyhow::Result<()> {
+        if let Some(mut c) = self.child.take() {
+            c.kill()?;
+            c.wait()?;
+        }
+        Ok(())
+    }
+
+    /// Restarts the process on the same data directory and port.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill9()?;
+        self.spawn()
+    }
+
+    /// Process id of the running node.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+}
+
+impl Drop for DevNode {
+    fn drop(&mut self) {
+        let _ = self.kill9();
+    }
+}

@@ -41,9 +41,10 @@ fn reverter_runtime() -> Vec<u8> {
     code
 }
 
-/// Runtime that forwards its call data to BanyanCrypto with STATICCALL and returns the word
-/// it gets back (reverts empty if the call fails).
-fn crypto_proxy_runtime() -> Vec<u8> {
+/// Runtime that forwards its call data to BanyanCrypto with `call_opcode` (STATICCALL or
+/// DELEGATECALL, which take the same arguments) and returns the word it gets back (reverts
+/// empty if the call fails).
+fn crypto_proxy_runtime(call_opcode: u8) -> Vec<u8> {
     vec![
         CALLDATASIZE,
         PUSH1,
@@ -62,7 +63,7 @@ fn crypto_proxy_runtime() -> Vec<u8> {
         0x10,
         0x00,
         GAS,
-        STATICCALL,
+        call_opcode,
         ISZERO,
         PUSH1,
         27,
@@ -153,7 +154,7 @@ fn deployed_contract_stores_logs_and_runs() {
     let contract = ALICE.create(0);
 
     let deploy = tx(ALICE, 0, None, U256::ZERO, counter_init_code());
-    let execution = run_block(&executor, &mut state, 1, &[deploy.clone()]);
+    let execution = run_block(&executor, &mut state, 1, std::slice::from_ref(&deploy));
 
     let outcome = &execution.outcomes[0];
     assert!(outcome.success, "{outcome:?}");
@@ -486,7 +487,7 @@ fn banyan_crypto_hashes_with_the_suite_from_calls_and_contracts() {
     let executor = executor(Suite::Sm);
     let proxy = address!("000000000000000000000000000000000000c0de");
     let mut state = funded_state();
-    state.put_contract(proxy, &crypto_proxy_runtime());
+    state.put_contract(proxy, &crypto_proxy_runtime(STATICCALL));
     let execution = run_block(
         &executor,
         &mut state,
@@ -523,6 +524,22 @@ fn banyan_crypto_hashes_with_the_suite_from_calls_and_contracts() {
             .contains_key(&BANYAN_CRYPTO_ADDRESS)
     );
     assert!(!execution.changes.accounts.contains_key(&proxy));
+}
+
+#[test]
+fn banyan_crypto_cannot_be_delegate_called() {
+    let executor = executor(Suite::Ecdsa);
+    let proxy = address!("000000000000000000000000000000000000c0de");
+    let mut state = funded_state();
+    state.put_contract(proxy, &crypto_proxy_runtime(DELEGATECALL));
+    let data = IBanyanCrypto::sm3Call {
+        data: Bytes::from_static(b"abc"),
+    }
+    .abi_encode();
+    let result = executor
+        .call(&env(1), &state, &block_hashes, &call_request(proxy, data))
+        .expect("call");
+    assert!(!result.success, "{result:?}");
 }
 
 #[test]

@@ -239,6 +239,7 @@ pub(crate) mod asm {
     pub(crate) const DUP1: u8 = 0x80;
     pub(crate) const LOG1: u8 = 0xa1;
     pub(crate) const RETURN: u8 = 0xf3;
+    pub(crate) const DELEGATECALL: u8 = 0xf4;
     pub(crate) const STATICCALL: u8 = 0xfa;
     pub(crate) const REVERT: u8 = 0xfd;
     pub(crate) const SELFDESTRUCT: u8 = 0xff;

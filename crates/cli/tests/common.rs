@@ -1,0 +1,54 @@
+//! Helpers shared by the process tests.
+#![allow(dead_code, unreachable_pub)]
+
+use alloy_consensus::{TxEip1559, TypedTransaction};
+use alloy_primitives::{Address, Bytes, TxKind, U256};
+use banyan_crypto::SecretKey;
+use banyan_primitives::sign_eth_transaction;
+use std::path::{Path, PathBuf};
+
+pub const CHAIN_ID: u64 = 31337;
+
+pub fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_banyan"))
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn dev_key(i: usize) -> SecretKey {
+    SecretKey::from_hex(banyan_node::DEV_KEYS[i]).expect("dev key")
+}
+
+pub fn address_of(key: &SecretKey) -> Address {
+    let s = banyan_crypto::Suite::Ecdsa;
+    s.address(&s.public_key(key).expect("public key"))
+}
+
+/// A signed EIP-1559 transaction, hex-encoded for eth_sendRawTransaction.
+pub fn signed(
+    key: &SecretKey,
+    chain_id: u64,
+    nonce: u64,
+    to: Option<Address>,
+    value: U256,
+    data: Vec<u8>,
+    gas: u64,
+) -> String {
+    let tx = TypedTransaction::Eip1559(TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: gas,
+        max_fee_per_gas: 1_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: to.map_or(TxKind::Create, TxKind::Call),
+        value,
+        input: Bytes::from(data),
+        access_list: Default::default(),
+    });
+    format!(
+        "0x{}",
+        hex::encode(sign_eth_transaction(tx, key).expect("sign"))
+    )
+}
