@@ -1,6 +1,7 @@
 //! The Foundation end-to-end test: `banyan dev` as a real process, driven by ethers.js with an
 //! ERC-20 compiled by solc-js (tests/e2e). Needs `npm ci --prefix tests/e2e` (the README's test
 //! command does it).
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

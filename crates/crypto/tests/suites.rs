@@ -1,5 +1,6 @@
 //! Behaviour of both suites: round trips, and every way a signature, key or
 //! ciphertext can be wrong.
+#![allow(clippy::unwrap_used)]
 
 use std::str::FromStr;
 

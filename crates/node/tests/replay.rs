@@ -1,6 +1,7 @@
 //! Determinism: a chain built from transfers, contract deployments, calls and reverts is replayed
 //! from genesis in a fresh store, and every block re-executes to the same state root, receipts
 //! root and hash. A block whose header lies is refused.
+#![allow(clippy::unwrap_used)]
 
 use alloy_consensus::{TxEip1559, TxLegacy, TypedTransaction};
 use alloy_primitives::{Address, Bytes, TxKind, U256};
@@ -26,6 +27,7 @@ fn config(suite: Suite) -> NodeConfig {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn sign(
     suite: Suite,
     key: &SecretKey,
@@ -242,4 +244,26 @@ fn a_block_with_a_false_state_root_is_refused() {
         Err(NodeError::InvalidBlock { .. })
     ));
     assert_eq!(target.head_number(), 0);
+}
+
+#[test]
+fn documented_rpc_methods_are_exactly_the_served_ones() {
+    let node = Node::open(&config(Suite::Ecdsa)).unwrap();
+    let served = banyan_rpc::method_names(node);
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/rpc.md")).unwrap();
+    let section = doc
+        .split("## Methods")
+        .nth(1)
+        .unwrap()
+        .split("## Errors")
+        .next()
+        .unwrap();
+    let mut documented: Vec<&str> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    documented.sort_unstable();
+    assert_eq!(documented, served, "docs/rpc.md and the server disagree");
 }

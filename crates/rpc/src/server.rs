@@ -432,13 +432,14 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
             };
             return Ok(json!(c.logs(&f.criteria, n, n)?));
         }
-        if let (Some(BlockTag::Number(a)), Some(BlockTag::Number(b))) = (f.from, f.to) {
-            if b >= a && b - a >= c.config.max_log_block_range {
-                return Err(limit_exceeded(format!(
-                    "block range {a}..={b} exceeds the limit of {} blocks; narrow fromBlock/toBlock",
-                    c.config.max_log_block_range
-                )));
-            }
+        if let (Some(BlockTag::Number(a)), Some(BlockTag::Number(b))) = (f.from, f.to)
+            && b >= a
+            && b - a >= c.config.max_log_block_range
+        {
+            return Err(limit_exceeded(format!(
+                "block range {a}..={b} exceeds the limit of {} blocks; narrow fromBlock/toBlock",
+                c.config.max_log_block_range
+            )));
         }
         let head = c.backend.head_number();
         let clamp = |t: BlockTag| match t {

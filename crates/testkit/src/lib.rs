@@ -210,13 +210,13 @@ impl DevNode {
             if let Ok(Ok(_)) = self.rpc().try_call("eth_blockNumber", json!([])) {
                 return Ok(());
             }
-            if let Some(c) = self.child.as_mut() {
-                if let Some(status) = c.try_wait()? {
-                    bail!(
-                        "node exited with {status} before serving RPC; log:\n{}",
-                        self.log_text()
-                    );
-                }
+            if let Some(c) = self.child.as_mut()
+                && let Some(status) = c.try_wait()?
+            {
+                bail!(
+                    "node exited with {status} before serving RPC; log:\n{}",
+                    self.log_text()
+                );
             }
             if start.elapsed() > timeout {
                 bail!(

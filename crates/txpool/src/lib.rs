@@ -329,10 +329,11 @@ impl TxPool {
     }
 
     fn check_static(&self, tx: &RecoveredTx) -> Result<(), PoolError> {
-        if let Some(tip) = tx.max_priority_fee_per_gas() {
-            if tip > tx.max_fee_per_gas() {
-                return Err(PoolError::TipAboveFeeCap);
-            }
+        if tx
+            .max_priority_fee_per_gas()
+            .is_some_and(|tip| tip > tx.max_fee_per_gas())
+        {
+            return Err(PoolError::TipAboveFeeCap);
         }
         if tx.effective_gas_price() < self.config.min_gas_price {
             return Err(PoolError::Underpriced {

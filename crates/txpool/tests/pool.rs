@@ -1,4 +1,5 @@
 //! Pool limits, ordering, replacement, eviction and re-validation.
+#![allow(clippy::unwrap_used)]
 
 use alloy_consensus::{TxEip1559, TxLegacy, TypedTransaction};
 use alloy_primitives::{Address, TxKind, U256};

@@ -1,5 +1,6 @@
 //! Helpers shared by the process tests.
-#![allow(dead_code, unreachable_pub)]
+#![allow(clippy::unwrap_used)]
+#![allow(dead_code, unreachable_pub, missing_docs)]
 
 use alloy_consensus::{TxEip1559, TypedTransaction};
 use alloy_primitives::{Address, Bytes, TxKind, U256};
