@@ -64,6 +64,9 @@ fn init_genesis(
         transactions_root: banyan_state::empty_root(suite),
         receipts_root: banyan_state::empty_root(suite),
         gas_limit: genesis.gas_limit,
+        // Commit to the whole chain specification (chain id, suite, validators, allocations), so
+        // that the genesis hash identifies the chain.
+        extra_data: Bytes::copy_from_slice(suite.hash(genesis.to_json().as_bytes()).as_slice()),
         ..Header::default()
     };
     let hash = header.hash(suite);
