@@ -50,6 +50,9 @@ pub(crate) struct BenchArgs {
     /// Most unconfirmed transactions per sender (keep below the node's per-account pool limit).
     #[arg(long, default_value_t = 48)]
     window: u64,
+    /// Transactions per JSON-RPC batch request (1 sends one request per transaction).
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
     /// Funder's secret key (default: development account 0).
     #[arg(long, default_value = banyan_node::DEV_KEYS[0])]
     funder_key: String,
@@ -258,28 +261,41 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
         let rpc = rpc.clone();
         let tracker = tracker.clone();
         let rejected = rejected.clone();
-        let (rate, window) = (a.rate, a.window);
+        let (rate, window, batch) = (a.rate, a.window, a.batch.max(1) as u64);
         tasks.push(tokio::spawn(async move {
-            for (k, raw) in txs.into_iter().enumerate() {
+            let mut k = 0u64;
+            let mut txs = txs.into_iter().peekable();
+            while txs.peek().is_some() {
                 if rate > 0 {
-                    let slot = Duration::from_secs_f64(
-                        (k as u64 * n_senders + i as u64) as f64 / rate as f64,
-                    );
+                    let slot =
+                        Duration::from_secs_f64((k * n_senders + i as u64) as f64 / rate as f64);
                     tokio::time::sleep_until((started + slot).into()).await;
                 }
-                while k as u64 >= tracker.committed[i].load(Ordering::Relaxed) + window {
+                let take = batch.min(window);
+                while k + take > tracker.committed[i].load(Ordering::Relaxed) + window {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
+                let chunk: Vec<Vec<u8>> = txs.by_ref().take(take as usize).collect();
                 let t0 = Instant::now();
-                match rpc.send_raw(&raw).await {
-                    Ok(h) => {
-                        tracker.submitted.lock().insert(h, (i, t0));
+                let results = if chunk.len() == 1 {
+                    vec![rpc.send_raw(&chunk[0]).await.map_err(|e| format!("{e:#}"))]
+                } else {
+                    match rpc.send_raw_batch(&chunk).await {
+                        Ok(r) => r,
+                        Err(e) => vec![Err(format!("{e:#}")); chunk.len()],
                     }
-                    Err(e) => {
-                        rejected.fetch_add(1, Ordering::Relaxed);
-                        eprintln!("bench: sender {i} tx {k} rejected: {e:#}");
-                        return;
+                };
+                for r in results {
+                    match r {
+                        Ok(h) => {
+                            tracker.submitted.lock().insert(h, (i, t0));
+                        }
+                        Err(e) => {
+                            rejected.fetch_add(1, Ordering::Relaxed);
+                            eprintln!("bench: sender {i} tx {k} rejected: {e}");
+                        }
                     }
+                    k += 1;
                 }
             }
         }));

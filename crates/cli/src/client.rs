@@ -76,6 +76,28 @@ impl Rpc {
         serde_json::from_value(v).context("transaction hash")
     }
 
+    /// Submits several transactions in one JSON-RPC batch; one result per transaction.
+    pub(crate) async fn send_raw_batch(
+        &self,
+        raws: &[Vec<u8>],
+    ) -> anyhow::Result<Vec<Result<B256, String>>> {
+        let mut batch = jsonrpsee::core::params::BatchRequestBuilder::new();
+        for raw in raws {
+            let mut p = ArrayParams::new();
+            p.insert(Bytes::copy_from_slice(raw))?;
+            batch.insert("eth_sendRawTransaction", p)?;
+        }
+        let resp = self
+            .http
+            .batch_request::<B256>(batch)
+            .await
+            .map_err(|e| anyhow!("batch eth_sendRawTransaction at {}: {e}", self.url))?;
+        Ok(resp
+            .iter()
+            .map(|r| r.clone().map_err(|e| e.message().to_string()))
+            .collect())
+    }
+
     /// Polls for a receipt until `timeout`.
     pub(crate) async fn wait_receipt(
         &self,

@@ -17,13 +17,20 @@ fn banyan(args: &[&str]) -> Output {
 
 fn ok(args: &[&str]) -> String {
     let out = banyan(args);
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "banyan {args:?} failed:\n{text}");
     text
 }
 
 fn field<'a>(text: &'a str, name: &str) -> &'a str {
-    text.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+    text.lines()
+        .find_map(|l| l.strip_prefix(name))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
 }
 
 #[test]
@@ -39,23 +46,73 @@ fn accounts_transfers_and_contracts_on_an_ecdsa_chain() {
     assert!(listed.contains(&address), "{listed}");
     let key_file = field(&created, "key file").to_string();
 
-    ok(&["tx", "send", "--rpc", &url, "--key", banyan_node::DEV_KEYS[0], "--to", &address, "--value", "1000000000000000000"]);
-    let bal = rpc.call("eth_getBalance", json!([address, "latest"])).unwrap();
-    assert_eq!(bal.as_str().unwrap().parse::<U256>().unwrap(), U256::from(10u64).pow(U256::from(18u64)));
+    ok(&[
+        "tx",
+        "send",
+        "--rpc",
+        &url,
+        "--key",
+        banyan_node::DEV_KEYS[0],
+        "--to",
+        &address,
+        "--value",
+        "1000000000000000000",
+    ]);
+    let bal = rpc
+        .call("eth_getBalance", json!([address, "latest"]))
+        .unwrap();
+    assert_eq!(
+        bal.as_str().unwrap().parse::<U256>().unwrap(),
+        U256::from(10u64).pow(U256::from(18u64))
+    );
 
     // The new account pays from its key file.
-    ok(&["tx", "send", "--rpc", &url, "--key-file", &key_file, "--to", &format!("{}", Address::repeat_byte(7)), "--value", "5"]);
-    assert_eq!(rpc.call("eth_getBalance", json!([Address::repeat_byte(7), "latest"])).unwrap(), "0x5");
+    ok(&[
+        "tx",
+        "send",
+        "--rpc",
+        &url,
+        "--key-file",
+        &key_file,
+        "--to",
+        &format!("{}", Address::repeat_byte(7)),
+        "--value",
+        "5",
+    ]);
+    assert_eq!(
+        rpc.call("eth_getBalance", json!([Address::repeat_byte(7), "latest"]))
+            .unwrap(),
+        "0x5"
+    );
 
     // Deploy the ERC-20 and read a balance with eth_call.
     let bin = common::repo_root().join("contracts/build/BanyanToken.bin");
     let supply = format!("0x{}", hex::encode(U256::from(777u64).to_be_bytes::<32>()));
-    let deployed = ok(&["contract", "deploy", "--rpc", &url, "--key", banyan_node::DEV_KEYS[0], "--bin", bin.to_str().unwrap(), "--args", &supply]);
+    let deployed = ok(&[
+        "contract",
+        "deploy",
+        "--rpc",
+        &url,
+        "--key",
+        banyan_node::DEV_KEYS[0],
+        "--bin",
+        bin.to_str().unwrap(),
+        "--args",
+        &supply,
+    ]);
     let token = field(&deployed, "contract").to_string();
     let dev0 = common::address_of(&common::dev_key(0));
-    let data = format!("0x70a08231{}", hex::encode(B256::left_padding_from(dev0.as_slice())));
-    let out = ok(&["contract", "call", "--rpc", &url, "--to", &token, "--data", &data]);
-    assert_eq!(U256::from_str_radix(out.trim().trim_start_matches("0x"), 16).unwrap(), U256::from(777u64));
+    let data = format!(
+        "0x70a08231{}",
+        hex::encode(B256::left_padding_from(dev0.as_slice()))
+    );
+    let out = ok(&[
+        "contract", "call", "--rpc", &url, "--to", &token, "--data", &data,
+    ]);
+    assert_eq!(
+        U256::from_str_radix(out.trim().trim_start_matches("0x"), 16).unwrap(),
+        U256::from(777u64)
+    );
 
     // A reverting contract transaction is reported as such.
     let transfer = format!(
@@ -63,9 +120,23 @@ fn accounts_transfers_and_contracts_on_an_ecdsa_chain() {
         hex::encode(B256::left_padding_from(&[1u8; 20])),
         hex::encode(U256::from(10_000u64).to_be_bytes::<32>())
     );
-    let out = banyan(&["contract", "send", "--rpc", &url, "--key", banyan_node::DEV_KEYS[0], "--to", &token, "--data", &transfer]);
+    let out = banyan(&[
+        "contract",
+        "send",
+        "--rpc",
+        &url,
+        "--key",
+        banyan_node::DEV_KEYS[0],
+        "--to",
+        &token,
+        "--data",
+        &transfer,
+    ]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("transfer amount exceeds balance"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("transfer amount exceeds balance"),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -74,11 +145,36 @@ fn sm_chain_signs_with_sm2_and_proves_state_with_sm3() {
     let rpc = node.rpc();
     assert_eq!(rpc.call("banyan_status", json!([])).unwrap()["suite"], "sm");
     let to = Address::repeat_byte(0x33);
-    ok(&["tx", "send", "--rpc", &node.url(), "--key", banyan_node::DEV_KEYS[1], "--to", &to.to_string(), "--value", "42"]);
-    assert_eq!(rpc.call("eth_getBalance", json!([to, "latest"])).unwrap(), "0x2a");
+    ok(&[
+        "tx",
+        "send",
+        "--rpc",
+        &node.url(),
+        "--key",
+        banyan_node::DEV_KEYS[1],
+        "--to",
+        &to.to_string(),
+        "--value",
+        "42",
+    ]);
+    assert_eq!(
+        rpc.call("eth_getBalance", json!([to, "latest"])).unwrap(),
+        "0x2a"
+    );
     // An Ethereum-signed transaction is refused on an sm chain.
-    let raw = common::signed(&common::dev_key(1), common::CHAIN_ID, 0, Some(to), U256::from(1u64), vec![], 21_000);
-    let err = rpc.try_call("eth_sendRawTransaction", json!([raw])).unwrap().unwrap_err();
+    let raw = common::signed(
+        &common::dev_key(1),
+        common::CHAIN_ID,
+        0,
+        Some(to),
+        U256::from(1u64),
+        vec![],
+        21_000,
+    );
+    let err = rpc
+        .try_call("eth_sendRawTransaction", json!([raw]))
+        .unwrap()
+        .unwrap_err();
     assert!(err.message.contains("wrong signature suite"), "{err}");
     // Proofs verify with SM3 against the header's state root.
     let sender = Suite::Sm.address(&Suite::Sm.public_key(&common::dev_key(1)).unwrap());
@@ -87,8 +183,15 @@ fn sm_chain_signs_with_sm2_and_proves_state_with_sm3() {
 }
 
 fn proof_from_json(v: &Value, exists: bool) -> banyan_state::AccountProof {
-    let nodes = |a: &Value| a.as_array().unwrap().iter().map(|x| x.as_str().unwrap().parse::<Bytes>().unwrap()).collect();
-    let q = |x: &Value| u64::from_str_radix(x.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    let nodes = |a: &Value| {
+        a.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().parse::<Bytes>().unwrap())
+            .collect()
+    };
+    let q =
+        |x: &Value| u64::from_str_radix(x.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
     banyan_state::AccountProof {
         address: v["address"].as_str().unwrap().parse().unwrap(),
         account: exists.then(|| banyan_state::Account {
@@ -111,8 +214,15 @@ fn proof_from_json(v: &Value, exists: bool) -> banyan_state::AccountProof {
     }
 }
 
-fn verify_proof_over_rpc(rpc: &banyan_testkit::RpcClient, suite: Suite, address: Address, exists: bool) {
-    let v = rpc.call("eth_getProof", json!([address, [], "latest"])).unwrap();
+fn verify_proof_over_rpc(
+    rpc: &banyan_testkit::RpcClient,
+    suite: Suite,
+    address: Address,
+    exists: bool,
+) {
+    let v = rpc
+        .call("eth_getProof", json!([address, [], "latest"]))
+        .unwrap();
     let n = &v["blockNumber"];
     let header = rpc.call("eth_getBlockByNumber", json!([n, false])).unwrap();
     let root: B256 = header["stateRoot"].as_str().unwrap().parse().unwrap();
@@ -130,17 +240,50 @@ fn proofs_and_filters_on_an_ecdsa_chain() {
     let node = DevNode::start(common::bin(), &[]).unwrap();
     let rpc = node.rpc();
     let blocks = rpc.call("eth_newBlockFilter", json!([])).unwrap();
-    let logs = rpc.call("eth_newFilter", json!([{"topics": [null]}])).unwrap();
-    let raw = common::signed(&common::dev_key(0), common::CHAIN_ID, 0, Some(Address::repeat_byte(5)), U256::from(9u64), vec![], 21_000);
+    let logs = rpc
+        .call("eth_newFilter", json!([{"topics": [null]}]))
+        .unwrap();
+    let raw = common::signed(
+        &common::dev_key(0),
+        common::CHAIN_ID,
+        0,
+        Some(Address::repeat_byte(5)),
+        U256::from(9u64),
+        vec![],
+        21_000,
+    );
     let h = rpc.call("eth_sendRawTransaction", json!([raw])).unwrap();
-    let r = rpc.wait_receipt(h.as_str().unwrap(), Duration::from_secs(20)).unwrap();
+    let r = rpc
+        .wait_receipt(h.as_str().unwrap(), Duration::from_secs(20))
+        .unwrap();
     let changes = rpc.call("eth_getFilterChanges", json!([blocks])).unwrap();
-    assert!(changes.as_array().unwrap().contains(&r["blockHash"]), "{changes}");
-    assert_eq!(rpc.call("eth_getFilterChanges", json!([blocks])).unwrap(), json!([]));
-    assert_eq!(rpc.call("eth_getFilterChanges", json!([logs])).unwrap(), json!([]));
-    assert_eq!(rpc.call("eth_uninstallFilter", json!([blocks])).unwrap(), json!(true));
-    assert!(rpc.try_call("eth_getFilterChanges", json!([blocks])).unwrap().is_err());
-    verify_proof_over_rpc(&rpc, Suite::Ecdsa, common::address_of(&common::dev_key(0)), true);
+    assert!(
+        changes.as_array().unwrap().contains(&r["blockHash"]),
+        "{changes}"
+    );
+    assert_eq!(
+        rpc.call("eth_getFilterChanges", json!([blocks])).unwrap(),
+        json!([])
+    );
+    assert_eq!(
+        rpc.call("eth_getFilterChanges", json!([logs])).unwrap(),
+        json!([])
+    );
+    assert_eq!(
+        rpc.call("eth_uninstallFilter", json!([blocks])).unwrap(),
+        json!(true)
+    );
+    assert!(
+        rpc.try_call("eth_getFilterChanges", json!([blocks]))
+            .unwrap()
+            .is_err()
+    );
+    verify_proof_over_rpc(
+        &rpc,
+        Suite::Ecdsa,
+        common::address_of(&common::dev_key(0)),
+        true,
+    );
     verify_proof_over_rpc(&rpc, Suite::Ecdsa, Address::repeat_byte(0x77), false);
 }
 
@@ -157,14 +300,20 @@ fn node_runs_from_a_config_file_and_names_bad_keys() {
     );
     let path = dir.path().join("node.toml");
     std::fs::write(&path, &config).unwrap();
-    let mut child = Command::new(common::bin()).args(["node", "--config", path.to_str().unwrap()]).spawn().unwrap();
+    let mut child = Command::new(common::bin())
+        .args(["node", "--config", path.to_str().unwrap()])
+        .spawn()
+        .unwrap();
     let rpc = banyan_testkit::RpcClient::new(([127, 0, 0, 1], port).into());
     let start = Instant::now();
     let chain_id = loop {
         if let Ok(Ok(v)) = rpc.try_call("eth_chainId", json!([])) {
             break v;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "node did not start");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "node did not start"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     let _ = child.kill();
@@ -177,15 +326,24 @@ fn node_runs_from_a_config_file_and_names_bad_keys() {
     let out = banyan(&["node", "--config", path.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains("node.toml") && err.contains("intervall_ms"), "{err}");
+    assert!(
+        err.contains("node.toml") && err.contains("intervall_ms"),
+        "{err}"
+    );
     std::fs::write(&path, config.replace("validator.key", "missing.key")).unwrap();
     let out = banyan(&["node", "--config", path.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.key"));
     // A data directory of another chain is refused.
     let other = genesis.clone();
-    let other = banyan_primitives::Genesis { chain_id: 4243, ..other };
+    let other = banyan_primitives::Genesis {
+        chain_id: 4243,
+        ..other
+    };
     std::fs::write(dir.path().join("genesis.json"), other.to_json()).unwrap();
     std::fs::write(&path, &config).unwrap();
     let out = banyan(&["node", "--config", path.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("fresh data directory"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("fresh data directory"),
+        "{out:?}"
+    );
 }

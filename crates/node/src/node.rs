@@ -397,6 +397,28 @@ impl Node {
             .ok_or_else(|| BackendError(format!("block {number} not found")))
     }
 
+    /// Runs `f` with the environment, state and block hashes that `eth_call` sees at `number`.
+    fn with_call_state<T>(
+        &self,
+        number: u64,
+        f: impl FnOnce(
+            &banyan_execution::BlockEnv,
+            &banyan_state::StateView,
+            &dyn Fn(u64) -> Option<B256>,
+        ) -> Result<T, ExecError>,
+    ) -> Result<T, ExecError> {
+        let (h, env) = self.call_env(number)?;
+        let view = self.state.at(h.state_root);
+        let block_hash = |n: u64| {
+            self.chain
+                .header(n)
+                .ok()
+                .flatten()
+                .map(|h| h.header.hash(self.suite))
+        };
+        f(&env, &view, &block_hash)
+    }
+
     fn call_env(&self, number: u64) -> Result<(Header, banyan_execution::BlockEnv), ExecError> {
         let h = self.header_at(number).map_err(|e| ExecError::Evm(e.0))?;
         let env = child_env(&h, h.hash(self.suite), now_secs(), self.validator);
@@ -468,29 +490,14 @@ impl Backend for Node {
             .map_or(nonce, |n| n.max(nonce)))
     }
     fn call(&self, number: u64, request: &CallRequest) -> Result<CallOutcome, ExecError> {
-        let (h, env) = self.call_env(number)?;
-        let view = self.state.at(h.state_root);
-        let block_hash = |n: u64| {
-            self.chain
-                .header(n)
-                .ok()
-                .flatten()
-                .map(|h| h.header.hash(self.suite))
-        };
-        self.executor.call(&env, &view, &block_hash, request)
+        self.with_call_state(number, |env, view, block_hash| {
+            self.executor.call(env, view, block_hash, request)
+        })
     }
     fn estimate_gas(&self, number: u64, request: &CallRequest) -> Result<u64, ExecError> {
-        let (h, env) = self.call_env(number)?;
-        let view = self.state.at(h.state_root);
-        let block_hash = |n: u64| {
-            self.chain
-                .header(n)
-                .ok()
-                .flatten()
-                .map(|h| h.header.hash(self.suite))
-        };
-        self.executor
-            .estimate_gas(&env, &view, &block_hash, request)
+        self.with_call_state(number, |env, view, block_hash| {
+            self.executor.estimate_gas(env, view, block_hash, request)
+        })
     }
     fn submit(&self, raw: &[u8]) -> Result<B256, SubmitError> {
         let tx = RecoveredTx::decode(raw, self.suite, self.chain_id)?;
@@ -498,8 +505,8 @@ impl Backend for Node {
         if self.chain.tx_location(hash).map_err(be)?.is_some() {
             return Err(SubmitError::Pool(banyan_txpool::PoolError::AlreadyKnown));
         }
-        let account = self.head_account(tx.sender());
-        self.pool.add(tx, account)?;
+        self.pool
+            .add_with(tx, &|sender| self.head_account(sender))?;
         self.wake_producer();
         Ok(hash)
     }

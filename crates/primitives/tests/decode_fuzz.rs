@@ -10,7 +10,9 @@ use banyan_primitives::{Block, Receipt, RecoveredTx, SmTxFields, sign_eth_transa
 use proptest::prelude::*;
 
 fn valid_eth() -> Vec<u8> {
-    let key = SecretKey::from_hex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80").unwrap();
+    let key =
+        SecretKey::from_hex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
+            .unwrap();
     sign_eth_transaction(
         TypedTransaction::Eip1559(TxEip1559 {
             chain_id: 5,
@@ -29,7 +31,9 @@ fn valid_eth() -> Vec<u8> {
 }
 
 fn valid_sm() -> Vec<u8> {
-    let key = SecretKey::from_hex("3945208F7B2144B13F36E38AC6D39F95889393692860B51A42FB81EF4DF7C5B8").unwrap();
+    let key =
+        SecretKey::from_hex("3945208F7B2144B13F36E38AC6D39F95889393692860B51A42FB81EF4DF7C5B8")
+            .unwrap();
     SmTxFields {
         chain_id: 5,
         nonce: 0,

@@ -252,18 +252,28 @@ impl TxPool {
 
     /// Validates and inserts `tx`; `account` is the sender's nonce and balance at the head.
     pub fn add(&self, tx: RecoveredTx, account: AccountState) -> Result<Added, PoolError> {
+        self.add_with(tx, &|_| account)
+    }
+
+    /// As [`TxPool::add`], reading the sender's head state while the pool is locked, so that a
+    /// block committed concurrently (head moved, then [`TxPool::on_block`]) is seen consistently.
+    pub fn add_with(
+        &self,
+        tx: RecoveredTx,
+        account: &dyn Fn(Address) -> AccountState,
+    ) -> Result<Added, PoolError> {
         self.check_static(&tx)?;
-        let (state_nonce, balance) = account;
         let sender = tx.sender();
         let nonce = tx.nonce();
         let mut inner = self.inner.lock();
+        let (state_nonce, balance) = account(sender);
         if inner.by_hash.contains_key(&tx.hash()) {
             return Err(PoolError::AlreadyKnown);
         }
         let pending = inner.by_sender.get(&sender);
         let next = pending
             .and_then(|t| t.last_key_value())
-            .map_or(state_nonce, |(n, _)| n + 1);
+            .map_or(state_nonce, |(n, _)| (n + 1).max(state_nonce));
         if nonce < state_nonce {
             return Err(PoolError::NonceTooLow {
                 expected: next.max(state_nonce),

@@ -1,0 +1,239 @@
+//! Shared helpers: CAs and nodes, listeners on 127.0.0.1:0, a bare rustls client, log capture.
+
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use banyan_network::{
+    ChainCa, Connection, Crl, Listener, NetError, NodeIdentity, SubjectAltName, TlsConfig,
+    TransportConfig, Validity,
+};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+use tracing_subscriber::fmt::MakeWriter;
+
+pub const CHAIN: &str = "bank-consortium";
+pub const CHAIN_ID: u64 = 4242;
+pub const OUR_CA: &str = "CN=Banyan Chain CA (chain 4242), O=bank-consortium";
+
+pub fn chain_ca() -> ChainCa {
+    ChainCa::generate(CHAIN, CHAIN_ID, Validity::days_from_now(3650)).expect("CA")
+}
+
+pub fn node(ca: &ChainCa, name: &str, id: &str) -> NodeIdentity {
+    node_valid(ca, name, id, Validity::days_from_now(365))
+}
+
+pub fn node_valid(ca: &ChainCa, name: &str, id: &str, validity: Validity) -> NodeIdentity {
+    let sans = [SubjectAltName::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST))];
+    ca.issue_node_cert(name, id, &sans, validity)
+        .expect("node certificate")
+}
+
+pub fn tls(ca: &ChainCa, identity: &NodeIdentity) -> TlsConfig {
+    TlsConfig::new(ca.cert_pem(), None, identity).expect("TLS config")
+}
+
+pub fn tls_with_crl(ca: &ChainCa, crl: &Crl, identity: &NodeIdentity) -> TlsConfig {
+    TlsConfig::new(ca.cert_pem(), Some(crl.pem()), identity).expect("TLS config")
+}
+
+pub fn unix(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+pub const JAN_2019: u64 = 1_546_300_800;
+pub const JAN_2020: u64 = 1_577_836_800;
+
+pub fn transport() -> TransportConfig {
+    TransportConfig {
+        handshake_timeout: Duration::from_secs(5),
+        ..TransportConfig::default()
+    }
+}
+
+pub async fn listener(tls: TlsConfig) -> Listener {
+    listener_with(tls, transport()).await
+}
+
+pub async fn listener_with(tls: TlsConfig, config: TransportConfig) -> Listener {
+    let any_port = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    banyan_network::listen_with(any_port, tls, config)
+        .await
+        .expect("listen")
+}
+
+/// Dials `listener` and accepts on it at once: (dialer's result, listener's result).
+pub async fn dial(
+    listener: &mut Listener,
+    dialer: &TlsConfig,
+    expected_node_id: Option<&str>,
+) -> (Result<Connection, NetError>, Result<Connection, NetError>) {
+    let addr = listener.local_addr();
+    let config = transport();
+    tokio::join!(
+        banyan_network::connect_with(addr, dialer, &config, expected_node_id),
+        listener.accept()
+    )
+}
+
+/// A rustls client that trusts any server and presents `identity` (or no certificate): to see
+/// what a listener does with clients our own `TlsConfig` would never build.
+pub async fn bare_client(
+    addr: SocketAddr,
+    identity: Option<&NodeIdentity>,
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .expect("TLS 1.3")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyServer(provider)));
+    let config = match identity {
+        Some(identity) => {
+            let cert =
+                CertificateDer::from_pem_slice(identity.cert_pem().as_bytes()).expect("cert");
+            let key = PrivateKeyDer::from_pem_slice(identity.key_pem().as_bytes()).expect("key");
+            builder
+                .with_client_auth_cert(vec![cert], key)
+                .expect("client cert")
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let tcp = TcpStream::connect(addr).await?;
+    let server_name = ServerName::IpAddress(addr.ip().into());
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(server_name, tcp)
+        .await
+}
+
+/// Reads from a bare client until the server's verdict arrives: the TLS alert as a rustls error.
+pub async fn bare_client_verdict(
+    stream: &mut tokio_rustls::client::TlsStream<TcpStream>,
+) -> Option<rustls::Error> {
+    let mut buf = [0u8; 64];
+    match stream.read(&mut buf).await {
+        Ok(_) => None,
+        Err(e) => e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .cloned(),
+    }
+}
+
+#[derive(Debug)]
+struct AnyServer(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AnyServer {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Captures this thread's `tracing` output (tokio tests run on one thread, spawned tasks too).
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    pub fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+        let logs = Self::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::DEBUG)
+            .finish();
+        (logs.clone(), tracing::subscriber::set_default(subscriber))
+    }
+
+    pub fn warnings(&self) -> Vec<String> {
+        let bytes = self.0.lock().expect("log buffer").clone();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter(|line| line.contains(" WARN "))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The single warning line that mentions `needle`; fails if there are none or several.
+    pub fn one_warning_with(&self, needle: &str) -> String {
+        let matching: Vec<String> = self
+            .warnings()
+            .into_iter()
+            .filter(|line| line.contains(needle))
+            .collect();
+        assert_eq!(
+            matching.len(),
+            1,
+            "expected one warning with {needle:?}, got {matching:#?}"
+        );
+        matching.into_iter().next().expect("one line")
+    }
+}
+
+pub struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Logs {
+    type Writer = LogWriter;
+
+    fn make_writer(&'a self) -> LogWriter {
+        LogWriter(Arc::clone(&self.0))
+    }
+}
