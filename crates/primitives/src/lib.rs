@@ -5,6 +5,7 @@
 //! (chain spec). Hashing and signature checks use the chain's [`Suite`].
 
 mod block;
+pub mod consensus;
 mod genesis;
 mod receipt;
 mod transaction;
