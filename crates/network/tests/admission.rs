@@ -11,6 +11,7 @@ use common::*;
 
 #[tokio::test]
 async fn nodes_from_the_same_ca_connect_exchange_frames_and_know_each_other() {
+    let (_logs, _capture) = Logs::capture();
     let ca = chain_ca();
     let node1 = node(&ca, "node1.bank-a", "0xaaaa");
     let node2 = node(&ca, "node2.bank-b", "0xbbbb");
@@ -112,6 +113,7 @@ async fn a_node_of_another_chain_is_refused_and_both_cas_are_named() {
 
 #[tokio::test]
 async fn a_ca_regenerated_with_the_same_name_is_told_apart_by_its_key() {
+    let (_logs, _capture) = Logs::capture();
     let ours = chain_ca();
     let twin = chain_ca(); // same chain name and id, new key: `init` run twice
     let mut listener = listener(tls(&ours, &node(&ours, "node1.bank-a", "0xaaaa"))).await;
@@ -193,6 +195,7 @@ async fn an_expired_certificate_is_refused_with_its_dates() {
 
 #[tokio::test]
 async fn a_not_yet_valid_certificate_is_refused_with_its_dates() {
+    let (_logs, _capture) = Logs::capture();
     let year_2100 = unix(4_102_444_800);
     let ca = ChainCa::generate(
         CHAIN,
@@ -321,6 +324,7 @@ async fn a_client_without_a_certificate_is_refused() {
 
 #[tokio::test]
 async fn dialing_the_wrong_node_id_is_refused() {
+    let (_logs, _capture) = Logs::capture();
     let ca = chain_ca();
     let mut listener = listener(tls(&ca, &node(&ca, "node1.bank-a", "0xaaaa"))).await;
 
@@ -345,6 +349,7 @@ async fn dialing_the_wrong_node_id_is_refused() {
 
 #[tokio::test]
 async fn a_certificate_without_client_authentication_is_refused_as_wrong_key_usage() {
+    let (_logs, _capture) = Logs::capture();
     let ca = chain_ca();
     let dir = tempfile::tempdir().expect("tempdir");
     ca.to_pem_files(dir.path()).expect("write CA");
@@ -393,6 +398,7 @@ fn server_only_cert(ca: &ChainCa, ca_key_pem: &str) -> banyan_network::NodeIdent
 
 #[tokio::test]
 async fn our_own_certificate_from_another_ca_is_a_configuration_error() {
+    let (_logs, _capture) = Logs::capture();
     let ours = chain_ca();
     let theirs = ChainCa::generate("other-chain", 7, Validity::days_from_now(3650)).expect("CA");
     let error = TlsConfig::new(ours.cert_pem(), None, &node(&theirs, "node1", "0xaaaa"))
@@ -410,6 +416,7 @@ async fn our_own_certificate_from_another_ca_is_a_configuration_error() {
 
 #[tokio::test]
 async fn a_silent_peer_times_out_the_handshake() {
+    let (_logs, _capture) = Logs::capture();
     let ca = chain_ca();
     let config = banyan_network::TransportConfig {
         handshake_timeout: Duration::from_millis(300),
@@ -448,6 +455,7 @@ async fn a_silent_peer_times_out_the_handshake() {
 
 #[tokio::test]
 async fn a_crl_loaded_into_a_running_listener_applies_to_later_connections() {
+    let (_logs, _capture) = Logs::capture();
     let ca = chain_ca();
     let node1 = node(&ca, "node1.bank-a", "0xaaaa");
     let node2 = node(&ca, "node2.bank-b", "0xbbbb");

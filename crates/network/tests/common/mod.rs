@@ -177,24 +177,52 @@ impl ServerCertVerifier for AnyServer {
     }
 }
 
-/// Captures this thread's `tracing` output (tokio tests run on one thread, spawned tasks too).
-#[derive(Clone, Default)]
-pub struct Logs(Arc<Mutex<Vec<u8>>>);
+/// Captures the process's `tracing` output into one buffer. A global subscriber is installed once;
+/// scoped (thread-local) subscribers lost lines under load, because `tracing` caches callsite
+/// interest process-wide. Captures are serialised and each starts from an empty buffer, so every
+/// test that asserts on log lines must hold a capture for its whole run.
+#[derive(Clone, Copy, Default)]
+pub struct Logs;
+
+static BUFFER: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+static CAPTURE_SERIAL: Mutex<()> = Mutex::new(());
+static INSTALL: std::sync::Once = std::sync::Once::new();
+
+/// Keeps other captures out until dropped.
+pub struct CaptureGuard {
+    _serial: std::sync::MutexGuard<'static, ()>,
+}
+
+fn buffer() -> std::sync::MutexGuard<'static, Vec<u8>> {
+    BUFFER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 impl Logs {
-    pub fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
-        let logs = Self::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(logs.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::DEBUG)
-            .finish();
-        (logs.clone(), tracing::subscriber::set_default(subscriber))
+    pub fn capture() -> (Self, CaptureGuard) {
+        INSTALL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(Logs)
+                .with_ansi(false)
+                .with_max_level(tracing::Level::DEBUG)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber");
+        });
+        let serial = CAPTURE_SERIAL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        buffer().clear();
+        (Logs, CaptureGuard { _serial: serial })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&buffer()).into_owned()
     }
 
     pub fn warnings(&self) -> Vec<String> {
-        let bytes = self.0.lock().expect("log buffer").clone();
-        String::from_utf8_lossy(&bytes)
+        self.text()
             .lines()
             .filter(|line| line.contains(" WARN "))
             .map(str::to_owned)
@@ -211,17 +239,18 @@ impl Logs {
         assert_eq!(
             matching.len(),
             1,
-            "expected one warning with {needle:?}, got {matching:#?}"
+            "expected one warning with {needle:?}, got {matching:#?}; everything captured:\n{}",
+            self.text()
         );
         matching.into_iter().next().expect("one line")
     }
 }
 
-pub struct LogWriter(Arc<Mutex<Vec<u8>>>);
+pub struct LogWriter;
 
 impl Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        buffer().extend_from_slice(buf);
         Ok(buf.len())
     }
 
@@ -234,6 +263,6 @@ impl<'a> MakeWriter<'a> for Logs {
     type Writer = LogWriter;
 
     fn make_writer(&'a self) -> LogWriter {
-        LogWriter(Arc::clone(&self.0))
+        LogWriter
     }
 }
