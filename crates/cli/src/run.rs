@@ -131,6 +131,8 @@ pub(crate) fn dev(a: DevArgs) -> anyhow::Result<()> {
         },
         rpc: RpcSection {
             listen: SocketAddr::new(a.host, a.port),
+            // Like Hardhat and Anvil: any web page may call the development chain.
+            cors_allow_origins: vec!["*".to_string()],
             ..RpcSection::default()
         },
         txpool: PoolSection {

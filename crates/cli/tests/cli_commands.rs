@@ -347,3 +347,25 @@ fn node_runs_from_a_config_file_and_names_bad_keys() {
         "{out:?}"
     );
 }
+
+#[test]
+fn dev_chain_answers_browser_preflights() {
+    use std::io::{Read, Write};
+    let node = DevNode::start(common::bin(), &[]).unwrap();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", node.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "OPTIONS / HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://localhost:3000\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let lower = out.to_ascii_lowercase();
+    assert!(lower.starts_with("http/1.1 200"), "{out}");
+    assert!(lower.contains("access-control-allow-origin: *"), "{out}");
+    assert!(
+        lower.contains("access-control-allow-methods:") && lower.contains("post"),
+        "{out}"
+    );
+}

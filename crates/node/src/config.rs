@@ -50,6 +50,8 @@ pub struct RpcSection {
     pub max_log_block_range: u64,
     /// Most logs in one response.
     pub max_logs: usize,
+    /// Browser origins allowed to call JSON-RPC (CORS): `[]` none, `["*"]` any.
+    pub cors_allow_origins: Vec<String>,
 }
 
 impl Default for RpcSection {
@@ -62,6 +64,7 @@ impl Default for RpcSection {
             max_connections: d.max_connections,
             max_log_block_range: d.max_log_block_range,
             max_logs: d.max_logs,
+            cors_allow_origins: d.cors_allow_origins,
         }
     }
 }
@@ -76,6 +79,7 @@ impl RpcSection {
             max_connections: self.max_connections,
             max_log_block_range: self.max_log_block_range,
             max_logs: self.max_logs,
+            cors_allow_origins: self.cors_allow_origins.clone(),
             ..RpcConfig::default()
         }
     }

@@ -37,6 +37,9 @@ pub struct RpcConfig {
     pub max_logs: usize,
     /// Most polling filters installed at once.
     pub max_filters: usize,
+    /// Browser origins allowed to call the server (CORS): empty allows none (no CORS headers),
+    /// `"*"` allows any, otherwise exact origins such as `"http://localhost:3000"`.
+    pub cors_allow_origins: Vec<String>,
 }
 
 impl Default for RpcConfig {
@@ -51,6 +54,7 @@ impl Default for RpcConfig {
             max_log_block_range: 10_000,
             max_logs: 10_000,
             max_filters: 1_000,
+            cors_allow_origins: Vec::new(),
         }
     }
 }
@@ -638,6 +642,36 @@ async fn subscribe(
     }
 }
 
+/// The CORS layer for `origins` (see [`RpcConfig::cors_allow_origins`]).
+fn cors_layer(origins: &[String]) -> std::io::Result<Option<tower_http::cors::CorsLayer>> {
+    use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::from(Any)
+    } else {
+        let list = origins
+            .iter()
+            .map(|o| {
+                o.parse::<http::HeaderValue>().map_err(|_| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!("invalid CORS origin {o:?}"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        AllowOrigin::list(list)
+    };
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([http::Method::POST, http::Method::GET])
+            .allow_headers([http::header::CONTENT_TYPE]),
+    ))
+}
+
 /// Starts the JSON-RPC server; it runs until the handle is stopped or dropped.
 pub async fn start(
     config: RpcConfig,
@@ -650,8 +684,10 @@ pub async fn start(
         .max_subscriptions_per_connection(config.max_subscriptions_per_connection)
         .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch_len))
         .build();
+    let cors = cors_layer(&config.cors_allow_origins)?;
     let server = Server::builder()
         .set_config(server_config)
+        .set_http_middleware(tower::ServiceBuilder::new().option_layer(cors))
         .build(config.listen)
         .await?;
     let addr = server.local_addr()?;
