@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use banyan_crypto::Suite;
-use banyan_node::{BlockConfig, DataDir, NodeConfig, PoolSection, RpcSection};
+use banyan_node::{BlockConfig, DataDir, MetricsSection, NodeConfig, PoolSection, RpcSection};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
@@ -42,6 +42,9 @@ pub(crate) struct DevArgs {
     /// Most transactions held by the pool for one account.
     #[arg(long, default_value_t = 64)]
     max_txs_per_account: usize,
+    /// Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).
+    #[arg(long, value_name = "PORT")]
+    metrics_port: Option<u16>,
 }
 
 /// Options of `banyan node`.
@@ -91,6 +94,9 @@ async fn serve(config: NodeConfig) -> anyhow::Result<()> {
         node.stop();
     });
     tracing::info!(rpc = %format!("http://{}", handle.rpc_addr), ws = %format!("ws://{}", handle.rpc_addr), "JSON-RPC listening");
+    if let Some(addr) = handle.metrics_addr {
+        tracing::info!(metrics = %format!("http://{addr}/metrics"), "metrics listening");
+    }
     handle.wait().await?;
     Ok(())
 }
@@ -139,6 +145,9 @@ pub(crate) fn dev(a: DevArgs) -> anyhow::Result<()> {
             max_per_account: a.max_txs_per_account,
             ..PoolSection::default()
         },
+        metrics: MetricsSection {
+            listen: a.metrics_port.map(|p| SocketAddr::new(a.host, p)),
+        },
     };
     banyan_node::validate(&config).map_err(anyhow::Error::msg)?;
     println!("Banyan development chain");
@@ -149,6 +158,9 @@ pub(crate) fn dev(a: DevArgs) -> anyhow::Result<()> {
         DataDir::Path(p) => println!("  storage    {}", p.display()),
     }
     println!("  JSON-RPC   http://{0}:{1}  ws://{0}:{1}", a.host, a.port);
+    if let Some(p) = a.metrics_port {
+        println!("  metrics    http://{}:{p}/metrics", a.host);
+    }
     println!();
     println!(
         "Accounts (each {} ETH; test keys, public knowledge: never use them for real value)",

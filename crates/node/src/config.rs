@@ -114,6 +114,14 @@ impl Default for PoolSection {
     }
 }
 
+/// The `[metrics]` table.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// Where to serve `GET /metrics`; absent means no metrics server.
+    pub listen: Option<SocketAddr>,
+}
+
 /// Where the node keeps its data.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DataDir {
@@ -138,6 +146,8 @@ pub struct NodeConfig {
     pub rpc: RpcSection,
     /// Transaction pool.
     pub txpool: PoolSection,
+    /// Prometheus metrics endpoint.
+    pub metrics: MetricsSection,
 }
 
 impl NodeConfig {
@@ -172,6 +182,8 @@ struct FileConfig {
     rpc: RpcSection,
     #[serde(default)]
     txpool: PoolSection,
+    #[serde(default)]
+    metrics: MetricsSection,
 }
 
 fn read(path: &Path, what: &str) -> Result<String, NodeError> {
@@ -212,6 +224,7 @@ pub fn load_config(path: &Path) -> Result<NodeConfig, NodeError> {
         block: file.block,
         rpc: file.rpc,
         txpool: file.txpool,
+        metrics: file.metrics,
     };
     validate(&cfg).map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?;
     Ok(cfg)
@@ -232,4 +245,37 @@ pub fn validate(cfg: &NodeConfig) -> Result<(), String> {
         return Err("rpc.max_log_block_range must be at least 1".into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The example in docs/configuration.md is a valid configuration file.
+    #[test]
+    fn documented_example_parses() {
+        let doc = include_str!("../../../docs/configuration.md");
+        let example = doc
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .unwrap();
+        let file: FileConfig = toml::from_str(example).unwrap();
+        assert_eq!(
+            file.metrics.listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9545)))
+        );
+    }
+
+    #[test]
+    fn metrics_table_is_optional_and_strict() {
+        let node = "[node]\ndata_dir = \"d\"\ngenesis = \"g\"\nvalidator_key_file = \"k\"\n";
+        let file: FileConfig = toml::from_str(node).unwrap();
+        assert_eq!(file.metrics.listen, None);
+        let err = toml::from_str::<FileConfig>(&format!("{node}[metrics]\nport = 9545\n"))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("unknown field `port`"), "{err}");
+    }
 }

@@ -1,16 +1,19 @@
 //! banyan-node: wiring of storage, state, execution, pool and RPC into a running node;
 //! configuration (TOML), the block producer as a supervised task, replay, and the development
-//! chain of `banyan dev`.
+//! chain of `banyan dev`; Prometheus metrics and their `/metrics` endpoint.
 
 mod chain;
 mod config;
 mod dev;
 mod executor;
+mod metrics;
+mod metrics_server;
 mod node;
 
 pub use chain::ChainStore;
 pub use config::{
-    BlockConfig, DataDir, NodeConfig, PoolSection, RpcSection, load_config, validate,
+    BlockConfig, DataDir, MetricsSection, NodeConfig, PoolSection, RpcSection, load_config,
+    validate,
 };
 pub use dev::{DEV_KEYS, DEV_VALIDATOR_KEY, DevAccount, dev_accounts, dev_genesis};
 pub use node::{Node, replay};
@@ -55,28 +58,57 @@ pub enum NodeError {
     /// The RPC server could not start.
     #[error("cannot start JSON-RPC server: {0}")]
     Rpc(String),
+    /// The metrics server could not start, or stopped.
+    #[error("metrics server: {0}")]
+    Metrics(String),
 }
 
-/// A started node: its RPC address and the supervised tasks.
+/// A started node: its RPC and metrics addresses and the supervised tasks.
 pub struct NodeHandle {
     /// The node.
     pub node: Arc<Node>,
     /// Where JSON-RPC listens.
     pub rpc_addr: SocketAddr,
+    /// Where `GET /metrics` is served, if configured.
+    pub metrics_addr: Option<SocketAddr>,
     rpc: banyan_rpc::ServerHandle,
     producer: Option<std::thread::JoinHandle<Result<(), NodeError>>>,
+    metrics: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl NodeHandle {
-    /// Waits until the producer stops (on `stop` or a fatal error) and shuts the RPC server down.
+    /// Waits until the producer stops (on `stop` or a fatal error), or the metrics server ends
+    /// (which stops the node), and shuts the servers down.
     pub async fn wait(mut self) -> Result<(), NodeError> {
         let producer = self.producer.take();
-        let result = match producer {
-            Some(p) => tokio::task::spawn_blocking(move || p.join())
-                .await
-                .map_err(|e| NodeError::Execution(format!("producer task: {e}")))?
+        let mut producer = tokio::task::spawn_blocking(move || match producer {
+            Some(p) => p
+                .join()
                 .unwrap_or_else(|_| Err(NodeError::Execution("block producer panicked".into()))),
             None => Ok(()),
+        });
+        let producer_result = |r: Result<Result<(), NodeError>, tokio::task::JoinError>| {
+            r.map_err(|e| NodeError::Execution(format!("producer task: {e}")))?
+        };
+        let result = match self.metrics.take() {
+            None => producer_result(producer.await),
+            Some(mut metrics) => tokio::select! {
+                r = &mut producer => {
+                    metrics.abort();
+                    producer_result(r)
+                }
+                r = &mut metrics => {
+                    // `serve` only ends by abort, which only `wait` does: this is a panic.
+                    let reason = match r {
+                        Err(e) if e.is_panic() => "panicked",
+                        _ => "exited",
+                    };
+                    tracing::error!("metrics server {reason}; the node is shutting down");
+                    self.node.stop();
+                    let _ = producer_result(producer.await);
+                    Err(NodeError::Metrics(reason.into()))
+                }
+            },
         };
         let _ = self.rpc.stop();
         self.rpc.clone().stopped().await;
@@ -95,8 +127,13 @@ pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
     start_node(node, &config).await
 }
 
-/// Starts RPC and the producer for an opened node.
+/// Starts RPC, the metrics server (if configured) and the producer for an opened node.
 pub async fn start_node(node: Arc<Node>, config: &NodeConfig) -> Result<NodeHandle, NodeError> {
+    // Bind first, so that a taken address refuses the start before anything runs.
+    let metrics_listener = match config.metrics.listen {
+        Some(listen) => Some(metrics_server::bind(listen).await?),
+        None => None,
+    };
     let backend: Arc<dyn banyan_rpc::Backend> = node.clone();
     let (rpc_addr, rpc) = banyan_rpc::start(config.rpc.to_rpc_config(), backend)
         .await
@@ -113,10 +150,23 @@ pub async fn start_node(node: Arc<Node>, config: &NodeConfig) -> Result<NodeHand
             r
         })
         .map_err(|e| NodeError::Execution(format!("cannot start block producer: {e}")))?;
+    let mut metrics_addr = None;
+    let metrics = match metrics_listener {
+        Some(listener) => {
+            metrics_addr = Some(listener.local_addr().map_err(|e| {
+                NodeError::Metrics(format!("listen address of the metrics server: {e}"))
+            })?);
+            let registry = node.metrics_registry();
+            Some(tokio::spawn(metrics_server::serve(listener, registry)))
+        }
+        None => None,
+    };
     Ok(NodeHandle {
         node,
         rpc_addr,
+        metrics_addr,
         rpc,
         producer: Some(producer),
+        metrics,
     })
 }

@@ -9,6 +9,7 @@ use banyan_state::{Account, AccountProof, StateDb, StateReader};
 use banyan_storage::KvStore;
 use banyan_txpool::TxPool;
 use parking_lot::{Condvar, Mutex, RwLock};
+use prometheus_client::registry::Registry;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -18,6 +19,7 @@ use crate::NodeError;
 use crate::chain::ChainStore;
 use crate::config::{BlockConfig, DataDir, NodeConfig};
 use crate::executor::{ExecutedBlock, child_env, execute, verify_block};
+use crate::metrics::Metrics;
 
 /// Shared state of a node.
 pub struct Node {
@@ -39,6 +41,8 @@ pub struct Node {
     min_gas_price: u128,
     /// Serialises block commits (producer, import).
     commit_lock: Mutex<()>,
+    metrics: Metrics,
+    metrics_registry: Arc<Registry>,
 }
 
 fn now_secs() -> u64 {
@@ -147,6 +151,9 @@ impl Node {
             block_gas_limit: genesis.gas_limit,
         });
         let (events, _) = broadcast::channel(1024);
+        let mut metrics_registry = Registry::default();
+        let metrics = Metrics::register(&mut metrics_registry);
+        metrics.set_block_height(head.0.header.number);
         Ok(Arc::new(Self {
             suite,
             chain_id: genesis.chain_id,
@@ -164,6 +171,8 @@ impl Node {
             block_config: config.block.clone(),
             min_gas_price: config.txpool.min_gas_price,
             commit_lock: Mutex::new(()),
+            metrics,
+            metrics_registry: Arc::new(metrics_registry),
             genesis,
         }))
     }
@@ -176,6 +185,11 @@ impl Node {
     /// The transaction pool.
     pub fn pool(&self) -> &TxPool {
         &self.pool
+    }
+
+    /// The registry holding this node's metrics, as served at `/metrics`.
+    pub(crate) fn metrics_registry(&self) -> Arc<Registry> {
+        self.metrics_registry.clone()
     }
 
     /// This node's validator address.
@@ -209,6 +223,7 @@ impl Node {
     /// to do and empty blocks are off).
     pub fn produce_block(&self) -> Result<Option<CommittedBlock>, NodeError> {
         let _guard = self.commit_lock.lock();
+        let started = Instant::now();
         let (parent, parent_hash) = self.head();
         let txs: Vec<RecoveredTx> = self
             .pool
@@ -233,6 +248,9 @@ impl Node {
             tracing::warn!(tx = %hash, %reason, "transaction invalid at execution, dropped from the pool");
             self.pool.remove_with_successors(hash);
         }
+        if !built.skipped.is_empty() {
+            self.metrics.set_txpool_len(self.pool.len());
+        }
         if built.txs.is_empty() && !self.block_config.empty_blocks {
             return Ok(None);
         }
@@ -245,13 +263,15 @@ impl Node {
             header: built.header.clone(),
             signature: Bytes::from(signature.to_bytes()),
         };
-        Ok(Some(self.commit(sealed, built)?))
+        Ok(Some(self.commit(sealed, built, started)?))
     }
 
+    /// Writes a built (or verified) block; `started` is when building or verifying began.
     fn commit(
         &self,
         sealed: SealedHeader,
         built: ExecutedBlock,
+        started: Instant,
     ) -> Result<CommittedBlock, NodeError> {
         let ExecutedBlock {
             txs,
@@ -271,6 +291,9 @@ impl Node {
         *self.head.write() = (sealed.clone(), hash);
         let senders: Vec<Address> = txs.iter().map(RecoveredTx::sender).collect();
         self.pool.on_block(&senders, &|a| self.head_account(a));
+        self.metrics.set_txpool_len(self.pool.len());
+        self.metrics
+            .block_committed(sealed.header.number, hashes.len(), started.elapsed());
         let committed = CommittedBlock {
             header: sealed,
             hash,
@@ -290,6 +313,7 @@ impl Node {
     /// Verifies `block` by re-execution and signature, then commits it (replay, sync).
     pub fn import_block(&self, block: &Block) -> Result<CommittedBlock, NodeError> {
         let _guard = self.commit_lock.lock();
+        let started = Instant::now();
         let (parent, _) = self.head();
         let h = &block.header.header;
         let validator = self
@@ -328,7 +352,7 @@ impl Node {
             &parent,
             block,
         )?;
-        self.commit(block.header.clone(), executed)
+        self.commit(block.header.clone(), executed, started)
     }
 
     /// Asks the producer to look at the pool now.
@@ -382,6 +406,7 @@ impl Node {
                 let n = self.pool.evict_stale(Instant::now());
                 if n > 0 {
                     tracing::info!(evicted = n, "dropped stale pool transactions");
+                    self.metrics.set_txpool_len(self.pool.len());
                 }
                 last_evict = Instant::now();
             }
@@ -500,15 +525,12 @@ impl Backend for Node {
         })
     }
     fn submit(&self, raw: &[u8]) -> Result<B256, SubmitError> {
-        let tx = RecoveredTx::decode(raw, self.suite, self.chain_id)?;
-        let hash = tx.hash();
-        if self.chain.tx_location(hash).map_err(be)?.is_some() {
-            return Err(SubmitError::Pool(banyan_txpool::PoolError::AlreadyKnown));
+        let result = self.add_to_pool(raw);
+        match result {
+            Ok(_) => self.metrics.set_txpool_len(self.pool.len()),
+            Err(_) => self.metrics.txpool_rejected(),
         }
-        self.pool
-            .add_with(tx, &|sender| self.head_account(sender))?;
-        self.wake_producer();
-        Ok(hash)
+        result
     }
     fn subscribe(&self) -> broadcast::Receiver<CommittedBlock> {
         self.events.subscribe()
@@ -528,6 +550,21 @@ impl Backend for Node {
             validator: self.validator,
             version: env!("CARGO_PKG_VERSION").to_string(),
         }
+    }
+}
+
+impl Node {
+    /// Decodes, checks and queues a raw transaction (the body of `submit`).
+    fn add_to_pool(&self, raw: &[u8]) -> Result<B256, SubmitError> {
+        let tx = RecoveredTx::decode(raw, self.suite, self.chain_id)?;
+        let hash = tx.hash();
+        if self.chain.tx_location(hash).map_err(be)?.is_some() {
+            return Err(SubmitError::Pool(banyan_txpool::PoolError::AlreadyKnown));
+        }
+        self.pool
+            .add_with(tx, &|sender| self.head_account(sender))?;
+        self.wake_producer();
+        Ok(hash)
     }
 }
 

@@ -24,6 +24,7 @@ fn config(suite: Suite) -> NodeConfig {
         block: Default::default(),
         rpc: Default::default(),
         txpool: Default::default(),
+        metrics: Default::default(),
     }
 }
 

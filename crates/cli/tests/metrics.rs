@@ -1,0 +1,137 @@
+//! `banyan dev --metrics-port`: after a committed transfer and a refused transaction, `GET /metrics`
+//! reports them in the OpenMetrics text format; any other path is 404.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use alloy_primitives::{Address, U256};
+use banyan_testkit::{DevNode, free_port};
+use serde_json::json;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+/// One HTTP/1.1 GET; returns the status code and the body.
+fn get(port: u16, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    let (head, body) = reply.split_once("\r\n\r\n").expect("an HTTP reply");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    if status == 200 {
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/openmetrics-text"),
+            "{head}"
+        );
+    }
+    (status, body.to_string())
+}
+
+/// The value of an unlabelled sample `name` in an OpenMetrics text body.
+fn sample(body: &str, name: &str) -> Option<f64> {
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn metrics_report_committed_blocks_and_refusals() {
+    let port = free_port().unwrap();
+    let node = DevNode::start(common::bin(), &["--metrics-port", &port.to_string()]).unwrap();
+    let rpc = node.rpc();
+
+    let (status, body) = get(port, "/metrics");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(sample(&body, "banyan_block_height"), Some(0.0), "{body}");
+    assert_eq!(
+        sample(&body, "banyan_transactions_committed_total"),
+        Some(0.0),
+        "{body}"
+    );
+
+    let raw = common::signed(
+        &common::dev_key(0),
+        common::CHAIN_ID,
+        0,
+        Some(Address::repeat_byte(0x42)),
+        U256::from(1u64),
+        vec![],
+        21_000,
+    );
+    let hash = rpc
+        .call("eth_sendRawTransaction", json!([raw]))
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string();
+    rpc.wait_receipt(&hash, Duration::from_secs(30)).unwrap();
+    assert!(
+        rpc.try_call("eth_sendRawTransaction", json!(["0x1234"]))
+            .unwrap()
+            .is_err()
+    );
+
+    // The receipt is readable a moment before the metrics of its block are updated.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let body = loop {
+        let (status, body) = get(port, "/metrics");
+        assert_eq!(status, 200, "{body}");
+        if sample(&body, "banyan_transactions_committed_total") >= Some(1.0)
+            || Instant::now() > deadline
+        {
+            break body;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(sample(&body, "banyan_block_height") >= Some(1.0), "{body}");
+    assert!(
+        sample(&body, "banyan_blocks_committed_total") >= Some(1.0),
+        "{body}"
+    );
+    assert!(
+        sample(&body, "banyan_transactions_committed_total") >= Some(1.0),
+        "{body}"
+    );
+    assert_eq!(
+        sample(&body, "banyan_txpool_transactions"),
+        Some(0.0),
+        "{body}"
+    );
+    assert_eq!(
+        sample(&body, "banyan_txpool_rejected_total"),
+        Some(1.0),
+        "{body}"
+    );
+    assert!(
+        sample(&body, "banyan_block_commit_seconds_count") >= Some(1.0),
+        "{body}"
+    );
+    assert!(body.trim_end().ends_with("# EOF"), "{body}");
+
+    let (status, _) = get(port, "/nope");
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn a_taken_metrics_port_refuses_the_start() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let err = match DevNode::start(common::bin(), &["--metrics-port", &port]) {
+        Ok(_) => panic!("the node started on a taken metrics port"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(
+        err.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{err}"
+    );
+}
