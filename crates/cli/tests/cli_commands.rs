@@ -243,19 +243,14 @@ fn proofs_and_filters_on_an_ecdsa_chain() {
     let logs = rpc
         .call("eth_newFilter", json!([{"topics": [null]}]))
         .unwrap();
-    let raw = common::signed(
+    let r = common::transfer_and_wait(
+        &rpc,
         &common::dev_key(0),
-        common::CHAIN_ID,
         0,
-        Some(Address::repeat_byte(5)),
-        U256::from(9u64),
-        vec![],
-        21_000,
+        Address::repeat_byte(5),
+        9,
+        Duration::from_secs(20),
     );
-    let h = rpc.call("eth_sendRawTransaction", json!([raw])).unwrap();
-    let r = rpc
-        .wait_receipt(h.as_str().unwrap(), Duration::from_secs(20))
-        .unwrap();
     let changes = rpc.call("eth_getFilterChanges", json!([blocks])).unwrap();
     assert!(
         changes.as_array().unwrap().contains(&r["blockHash"]),

@@ -152,19 +152,7 @@ fn sigkill_under_load_loses_no_committed_transaction() {
             json!([common::address_of(&k), "pending"]),
         )
         .unwrap();
-    let raw = common::signed(
-        &k,
-        common::CHAIN_ID,
-        nonce,
-        Some(recipients()[0]),
-        U256::from(1u64),
-        vec![],
-        21_000,
-    );
-    let h = rpc.call("eth_sendRawTransaction", json!([raw])).unwrap();
-    let r = rpc
-        .wait_receipt(h.as_str().unwrap(), Duration::from_secs(20))
-        .unwrap();
+    let r = common::transfer_and_wait(&rpc, &k, nonce, recipients()[0], 1, Duration::from_secs(20));
     assert_eq!(r["status"], "0x1");
 
     // Money is conserved across every crash: fees went to the validator, nothing was burned.

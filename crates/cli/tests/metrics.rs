@@ -4,7 +4,7 @@
 
 mod common;
 
-use alloy_primitives::{Address, U256};
+use alloy_primitives::Address;
 use banyan_testkit::{DevNode, free_port};
 use serde_json::json;
 use std::io::{Read, Write};
@@ -59,22 +59,14 @@ fn metrics_report_committed_blocks_and_refusals() {
         "{body}"
     );
 
-    let raw = common::signed(
+    common::transfer_and_wait(
+        &rpc,
         &common::dev_key(0),
-        common::CHAIN_ID,
         0,
-        Some(Address::repeat_byte(0x42)),
-        U256::from(1u64),
-        vec![],
-        21_000,
+        Address::repeat_byte(0x42),
+        1,
+        Duration::from_secs(30),
     );
-    let hash = rpc
-        .call("eth_sendRawTransaction", json!([raw]))
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_string();
-    rpc.wait_receipt(&hash, Duration::from_secs(30)).unwrap();
     assert!(
         rpc.try_call("eth_sendRawTransaction", json!(["0x1234"]))
             .unwrap()

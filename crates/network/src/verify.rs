@@ -383,6 +383,26 @@ impl PeerVerifier {
     }
 }
 
+/// The signature check of a TLS handshake message, shared by the client and server verifiers.
+type SignatureCheck = fn(
+    &[u8],
+    &CertificateDer<'_>,
+    &DigitallySignedStruct,
+    &rustls::crypto::WebPkiSupportedAlgorithms,
+) -> Result<HandshakeSignatureValid, rustls::Error>;
+
+impl PeerVerifier {
+    fn handshake_signature(
+        &self,
+        check: SignatureCheck,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.verify_signature(check(message, cert, dss, self.trust.algorithms()))
+    }
+}
+
 impl ClientCertVerifier for PeerVerifier {
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
         &self.trust.root_hints
@@ -404,12 +424,7 @@ impl ClientCertVerifier for PeerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.verify_signature(rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            self.trust.algorithms(),
-        ))
+        self.handshake_signature(rustls::crypto::verify_tls12_signature, message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -418,12 +433,7 @@ impl ClientCertVerifier for PeerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.verify_signature(rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            self.trust.algorithms(),
-        ))
+        self.handshake_signature(rustls::crypto::verify_tls13_signature, message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -450,12 +460,7 @@ impl ServerCertVerifier for PeerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.verify_signature(rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            self.trust.algorithms(),
-        ))
+        self.handshake_signature(rustls::crypto::verify_tls12_signature, message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -464,12 +469,7 @@ impl ServerCertVerifier for PeerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.verify_signature(rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            self.trust.algorithms(),
-        ))
+        self.handshake_signature(rustls::crypto::verify_tls13_signature, message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

@@ -53,3 +53,28 @@ pub fn signed(
         hex::encode(sign_eth_transaction(tx, key).expect("sign"))
     )
 }
+
+/// Sends a plain transfer from `key` with `nonce` and waits up to `timeout` for its receipt.
+pub fn transfer_and_wait(
+    rpc: &banyan_testkit::RpcClient,
+    key: &SecretKey,
+    nonce: u64,
+    to: Address,
+    value: u64,
+    timeout: std::time::Duration,
+) -> serde_json::Value {
+    let raw = signed(
+        key,
+        CHAIN_ID,
+        nonce,
+        Some(to),
+        U256::from(value),
+        vec![],
+        21_000,
+    );
+    let hash = rpc
+        .call("eth_sendRawTransaction", serde_json::json!([raw]))
+        .expect("submit");
+    rpc.wait_receipt(hash.as_str().expect("hash"), timeout)
+        .expect("receipt")
+}
