@@ -61,5 +61,6 @@ pub use error::{CertRejection, NetError};
 pub use pki::{ChainCa, Crl, NodeIdentity, RevokedEntry, SubjectAltName, Validity};
 pub use tls::TlsConfig;
 pub use transport::{
-    Connection, Listener, TransportConfig, connect, connect_with, listen, listen_with,
+    Connection, FrameReader, FrameWriter, Listener, TransportConfig, connect, connect_with, listen,
+    listen_with,
 };

@@ -353,6 +353,28 @@ impl Connection {
         self.read_frame(self.max_frame_len).await
     }
 
+    /// Splits the connection into a reading and a writing half, so that one task can read
+    /// while another writes (a peer that sends a large frame while we send one to it cannot
+    /// then stall both ends). Dropping both halves closes the connection.
+    pub fn into_split(self) -> (FrameReader, FrameWriter) {
+        let (read, write) = tokio::io::split(self.stream);
+        (
+            FrameReader {
+                stream: read,
+                peer_addr: self.peer_addr,
+                max_frame_len: self.max_frame_len,
+                read_buf: self.read_buf,
+                closed: self.closed,
+            },
+            FrameWriter {
+                stream: write,
+                peer_addr: self.peer_addr,
+                max_frame_len: self.max_frame_len,
+                closed: self.closed,
+            },
+        )
+    }
+
     /// Closes the connection, telling the peer (TLS close_notify).
     pub async fn close(mut self) -> Result<(), NetError> {
         if self.closed {
@@ -393,45 +415,23 @@ impl Connection {
                 peer: self.peer_addr,
             });
         }
-        loop {
-            // All state lives in `read_buf`, so a cancelled call loses nothing.
-            if self.read_buf.len() >= FRAME_HEADER_LEN {
-                let mut header = [0u8; FRAME_HEADER_LEN];
-                header.copy_from_slice(&self.read_buf[..FRAME_HEADER_LEN]);
-                let len = u32::from_be_bytes(header) as usize;
-                if len > max_len {
-                    self.shutdown_quietly().await;
-                    return Err(NetError::FrameTooLarge {
-                        peer: self.peer_addr,
-                        len,
-                        max_len,
-                    });
-                }
-                let needed = FRAME_HEADER_LEN + len;
-                if self.read_buf.len() >= needed {
-                    self.read_buf.advance(FRAME_HEADER_LEN);
-                    return Ok(Some(self.read_buf.split_to(len).freeze()));
-                }
-                self.read_buf.reserve(needed - self.read_buf.len());
-            } else {
-                self.read_buf.reserve(FRAME_HEADER_LEN);
+        let read = read_frame_from(
+            &mut self.stream,
+            &mut self.read_buf,
+            self.peer_addr,
+            max_len,
+        )
+        .await;
+        match read {
+            Err(error @ NetError::FrameTooLarge { .. }) => {
+                self.shutdown_quietly().await;
+                Err(error)
             }
-            let read = self.stream.read_buf(&mut self.read_buf).await;
-            match read {
-                Ok(0) => return self.at_eof(),
-                Ok(_) => {}
-                // A peer that closes TCP without close_notify, between frames, has not cut
-                // a frame short: the length prefix says where frames end.
-                Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    return self.at_eof();
-                }
-                Err(source) => {
-                    self.closed = true;
-                    return Err(NetError::Io {
-                        peer: self.peer_addr,
-                        source,
-                    });
-                }
+            Ok(None) => self.at_eof(),
+            Ok(Some(frame)) => Ok(Some(frame)),
+            Err(error) => {
+                self.closed = true;
+                Err(error)
             }
         }
     }
@@ -501,5 +501,133 @@ impl Connection {
             },
             other => other,
         }
+    }
+}
+
+/// Reads one frame into `buf` from `stream`. `Ok(None)` means end of stream (the caller decides
+/// whether bytes left in `buf` make that a truncated frame). Cancel-safe: all state is in `buf`.
+async fn read_frame_from<R: tokio::io::AsyncRead + Unpin>(
+    stream: &mut R,
+    buf: &mut BytesMut,
+    peer: SocketAddr,
+    max_len: usize,
+) -> Result<Option<Bytes>, NetError> {
+    loop {
+        if buf.len() >= FRAME_HEADER_LEN {
+            let mut header = [0u8; FRAME_HEADER_LEN];
+            header.copy_from_slice(&buf[..FRAME_HEADER_LEN]);
+            let len = u32::from_be_bytes(header) as usize;
+            if len > max_len {
+                return Err(NetError::FrameTooLarge { peer, len, max_len });
+            }
+            let needed = FRAME_HEADER_LEN + len;
+            if buf.len() >= needed {
+                buf.advance(FRAME_HEADER_LEN);
+                return Ok(Some(buf.split_to(len).freeze()));
+            }
+            buf.reserve(needed - buf.len());
+        } else {
+            buf.reserve(FRAME_HEADER_LEN);
+        }
+        match stream.read_buf(buf).await {
+            Ok(0) => return Ok(None),
+            Ok(_) => {}
+            // A peer that closes TCP without close_notify, between frames, has not cut a frame
+            // short: the length prefix says where frames end.
+            Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(source) => return Err(NetError::Io { peer, source }),
+        }
+    }
+}
+
+/// The reading half of a [`Connection`].
+pub struct FrameReader {
+    stream: tokio::io::ReadHalf<TlsStream<TcpStream>>,
+    peer_addr: SocketAddr,
+    max_frame_len: usize,
+    read_buf: BytesMut,
+    closed: bool,
+}
+
+impl FrameReader {
+    /// The next frame, or `None` once the peer has closed the connection cleanly. Cancel-safe.
+    pub async fn recv(&mut self) -> Result<Option<Bytes>, NetError> {
+        if self.closed {
+            return Err(NetError::Closed {
+                peer: self.peer_addr,
+            });
+        }
+        let read = read_frame_from(
+            &mut self.stream,
+            &mut self.read_buf,
+            self.peer_addr,
+            self.max_frame_len,
+        )
+        .await;
+        match read {
+            Ok(Some(frame)) => Ok(Some(frame)),
+            Ok(None) => {
+                self.closed = true;
+                if self.read_buf.is_empty() {
+                    Ok(None)
+                } else {
+                    Err(NetError::TruncatedFrame {
+                        peer: self.peer_addr,
+                    })
+                }
+            }
+            Err(error) => {
+                self.closed = true;
+                Err(error)
+            }
+        }
+    }
+}
+
+/// The writing half of a [`Connection`].
+pub struct FrameWriter {
+    stream: tokio::io::WriteHalf<TlsStream<TcpStream>>,
+    peer_addr: SocketAddr,
+    max_frame_len: usize,
+    closed: bool,
+}
+
+impl FrameWriter {
+    /// Sends one frame; one over the limit is refused before anything is written. Not
+    /// cancel-safe: drop the writer after a cancelled send.
+    pub async fn send(&mut self, frame: impl AsRef<[u8]>) -> Result<(), NetError> {
+        let frame = frame.as_ref();
+        if self.closed {
+            return Err(NetError::Closed {
+                peer: self.peer_addr,
+            });
+        }
+        let too_large = NetError::OutgoingFrameTooLarge {
+            peer: self.peer_addr,
+            len: frame.len(),
+            max_len: self.max_frame_len,
+        };
+        if frame.len() > self.max_frame_len {
+            return Err(too_large);
+        }
+        let len = u32::try_from(frame.len()).map_err(|_| too_large)?;
+        let written = async {
+            self.stream.write_all(&len.to_be_bytes()).await?;
+            self.stream.write_all(frame).await?;
+            self.stream.flush().await
+        }
+        .await;
+        written.map_err(|source| {
+            self.closed = true;
+            NetError::Io {
+                peer: self.peer_addr,
+                source,
+            }
+        })
+    }
+
+    /// Closes the writing direction (TLS close_notify), bounded in time.
+    pub async fn close(mut self) {
+        let _ignored = tokio::time::timeout(CLOSE_TIMEOUT, self.stream.shutdown()).await;
     }
 }

@@ -1,0 +1,222 @@
+//! The egress safety guard: the last check before one of our votes or proposals leaves the
+//! node. It is the one place that enforces "never sign twice" independently of the engine.
+//!
+//! Malachite's WAL already makes a restarted validator replay, not re-decide, what it signed
+//! (design doc §4). The guard covers what the WAL cannot: a WAL file deleted, restored from an
+//! older backup or copied to a second node, and any engine bug. It records each vote and
+//! proposal of ours, durably, **before** it is sent, keyed by `(height, round, kind)`. Sending
+//! the identical message again is allowed (rebroadcasts); a different one at the same key is
+//! refused, and the node stops with both values in the error.
+//!
+//! Because the check sits at egress rather than at signing, a vote that was signed but never
+//! sent (a crash between signing and the engine's WAL flush) cannot trip it.
+
+use std::sync::Arc;
+
+use alloy_primitives::Address;
+use banyan_storage::{KvStore, Table, WriteBatch};
+use malachitebft_app_channel::app::consensus::SignedConsensusMsg;
+use malachitebft_app_channel::app::types::core::{NilOrVal, SignedProposal, SignedVote, VoteType};
+use parking_lot::Mutex;
+
+use crate::context::BanyanContext;
+
+/// Kinds of signed message, as stored in the key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A prevote.
+    Prevote = 1,
+    /// A precommit.
+    Precommit = 2,
+    /// A proposal.
+    Proposal = 3,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Prevote => "prevote",
+            Kind::Precommit => "precommit",
+            Kind::Proposal => "proposal",
+        }
+    }
+}
+
+/// Why a message was not let out.
+#[derive(Debug, thiserror::Error)]
+pub enum GuardError {
+    /// We already sent a different message at this height, round and kind.
+    #[error(
+        "refusing to send a conflicting {kind} at height {height} round {round}: already sent {previous}, now {attempted}; the consensus WAL was lost, replaced or copied to another node. The node stops: restore the WAL or investigate before restarting"
+    )]
+    Conflict {
+        /// `prevote`, `precommit` or `proposal`.
+        kind: &'static str,
+        /// Height.
+        height: u64,
+        /// Round.
+        round: u32,
+        /// What we sent before.
+        previous: String,
+        /// What the engine now wants to send.
+        attempted: String,
+    },
+    /// The record could not be read or made durable, so the message is not sent.
+    #[error("cannot record a signed {kind} before sending it: {source}")]
+    Storage {
+        /// The kind.
+        kind: &'static str,
+        /// The storage error.
+        source: banyan_storage::StorageError,
+    },
+}
+
+/// Records and checks our outgoing votes and proposals. Shared by the network actor.
+pub struct SafetyGuard {
+    store: Arc<dyn KvStore>,
+    own: Address,
+    // Serialises check-then-write so two messages for one key cannot both pass.
+    lock: Mutex<()>,
+}
+
+/// How many heights below the newest record are kept.
+const KEEP_HEIGHTS: u64 = 2;
+
+fn key(height: u64, round: u32, kind: Kind) -> [u8; 13] {
+    let mut k = [0u8; 13];
+    k[..8].copy_from_slice(&height.to_be_bytes());
+    k[8..12].copy_from_slice(&round.to_be_bytes());
+    k[12] = kind as u8;
+    k
+}
+
+fn describe(value: &[u8]) -> String {
+    match value.first() {
+        Some(0) => "nil".to_string(),
+        Some(_) if value.len() >= 33 => format!("block 0x{}", hex(&value[1..33])),
+        _ => format!("0x{}", hex(value)),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl SafetyGuard {
+    /// A guard for validator `own`, keeping its records in `store`'s `ConsensusWal` table.
+    pub fn new(store: Arc<dyn KvStore>, own: Address) -> Self {
+        Self {
+            store,
+            own,
+            lock: Mutex::new(()),
+        }
+    }
+
+    /// Checks, and records before it is sent, a message the engine publishes. Messages that
+    /// are not ours (relayed) pass unrecorded.
+    pub fn check_consensus(
+        &self,
+        msg: &SignedConsensusMsg<BanyanContext>,
+    ) -> Result<(), GuardError> {
+        match msg {
+            SignedConsensusMsg::Vote(vote) => self.check_vote(vote),
+            SignedConsensusMsg::Proposal(proposal) => self.check_proposal(proposal),
+        }
+    }
+
+    /// Checks and records one of our votes.
+    pub fn check_vote(&self, vote: &SignedVote<BanyanContext>) -> Result<(), GuardError> {
+        let vote = &vote.message;
+        if vote.validator.0 != self.own {
+            return Ok(());
+        }
+        let kind = match vote.vote_type {
+            VoteType::Prevote => Kind::Prevote,
+            VoteType::Precommit => Kind::Precommit,
+        };
+        let mut value = Vec::with_capacity(33);
+        match vote.value {
+            NilOrVal::Nil => value.push(0),
+            NilOrVal::Val(hash) => {
+                value.push(1);
+                value.extend_from_slice(hash.0.as_slice());
+            }
+        }
+        self.record(vote.height.0, vote.round.as_u32().unwrap_or(0), kind, value)
+    }
+
+    /// Checks and records one of our proposals.
+    pub fn check_proposal(
+        &self,
+        proposal: &SignedProposal<BanyanContext>,
+    ) -> Result<(), GuardError> {
+        let p = &proposal.message;
+        if p.proposer.0 != self.own {
+            return Ok(());
+        }
+        let mut value = Vec::with_capacity(41);
+        value.push(1);
+        value.extend_from_slice(p.value.0.as_slice());
+        value.extend_from_slice(&p.pol_round.as_i64().to_be_bytes());
+        self.record(
+            p.height.0,
+            p.round.as_u32().unwrap_or(0),
+            Kind::Proposal,
+            value,
+        )
+    }
+
+    fn record(
+        &self,
+        height: u64,
+        round: u32,
+        kind: Kind,
+        value: Vec<u8>,
+    ) -> Result<(), GuardError> {
+        let storage = |source| GuardError::Storage {
+            kind: kind.name(),
+            source,
+        };
+        let _serial = self.lock.lock();
+        let k = key(height, round, kind);
+        match self.store.get(Table::ConsensusWal, &k).map_err(storage)? {
+            Some(previous) if previous == value => Ok(()),
+            Some(previous) => Err(GuardError::Conflict {
+                kind: kind.name(),
+                height,
+                round,
+                previous: describe(&previous),
+                attempted: describe(&value),
+            }),
+            None => {
+                let mut batch = WriteBatch::default();
+                batch.put(Table::ConsensusWal, k.to_vec(), value);
+                // Prune what is older than the heights still being voted on.
+                if height > KEEP_HEIGHTS {
+                    let floor = key(height - KEEP_HEIGHTS, 0, Kind::Prevote);
+                    let old = self
+                        .store
+                        .range(Table::ConsensusWal, &[], &floor[..], 1024)
+                        .map_err(storage)?;
+                    for entry in old {
+                        batch.delete(Table::ConsensusWal, entry.0);
+                    }
+                }
+                self.store.write(batch).map_err(storage)
+            }
+        }
+    }
+
+    /// The highest height with a record, if any: a node whose chain head is below this has
+    /// voted beyond its head.
+    pub fn highest_height(&self) -> Result<Option<u64>, banyan_storage::StorageError> {
+        Ok(self.store.last(Table::ConsensusWal)?.and_then(|entry| {
+            let k = entry.0;
+            (k.len() == 13).then(|| {
+                let mut h = [0u8; 8];
+                h.copy_from_slice(&k[..8]);
+                u64::from_be_bytes(h)
+            })
+        }))
+    }
+}
