@@ -32,7 +32,8 @@ pub(crate) fn read_key_file(path: &Path) -> anyhow::Result<String> {
     Ok(t.rsplit(':').next().unwrap_or(t).to_string())
 }
 
-fn parse_key_file(path: &Path) -> anyhow::Result<(Suite, SecretKey)> {
+/// Reads a key file as `banyan account new` writes it: `suite:hex`, or plain hex (ecdsa).
+pub(crate) fn parse_key_file(path: &Path) -> anyhow::Result<(Suite, SecretKey)> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let (suite, hex) = text
@@ -91,7 +92,8 @@ pub(crate) fn run(cmd: AccountCmd) -> anyhow::Result<()> {
     }
 }
 
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+/// Creates `path` (never overwriting it) readable by the owner only, and writes `contents`.
+pub(crate) fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
@@ -103,7 +105,7 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     let mut f = opts
         .open(path)
         .with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(contents.as_bytes())?;
-    f.sync_all()?;
-    Ok(())
+    f.write_all(contents.as_bytes())
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("writing {}", path.display()))
 }

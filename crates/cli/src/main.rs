@@ -4,7 +4,9 @@ mod account;
 mod bench;
 mod client;
 mod crypto_cmd;
+mod init;
 mod run;
+mod up;
 
 use clap::{Parser, Subcommand};
 
@@ -22,6 +24,12 @@ enum Command {
     Dev(run::DevArgs),
     /// Run a node from a TOML configuration file.
     Node(run::NodeArgs),
+    /// Create a local network in a folder: chain CA, genesis, funded accounts, one configured
+    /// node per folder.
+    Init(init::InitArgs),
+    /// Run every node of a local network (creating one first if the folder is empty) until
+    /// Ctrl-C.
+    Up(up::UpArgs),
     /// Re-execute a node's chain from genesis in a fresh store and check every block.
     Replay(run::ReplayArgs),
     /// Hash, generate keys, sign, verify, encrypt and decrypt with either crypto suite.
@@ -42,7 +50,7 @@ enum Command {
 
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     // Colours only on a terminal: log files and CI output stay plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     tracing_subscriber::fmt()
@@ -51,6 +59,10 @@ fn init_tracing() {
         .with_ansi(ansi)
         .init();
 }
+
+/// Without `RUST_LOG`: our own lines at `info`; the consensus engine's per-vote chatter only at
+/// `warn` (each committed block is still one `info` line of ours). `RUST_LOG=info` shows all.
+const DEFAULT_LOG_FILTER: &str = "info,arc_malachitebft_core_consensus=warn,arc_malachitebft_engine=warn,arc_malachitebft_sync=warn,arc_malachitebft_wal=warn,arc_malachitebft_app_channel=warn,ractor=warn";
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -62,6 +74,14 @@ fn main() -> std::process::ExitCode {
         Command::Node(a) => {
             init_tracing();
             run::node(a)
+        }
+        Command::Init(a) => {
+            init_tracing();
+            init::run(a)
+        }
+        Command::Up(a) => {
+            init_tracing();
+            up::run(a)
         }
         Command::Replay(a) => {
             init_tracing();

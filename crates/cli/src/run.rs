@@ -126,9 +126,6 @@ pub(crate) fn dev(a: DevArgs) -> anyhow::Result<()> {
         }
     };
     let config = NodeConfig {
-        data_dir: data_dir.clone(),
-        genesis,
-        validator_key,
         block: BlockConfig {
             interval_ms: a.block_time_ms.max(1),
             produce_on_tx: true,
@@ -148,6 +145,7 @@ pub(crate) fn dev(a: DevArgs) -> anyhow::Result<()> {
         metrics: MetricsSection {
             listen: a.metrics_port.map(|p| SocketAddr::new(a.host, p)),
         },
+        ..NodeConfig::new(data_dir.clone(), genesis, validator_key)
     };
     banyan_node::validate(&config).map_err(anyhow::Error::msg)?;
     println!("Banyan development chain");

@@ -3,6 +3,7 @@
 use alloy_primitives::{B256, Bytes};
 use alloy_rlp::{Decodable, Encodable};
 use banyan_crypto::Suite;
+use banyan_primitives::consensus::CommitCertificate;
 use banyan_primitives::{Block, Receipt, SealedHeader, height_key};
 use banyan_storage::{KvStore, Table, WriteBatch};
 use std::sync::Arc;
@@ -104,6 +105,26 @@ impl ChainStore {
             .map(Some)
     }
 
+    /// The commit certificate of block `number`, if one was stored with it. Blocks of a
+    /// single-validator chain (`banyan dev`) have none.
+    ///
+    /// Decoding checks the encoding and that the certificate is for `number`, nothing more:
+    /// certificates are verified before they are stored.
+    pub fn certificate(&self, number: u64) -> Result<Option<CommitCertificate>, NodeError> {
+        let Some(b) = self.store.get(Table::Certificates, &height_key(number))? else {
+            return Ok(None);
+        };
+        let what = || format!("commit certificate of block {number}");
+        let cert = CommitCertificate::from_rlp(&b).map_err(|e| corrupt(&what(), e))?;
+        if cert.height != number {
+            return Err(corrupt(
+                &what(),
+                format_args!("stored certificate is for height {}", cert.height),
+            ));
+        }
+        Ok(Some(cert))
+    }
+
     /// Height and index of a committed transaction.
     pub fn tx_location(&self, hash: B256) -> Result<Option<(u64, u32)>, NodeError> {
         let Some(b) = self.store.get(Table::TxLookup, hash.as_slice())? else {
@@ -157,5 +178,18 @@ impl ChainStore {
         if number == 0 {
             batch.put(Table::Meta, GENESIS_HASH_KEY, hash.to_vec());
         }
+    }
+
+    /// Adds `certificate` under its height into `batch`, the batch that [`stage_block`] filled
+    /// with the certified block, so that the block and its certificate are written together or
+    /// not at all. The caller has verified the certificate against the block.
+    ///
+    /// [`stage_block`]: Self::stage_block
+    pub fn stage_certificate(&self, batch: &mut WriteBatch, certificate: &CommitCertificate) {
+        batch.put(
+            Table::Certificates,
+            height_key(certificate.height),
+            certificate.encoded(),
+        );
     }
 }

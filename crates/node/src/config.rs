@@ -1,8 +1,15 @@
 //! Node configuration: a TOML file, validated at start with errors that name the file and key.
+//!
+//! `docs/configuration.md` documents every table; its example is parsed by a test below.
 
+use alloy_primitives::Address;
+use banyan_crypto::{SecretKey, Suite};
+use banyan_network::{NetError, TlsConfig};
+use banyan_primitives::GenesisValidator;
 use banyan_rpc::RpcConfig;
 use banyan_txpool::PoolConfig;
 use serde::Deserialize;
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -131,6 +138,202 @@ pub enum DataDir {
     Memory,
 }
 
+/// The default of `network.max_peers`.
+pub const DEFAULT_MAX_PEERS: usize = 50;
+/// The highest `network.max_peers` accepted: every peer holds a connection, a task and bounded
+/// queues, and no consortium needs more direct peers than this.
+pub const MAX_PEERS_LIMIT: usize = 1_000;
+/// The longest consensus timeout or block target accepted, in milliseconds (one hour). Anything
+/// longer is almost certainly a value in the wrong unit.
+pub const MAX_CONSENSUS_MS: u64 = 3_600_000;
+/// The consensus write-ahead log's folder inside the data directory, unless `consensus.wal_dir`
+/// says otherwise.
+pub const CONSENSUS_WAL_SUBDIR: &str = "consensus";
+
+/// What this node does in consensus (`consensus.role`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Proposes and votes. Its key must be one of `genesis.validators`.
+    #[default]
+    Validator,
+    /// Follows the validators and re-executes what they decide, but never votes. Its key, if it
+    /// has one, must not be a validator's.
+    Observer,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Validator => "validator",
+            Self::Observer => "observer",
+        })
+    }
+}
+
+/// The `[consensus]` table, with `wal_dir` resolved.
+///
+/// The timeouts are the round timeouts of a Tendermint-style engine: how long a validator waits
+/// for a proposal, for 2/3 of the prevotes and for 2/3 of the precommits before it moves on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsensusSection {
+    /// Validator or observer.
+    pub role: Role,
+    /// How long to wait for the round's proposal.
+    pub timeout_propose_ms: u64,
+    /// How long to wait for more prevotes once 2/3 have arrived without agreeing.
+    pub timeout_prevote_ms: u64,
+    /// How long to wait for more precommits once 2/3 have arrived without agreeing.
+    pub timeout_precommit_ms: u64,
+    /// The pace of heights: a new height starts no sooner than this after the previous one.
+    pub target_block_ms: u64,
+    /// Where the consensus write-ahead log lives. `None` only for an in-memory node
+    /// ([`DataDir::Memory`]), which keeps nothing across restarts.
+    pub wal_dir: Option<PathBuf>,
+}
+
+impl ConsensusSection {
+    /// Every key at its default, with the WAL in `<data_dir>/consensus`.
+    pub fn with_defaults(data_dir: &DataDir) -> Self {
+        ConsensusFile::default().resolve(data_dir, |p| p.to_path_buf())
+    }
+}
+
+/// The `[consensus]` table as written in the file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct ConsensusFile {
+    role: Role,
+    timeout_propose_ms: u64,
+    timeout_prevote_ms: u64,
+    timeout_precommit_ms: u64,
+    target_block_ms: u64,
+    wal_dir: Option<PathBuf>,
+}
+
+impl Default for ConsensusFile {
+    fn default() -> Self {
+        // Malachite's own defaults (LinearTimeouts, docs/design/consensus.md) and one block a
+        // second, as `block.interval_ms`.
+        Self {
+            role: Role::Validator,
+            timeout_propose_ms: 3_000,
+            timeout_prevote_ms: 1_000,
+            timeout_precommit_ms: 1_000,
+            target_block_ms: 1_000,
+            wal_dir: None,
+        }
+    }
+}
+
+impl ConsensusFile {
+    fn resolve(self, data_dir: &DataDir, rel: impl Fn(&Path) -> PathBuf) -> ConsensusSection {
+        let wal_dir = match (self.wal_dir, data_dir) {
+            (Some(dir), _) => Some(rel(&dir)),
+            (None, DataDir::Path(data)) => Some(data.join(CONSENSUS_WAL_SUBDIR)),
+            (None, DataDir::Memory) => None,
+        };
+        ConsensusSection {
+            role: self.role,
+            timeout_propose_ms: self.timeout_propose_ms,
+            timeout_prevote_ms: self.timeout_prevote_ms,
+            timeout_precommit_ms: self.timeout_precommit_ms,
+            target_block_ms: self.target_block_ms,
+            wal_dir,
+        }
+    }
+}
+
+/// The `[network]` table, with its paths resolved and its TLS material loaded and checked.
+#[derive(Clone, Debug)]
+pub struct NetworkSection {
+    /// Where this node accepts other nodes' connections.
+    pub listen: SocketAddr,
+    /// The chain CA certificate (PEM).
+    pub ca_cert: PathBuf,
+    /// The folder holding this node's `node.crt` and `node.key`.
+    pub node_dir: PathBuf,
+    /// The chain CRL (PEM), if the operator distributes one.
+    pub crl: Option<PathBuf>,
+    /// The nodes to dial. Never contains `listen`, never the same address twice.
+    pub peers: Vec<SocketAddr>,
+    /// Most peers connected at once, dialed and accepted together.
+    pub max_peers: usize,
+    /// The TLS configuration built from the three files: the CA, the CRL and this node's
+    /// identity, checked at load the way every peer will check it.
+    pub tls: TlsConfig,
+}
+
+/// The `[network]` table as written in the file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NetworkFile {
+    listen: SocketAddr,
+    ca_cert: PathBuf,
+    node_dir: PathBuf,
+    #[serde(default)]
+    crl: Option<PathBuf>,
+    #[serde(default)]
+    peers: Vec<SocketAddr>,
+    #[serde(default = "default_max_peers")]
+    max_peers: usize,
+}
+
+fn default_max_peers() -> usize {
+    DEFAULT_MAX_PEERS
+}
+
+impl NetworkFile {
+    /// Resolves the paths and loads the TLS material; an error names the key at fault.
+    fn load(self, rel: impl Fn(&Path) -> PathBuf) -> Result<NetworkSection, String> {
+        let ca_cert = rel(&self.ca_cert);
+        let node_dir = rel(&self.node_dir);
+        let crl = self.crl.as_deref().map(&rel);
+        let tls = TlsConfig::load(&ca_cert, crl.as_deref(), &node_dir).map_err(|e| {
+            let (key, path) = tls_error_source(&e, &ca_cert, crl.as_deref(), &node_dir);
+            format!("{key} ({}): {e}", path.display())
+        })?;
+        Ok(NetworkSection {
+            listen: self.listen,
+            ca_cert,
+            node_dir,
+            crl,
+            peers: self.peers,
+            max_peers: self.max_peers,
+            tls,
+        })
+    }
+}
+
+/// Which `[network]` key (and file) a TLS loading error is about.
+fn tls_error_source<'a>(
+    error: &NetError,
+    ca_cert: &'a Path,
+    crl: Option<&'a Path>,
+    node_dir: &'a Path,
+) -> (&'static str, &'a Path) {
+    let crl_source = || match crl {
+        Some(crl) => ("network.crl, checked against network.ca_cert", crl),
+        None => ("network.ca_cert", ca_cert),
+    };
+    match error {
+        NetError::File { path, .. } if path == ca_cert => ("network.ca_cert", ca_cert),
+        NetError::File { path, .. } if Some(path.as_path()) == crl => crl_source(),
+        NetError::Invalid {
+            what: "CA certificate",
+            ..
+        } => ("network.ca_cert", ca_cert),
+        NetError::Invalid { what: "CRL", .. }
+        | NetError::CrlNotFromChainCa { .. }
+        | NetError::CrlBadSignature { .. } => crl_source(),
+        NetError::OwnCertificate { .. } => (
+            "network.node_dir, checked against network.ca_cert",
+            node_dir,
+        ),
+        _ => ("network.node_dir", node_dir),
+    }
+}
+
 /// A complete node configuration.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
@@ -138,8 +341,13 @@ pub struct NodeConfig {
     pub data_dir: DataDir,
     /// The chain specification.
     pub genesis: banyan_primitives::Genesis,
-    /// Hex of the validator's secret key.
-    pub validator_key: banyan_crypto::SecretKey,
+    /// The key this node signs with. A validator's is one of `genesis.validators`. An observer
+    /// configured without `node.validator_key_file` gets a fresh random key at load: a throw-away
+    /// identity that is in no validator set, so nothing signed with it counts.
+    pub validator_key: SecretKey,
+    /// The file `validator_key` was read from; `None` for a configuration built in code (`banyan
+    /// dev`) and for an observer without a key.
+    pub validator_key_file: Option<PathBuf>,
     /// Block production.
     pub block: BlockConfig,
     /// JSON-RPC server.
@@ -148,9 +356,35 @@ pub struct NodeConfig {
     pub txpool: PoolSection,
     /// Prometheus metrics endpoint.
     pub metrics: MetricsSection,
+    /// Connections to the other nodes; `None` for a node alone on its chain.
+    pub network: Option<NetworkSection>,
+    /// Role, timeouts, pace and write-ahead log of consensus.
+    pub consensus: ConsensusSection,
 }
 
 impl NodeConfig {
+    /// A validator alone on its chain: every table at its default, no network, the consensus WAL
+    /// (if any) under `data_dir`.
+    pub fn new(
+        data_dir: DataDir,
+        genesis: banyan_primitives::Genesis,
+        validator_key: SecretKey,
+    ) -> Self {
+        let consensus = ConsensusSection::with_defaults(&data_dir);
+        Self {
+            data_dir,
+            genesis,
+            validator_key,
+            validator_key_file: None,
+            block: BlockConfig::default(),
+            rpc: RpcSection::default(),
+            txpool: PoolSection::default(),
+            metrics: MetricsSection::default(),
+            network: None,
+            consensus,
+        }
+    }
+
     /// The pool configuration for this chain.
     pub fn pool_config(&self) -> PoolConfig {
         PoolConfig {
@@ -169,7 +403,9 @@ impl NodeConfig {
 struct NodeSection {
     data_dir: PathBuf,
     genesis: PathBuf,
-    validator_key_file: PathBuf,
+    /// Required for a validator; optional for an observer.
+    #[serde(default)]
+    validator_key_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -184,6 +420,10 @@ struct FileConfig {
     txpool: PoolSection,
     #[serde(default)]
     metrics: MetricsSection,
+    #[serde(default)]
+    network: Option<NetworkFile>,
+    #[serde(default)]
+    consensus: ConsensusFile,
 }
 
 fn read(path: &Path, what: &str) -> Result<String, NodeError> {
@@ -192,10 +432,15 @@ fn read(path: &Path, what: &str) -> Result<String, NodeError> {
 }
 
 /// Loads a node configuration from a TOML file; relative paths are relative to the file.
+///
+/// Everything is checked here, so that a mistake stops the node at start with an error that
+/// names the file and the key: the genesis, the key and its role, and, with `[network]`, the
+/// CA certificate, the CRL and this node's certificate and key.
 pub fn load_config(path: &Path) -> Result<NodeConfig, NodeError> {
     let text = read(path, "config file")?;
     let file: FileConfig =
         toml::from_str(&text).map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?;
+    let in_file = |message: String| NodeError::Config(format!("{}: {message}", path.display()));
     let base = path.parent().unwrap_or(Path::new("."));
     let rel = |p: &Path| {
         if p.is_absolute() {
@@ -205,29 +450,74 @@ pub fn load_config(path: &Path) -> Result<NodeConfig, NodeError> {
         }
     };
     let genesis_path = rel(&file.node.genesis);
-    let genesis = banyan_primitives::Genesis::from_json(&read(&genesis_path, "genesis file")?)
-        .map_err(|e| {
-            NodeError::Config(format!("{} (node.genesis): {e}", genesis_path.display()))
-        })?;
-    let key_path = rel(&file.node.validator_key_file);
-    let key_hex = read(&key_path, "validator key file")?;
-    let validator_key = banyan_crypto::SecretKey::from_hex(key_hex.trim()).map_err(|e| {
-        NodeError::Config(format!(
-            "{} (node.validator_key_file): {e}",
-            key_path.display()
-        ))
-    })?;
+    let genesis =
+        banyan_primitives::Genesis::from_json(&read(&genesis_path, "genesis file (node.genesis)")?)
+            .map_err(|e| {
+                NodeError::Config(format!("{} (node.genesis): {e}", genesis_path.display()))
+            })?;
+    let validator_key_file = file.node.validator_key_file.as_deref().map(rel);
+    let validator_key = match (&validator_key_file, file.consensus.role) {
+        (Some(key_path), _) => read_key_file(key_path, genesis.suite).map_err(in_file)?,
+        (None, Role::Validator) => {
+            return Err(in_file(
+                "node.validator_key_file is missing: a validator (consensus.role = \"validator\", \
+                 the default) needs its key; only an observer may run without one"
+                    .into(),
+            ));
+        }
+        // A throw-away identity, in no validator set (checked in `validate`).
+        (None, Role::Observer) => genesis.suite.generate_secret(),
+    };
+    let data_dir = DataDir::Path(rel(&file.node.data_dir));
+    let consensus = file.consensus.resolve(&data_dir, rel);
+    let network = file
+        .network
+        .map(|n| n.load(rel))
+        .transpose()
+        .map_err(in_file)?;
     let cfg = NodeConfig {
-        data_dir: DataDir::Path(rel(&file.node.data_dir)),
+        data_dir,
         genesis,
         validator_key,
+        validator_key_file,
         block: file.block,
         rpc: file.rpc,
         txpool: file.txpool,
         metrics: file.metrics,
+        network,
+        consensus,
     };
-    validate(&cfg).map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?;
+    validate(&cfg).map_err(in_file)?;
     Ok(cfg)
+}
+
+/// Reads a key file: hex (with or without `0x`), or `suite:hex` as `banyan account new` writes
+/// it, in which case the suite must be the chain's.
+fn read_key_file(path: &Path, suite: Suite) -> Result<SecretKey, String> {
+    let at = || format!("node.validator_key_file ({})", path.display());
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", at()))?;
+    let text = text.trim();
+    let hex = match text.split_once(':') {
+        Some((prefix, hex)) => {
+            let file_suite: Suite = prefix
+                .parse()
+                .map_err(|e| format!("{}: {e}; a key file holds hex or `suite:hex`", at()))?;
+            if file_suite != suite {
+                return Err(format!(
+                    "{}: the key is for the {file_suite} suite, but the chain (node.genesis) \
+                     uses {suite}",
+                    at()
+                ));
+            }
+            hex
+        }
+        None => text,
+    };
+    let key = SecretKey::from_hex(hex).map_err(|e| format!("{}: {e}", at()))?;
+    suite
+        .public_key(&key)
+        .map_err(|e| format!("{}: not a {suite} key: {e}", at()))?;
+    Ok(key)
 }
 
 /// Checks values that would make the node misbehave.
@@ -244,13 +534,173 @@ pub fn validate(cfg: &NodeConfig) -> Result<(), String> {
     if cfg.rpc.max_log_block_range == 0 {
         return Err("rpc.max_log_block_range must be at least 1".into());
     }
+    validate_consensus(&cfg.consensus)?;
+    if let Some(network) = &cfg.network {
+        validate_network(network)?;
+    }
+    validate_role(cfg)
+}
+
+fn validate_consensus(c: &ConsensusSection) -> Result<(), String> {
+    for (key, value) in [
+        ("consensus.timeout_propose_ms", c.timeout_propose_ms),
+        ("consensus.timeout_prevote_ms", c.timeout_prevote_ms),
+        ("consensus.timeout_precommit_ms", c.timeout_precommit_ms),
+        ("consensus.target_block_ms", c.target_block_ms),
+    ] {
+        if value == 0 || value > MAX_CONSENSUS_MS {
+            return Err(format!(
+                "{key} = {value} is out of range: it is in milliseconds, from 1 to \
+                 {MAX_CONSENSUS_MS}"
+            ));
+        }
+    }
     Ok(())
+}
+
+fn validate_network(n: &NetworkSection) -> Result<(), String> {
+    if n.max_peers == 0 || n.max_peers > MAX_PEERS_LIMIT {
+        return Err(format!(
+            "network.max_peers = {} is out of range: it must be 1 to {MAX_PEERS_LIMIT}",
+            n.max_peers
+        ));
+    }
+    if n.peers.len() > n.max_peers {
+        return Err(format!(
+            "network.peers lists {} addresses, more than network.max_peers = {}; raise max_peers \
+             or shorten the list",
+            n.peers.len(),
+            n.max_peers
+        ));
+    }
+    for (i, peer) in n.peers.iter().enumerate() {
+        if dials_itself(n.listen, *peer) {
+            return Err(format!(
+                "network.peers contains {peer}, which is this node's own network.listen ({}); \
+                 a node must not dial itself",
+                n.listen
+            ));
+        }
+        if n.peers[..i].contains(peer) {
+            return Err(format!("network.peers lists {peer} twice"));
+        }
+    }
+    Ok(())
+}
+
+/// Whether dialing `peer` reaches the node listening on `listen`.
+fn dials_itself(listen: SocketAddr, peer: SocketAddr) -> bool {
+    peer == listen
+        || (listen.ip().is_unspecified() && peer.ip().is_loopback() && peer.port() == listen.port())
+}
+
+/// The key, the certificate and the role must agree with genesis: a validator is in the set and
+/// its certificate carries its address as node id (which is how peers know which connection is
+/// which validator); an observer is not in the set and does not pose as a validator.
+fn validate_role(cfg: &NodeConfig) -> Result<(), String> {
+    let validators = &cfg.genesis.validators;
+    if cfg.network.is_none() && validators.len() > 1 {
+        return Err(format!(
+            "the [network] table is missing: genesis (node.genesis) lists {} validators, and this \
+             node needs network.listen, network.ca_cert, network.node_dir and network.peers to \
+             reach them",
+            validators.len()
+        ));
+    }
+    let suite = cfg.genesis.suite;
+    let public = suite
+        .public_key(&cfg.validator_key)
+        .map_err(|e| format!("node.validator_key_file: not a {suite} key: {e}"))?;
+    let address = suite.address(&public);
+    let is_validator = |a: &Address| validators.iter().any(|v| v.address == *a);
+    let certificate = cfg
+        .network
+        .as_ref()
+        .map(|n| (n, n.tls.local_identity().node_id()));
+    match cfg.consensus.role {
+        Role::Validator => {
+            if !is_validator(&address) {
+                let named = certificate
+                    .and_then(|(_, id)| id.parse::<Address>().ok())
+                    .filter(is_validator);
+                let expected = match named {
+                    Some(a) => format!(
+                        "the key of validator {a}, whom this node's certificate (network.node_dir) \
+                         names"
+                    ),
+                    None => format!("the key of a genesis validator: {}", list(validators)),
+                };
+                return Err(format!(
+                    "node.validator_key_file: the key's address {address} is not a validator of \
+                     this chain (genesis.validators in node.genesis); expected {expected}"
+                ));
+            }
+            if let Some((network, id)) = certificate
+                && id.parse::<Address>().ok() != Some(address)
+            {
+                return Err(format!(
+                    "network.node_dir ({}): this node's certificate is for node id {id}, but a \
+                     validator's certificate must carry its address {address} \
+                     (node.validator_key_file) as node id; issue it a certificate for that node id",
+                    network.node_dir.display()
+                ));
+            }
+        }
+        Role::Observer => {
+            if is_validator(&address) {
+                return Err(format!(
+                    "consensus.role is \"observer\", but node.validator_key_file holds the key of \
+                     validator {address}; an observer must not use a validator's key: set \
+                     consensus.role = \"validator\", or give the observer a key of its own or none"
+                ));
+            }
+            let Some((network, id)) = certificate else {
+                return Err(
+                    "the [network] table is missing: consensus.role = \"observer\" follows the \
+                     validators over the network"
+                        .into(),
+                );
+            };
+            if let Ok(a) = id.parse::<Address>()
+                && is_validator(&a)
+            {
+                return Err(format!(
+                    "network.node_dir ({}): this observer's certificate carries node id {id}, \
+                     the address of a genesis validator, so peers would take it for that \
+                     validator; issue the observer a certificate with a node id of its own",
+                    network.node_dir.display()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The validators' addresses for an error message, at most a few.
+fn list(validators: &[GenesisValidator]) -> String {
+    const SHOWN: usize = 5;
+    if validators.is_empty() {
+        return "none, genesis.validators is empty".into();
+    }
+    let mut text = validators
+        .iter()
+        .take(SHOWN)
+        .map(|v| v.address.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if validators.len() > SHOWN {
+        text.push_str(&format!(" and {} more", validators.len() - SHOWN));
+    }
+    text
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use alloy_primitives::Bytes;
+    use banyan_network::{ChainCa, SubjectAltName, Validity};
+    use banyan_primitives::Genesis;
 
     /// The example in docs/configuration.md is a valid configuration file.
     #[test]
@@ -266,6 +716,15 @@ mod tests {
             file.metrics.listen,
             Some(SocketAddr::from(([127, 0, 0, 1], 9545)))
         );
+        let network = file.network.unwrap();
+        assert_eq!(network.listen, SocketAddr::from(([127, 0, 0, 1], 26656)));
+        assert_eq!(network.peers.len(), 3);
+        assert_eq!(network.crl, Some(PathBuf::from("crl.pem")));
+        assert_eq!(file.consensus.role, Role::Validator);
+        assert_eq!(
+            file.consensus.wal_dir,
+            Some(PathBuf::from("data/consensus"))
+        );
     }
 
     #[test]
@@ -277,5 +736,410 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.to_string().contains("unknown field `port`"), "{err}");
+    }
+
+    #[test]
+    fn network_and_consensus_tables_are_strict() {
+        let node = "[node]\ndata_dir = \"d\"\ngenesis = \"g\"\n";
+        let file: FileConfig = toml::from_str(node).unwrap();
+        assert!(file.network.is_none());
+        assert!(file.node.validator_key_file.is_none());
+        let network = "[network]\nlisten = \"127.0.0.1:1\"\nca_cert = \"c\"\nnode_dir = \"n\"\n";
+        let file: FileConfig = toml::from_str(&format!("{node}{network}")).unwrap();
+        assert_eq!(file.network.unwrap().max_peers, DEFAULT_MAX_PEERS);
+        for (bad, word) in [
+            (
+                format!("{node}{network}seeds = []\n"),
+                "unknown field `seeds`",
+            ),
+            (
+                format!("{node}[network]\nlisten = \"127.0.0.1:1\"\nca_cert = \"c\"\n"),
+                "missing field `node_dir`",
+            ),
+            (
+                format!("{node}[consensus]\ntimeout_commit_ms = 1\n"),
+                "unknown field `timeout_commit_ms`",
+            ),
+            (format!("{node}[consensus]\nrole = \"leader\"\n"), "leader"),
+        ] {
+            let err = toml::from_str::<FileConfig>(&bad).err().unwrap();
+            assert!(err.to_string().contains(word), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_node_alone_on_its_chain_dials_nobody() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(dials_itself(
+            "0.0.0.0:7000".parse().unwrap(),
+            "127.0.0.1:7000".parse().unwrap()
+        ));
+        assert!(!dials_itself(
+            "0.0.0.0:7000".parse().unwrap(),
+            "127.0.0.1:7001".parse().unwrap()
+        ));
+        let data = DataDir::Path(dir.path().join("data"));
+        let config = NodeConfig::new(data, test_genesis(&[key(1)]), key(1));
+        validate(&config).unwrap();
+        assert_eq!(
+            config.consensus.wal_dir,
+            Some(dir.path().join("data").join(CONSENSUS_WAL_SUBDIR))
+        );
+        let memory = NodeConfig::new(DataDir::Memory, test_genesis(&[key(1)]), key(1));
+        assert_eq!(memory.consensus.wal_dir, None);
+    }
+
+    fn key(seed: u8) -> SecretKey {
+        SecretKey::from_bytes(&[seed; 32]).unwrap()
+    }
+
+    fn address(key: &SecretKey) -> Address {
+        Suite::Ecdsa.address(&Suite::Ecdsa.public_key(key).unwrap())
+    }
+
+    fn test_genesis(validators: &[SecretKey]) -> Genesis {
+        let suite = Suite::Ecdsa;
+        Genesis {
+            chain_id: 4242,
+            suite,
+            timestamp: 0,
+            gas_limit: 30_000_000,
+            alloc: Default::default(),
+            validators: validators
+                .iter()
+                .map(|k| {
+                    let public = suite.public_key(k).unwrap();
+                    GenesisValidator {
+                        address: suite.address(&public),
+                        public_key: Bytes::copy_from_slice(&public.to_bytes()),
+                        power: 1,
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// A chain of `n` validators on disk: genesis, CA, CRL, and per validator `i` a key file
+    /// `key{i}.key` and a certificate in `tls{i}/` whose node id is its address.
+    struct Chain {
+        dir: tempfile::TempDir,
+        keys: Vec<SecretKey>,
+        ca: ChainCa,
+    }
+
+    impl Chain {
+        fn new(n: u8) -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let keys: Vec<SecretKey> = (1..=n).map(key).collect();
+            std::fs::write(
+                dir.path().join("genesis.json"),
+                test_genesis(&keys).to_json(),
+            )
+            .unwrap();
+            let ca = ChainCa::generate("test-chain", 4242, Validity::days_from_now(30)).unwrap();
+            ca.to_pem_files(&dir.path().join("ca")).unwrap();
+            ca.revoke(None, &[])
+                .unwrap()
+                .save(&dir.path().join("crl.pem"))
+                .unwrap();
+            let chain = Self { dir, keys, ca };
+            for (i, k) in chain.keys.iter().enumerate() {
+                std::fs::write(chain.path(&format!("key{i}.key")), k.to_hex()).unwrap();
+                chain.issue(&format!("tls{i}"), &address(k).to_string());
+            }
+            chain
+        }
+
+        fn path(&self, name: &str) -> PathBuf {
+            self.dir.path().join(name)
+        }
+
+        /// Writes a certificate for `node_id` into `folder`.
+        fn issue(&self, folder: &str, node_id: &str) {
+            let sans = ["127.0.0.1".parse::<SubjectAltName>().unwrap()];
+            self.ca
+                .issue_node_cert(folder, node_id, &sans, Validity::days_from_now(10))
+                .unwrap()
+                .save(&self.path(folder))
+                .unwrap();
+        }
+
+        /// The configuration of validator `i`, dialing every other validator.
+        fn config(&self, i: usize) -> String {
+            let port = |j: usize| 26656 + j;
+            let peers: Vec<String> = (0..self.keys.len())
+                .filter(|&j| j != i)
+                .map(|j| format!("\"127.0.0.1:{}\"", port(j)))
+                .collect();
+            format!(
+                "[node]\ndata_dir = \"data{i}\"\ngenesis = \"genesis.json\"\n\
+                 validator_key_file = \"key{i}.key\"\n\n\
+                 [network]\nlisten = \"127.0.0.1:{}\"\nca_cert = \"ca/ca.crt\"\n\
+                 node_dir = \"tls{i}\"\ncrl = \"crl.pem\"\npeers = [{}]\n",
+                port(i),
+                peers.join(", ")
+            )
+        }
+
+        fn load(&self, toml: &str) -> Result<NodeConfig, String> {
+            let path = self.path("node.toml");
+            std::fs::write(&path, toml).unwrap();
+            load_config(&path).map_err(|e| e.to_string())
+        }
+
+        /// Loads `toml`, which must fail, and checks the error names the file and `words`.
+        fn refuses(&self, toml: &str, words: &[&str]) -> String {
+            let err = self.load(toml).err().unwrap();
+            assert!(err.contains("node.toml"), "{err}");
+            for word in words {
+                assert!(err.contains(word), "expected {word:?} in: {err}");
+            }
+            err
+        }
+    }
+
+    #[test]
+    fn a_validator_loads_with_resolved_paths_and_defaults() {
+        let chain = Chain::new(4);
+        let config = chain.load(&chain.config(2)).unwrap();
+        let network = config.network.unwrap();
+        assert_eq!(network.ca_cert, chain.path("ca/ca.crt"));
+        assert_eq!(network.node_dir, chain.path("tls2"));
+        assert_eq!(network.crl, Some(chain.path("crl.pem")));
+        assert_eq!(network.peers.len(), 3);
+        assert_eq!(network.max_peers, DEFAULT_MAX_PEERS);
+        assert_eq!(
+            network
+                .tls
+                .local_identity()
+                .node_id()
+                .parse::<Address>()
+                .unwrap(),
+            address(&chain.keys[2])
+        );
+        assert_eq!(address(&config.validator_key), address(&chain.keys[2]));
+        assert_eq!(config.validator_key_file, Some(chain.path("key2.key")));
+        let c = &config.consensus;
+        assert_eq!(c.role, Role::Validator);
+        assert_eq!(
+            (
+                c.timeout_propose_ms,
+                c.timeout_prevote_ms,
+                c.timeout_precommit_ms
+            ),
+            (3_000, 1_000, 1_000)
+        );
+        assert_eq!(c.target_block_ms, 1_000);
+        assert_eq!(c.wal_dir, Some(chain.path("data2").join("consensus")));
+
+        let custom = format!(
+            "{}\n[consensus]\nwal_dir = \"wal\"\ntarget_block_ms = 250\n",
+            chain.config(2)
+        );
+        let config = chain.load(&custom).unwrap();
+        assert_eq!(config.consensus.wal_dir, Some(chain.path("wal")));
+        assert_eq!(config.consensus.target_block_ms, 250);
+    }
+
+    #[test]
+    fn a_validator_key_outside_genesis_is_refused_naming_the_expected_address() {
+        let chain = Chain::new(2);
+        std::fs::write(chain.path("other.key"), key(9).to_hex()).unwrap();
+        let toml = chain.config(0).replace("key0.key", "other.key");
+        let expected = address(&chain.keys[0]).to_string();
+        let stranger = address(&key(9)).to_string();
+        chain.refuses(
+            &toml,
+            &["node.validator_key_file", &stranger, "expected", &expected],
+        );
+    }
+
+    #[test]
+    fn a_validator_certificate_must_carry_its_address() {
+        let chain = Chain::new(2);
+        // Validator 1's key with validator 0's certificate.
+        let toml = chain.config(0).replace("key0.key", "key1.key");
+        let err = chain.refuses(
+            &toml,
+            &["network.node_dir", &address(&chain.keys[1]).to_string()],
+        );
+        assert!(err.contains("tls0"), "{err}");
+        // Node ids are compared as addresses: lower case is the same node id.
+        chain.issue("lower0", &format!("{:#x}", address(&chain.keys[0])));
+        chain
+            .load(&chain.config(0).replace("tls0", "lower0"))
+            .unwrap();
+    }
+
+    #[test]
+    fn a_validator_needs_a_key_file() {
+        let chain = Chain::new(2);
+        let toml = chain
+            .config(0)
+            .replace("validator_key_file = \"key0.key\"\n", "");
+        chain.refuses(&toml, &["node.validator_key_file is missing"]);
+        let toml = chain.config(0).replace("key0.key", "absent.key");
+        chain.refuses(&toml, &["node.validator_key_file", "absent.key"]);
+    }
+
+    #[test]
+    fn a_key_file_for_another_suite_is_refused() {
+        let chain = Chain::new(2);
+        let hex = chain.keys[0].to_hex();
+        std::fs::write(chain.path("key0.key"), format!("sm:{hex}\n")).unwrap();
+        chain.refuses(&chain.config(0), &["node.validator_key_file", "sm suite"]);
+        // `banyan account new`'s format for the right suite is accepted.
+        std::fs::write(chain.path("key0.key"), format!("ecdsa:{hex}\n")).unwrap();
+        chain.load(&chain.config(0)).unwrap();
+    }
+
+    #[test]
+    fn an_observer_may_not_use_a_validator_key() {
+        let chain = Chain::new(2);
+        let toml = format!("{}\n[consensus]\nrole = \"observer\"\n", chain.config(0));
+        chain.refuses(&toml, &["observer", &address(&chain.keys[0]).to_string()]);
+    }
+
+    #[test]
+    fn an_observer_without_a_key_loads_and_is_no_validator() {
+        let chain = Chain::new(2);
+        let observer = address(&key(7)).to_string();
+        chain.issue("tls-observer", &observer);
+        let toml = chain
+            .config(0)
+            .replace("validator_key_file = \"key0.key\"\n", "")
+            .replace("tls0", "tls-observer")
+            .replace("127.0.0.1:26656", "127.0.0.1:26700");
+        let config = chain
+            .load(&format!("{toml}\n[consensus]\nrole = \"observer\"\n"))
+            .unwrap();
+        assert_eq!(config.consensus.role, Role::Observer);
+        assert_eq!(config.validator_key_file, None);
+        let own = address(&config.validator_key);
+        assert!(config.genesis.validators.iter().all(|v| v.address != own));
+    }
+
+    #[test]
+    fn an_observer_may_not_carry_a_validator_certificate() {
+        let chain = Chain::new(2);
+        let toml = chain
+            .config(0)
+            .replace("validator_key_file = \"key0.key\"\n", "");
+        chain.refuses(
+            &format!("{toml}\n[consensus]\nrole = \"observer\"\n"),
+            &[
+                "network.node_dir",
+                "observer",
+                &address(&chain.keys[0]).to_string(),
+            ],
+        );
+    }
+
+    #[test]
+    fn network_is_required_for_several_validators_and_for_observers() {
+        let chain = Chain::new(2);
+        let without_network = chain
+            .config(0)
+            .split("[network]")
+            .next()
+            .unwrap()
+            .to_owned();
+        chain.refuses(&without_network, &["[network]", "2 validators"]);
+
+        let alone = Chain::new(1);
+        let without_network = alone
+            .config(0)
+            .split("[network]")
+            .next()
+            .unwrap()
+            .to_owned();
+        let config = alone.load(&without_network).unwrap();
+        assert!(config.network.is_none());
+        std::fs::write(alone.path("observer.key"), key(7).to_hex()).unwrap();
+        let observer = format!(
+            "{}\n[consensus]\nrole = \"observer\"\n",
+            without_network.replace("key0.key", "observer.key")
+        );
+        alone.refuses(&observer, &["[network]", "observer"]);
+    }
+
+    #[test]
+    fn peers_are_checked() {
+        let chain = Chain::new(3);
+        let toml = chain.config(0);
+        chain.refuses(
+            &toml.replace("127.0.0.1:26657", "127.0.0.1:26656"),
+            &["network.peers", "127.0.0.1:26656", "itself"],
+        );
+        chain.refuses(
+            &toml.replace("127.0.0.1:26658", "127.0.0.1:26657"),
+            &["network.peers", "127.0.0.1:26657", "twice"],
+        );
+        chain.refuses(
+            &format!("{toml}max_peers = 1\n"),
+            &["network.peers lists 2", "network.max_peers = 1"],
+        );
+        chain.refuses(
+            &format!("{toml}max_peers = 0\n"),
+            &["network.max_peers = 0"],
+        );
+        chain.refuses(
+            &format!("{toml}max_peers = {}\n", MAX_PEERS_LIMIT + 1),
+            &["network.max_peers = 1001"],
+        );
+    }
+
+    #[test]
+    fn consensus_times_are_bounded() {
+        let chain = Chain::new(2);
+        for key in [
+            "timeout_propose_ms",
+            "timeout_prevote_ms",
+            "timeout_precommit_ms",
+            "target_block_ms",
+        ] {
+            for value in [0, MAX_CONSENSUS_MS + 1] {
+                let toml = format!("{}\n[consensus]\n{key} = {value}\n", chain.config(0));
+                chain.refuses(&toml, &[&format!("consensus.{key} = {value}")]);
+            }
+        }
+    }
+
+    #[test]
+    fn tls_errors_name_the_key_and_the_file() {
+        let chain = Chain::new(2);
+        let toml = chain.config(0);
+        chain.refuses(
+            &toml.replace("ca/ca.crt", "ca/missing.crt"),
+            &["network.ca_cert", "missing.crt"],
+        );
+        chain.refuses(
+            &toml.replace("tls0", "tls-missing"),
+            &["network.node_dir", "tls-missing"],
+        );
+        // A node key that is not the certificate's.
+        std::fs::copy(chain.path("tls1/node.key"), chain.path("tls0/node.key")).unwrap();
+        chain.refuses(&toml, &["network.node_dir", "tls0", "does not belong"]);
+
+        // A CA and CRL of another chain.
+        let other = Chain::new(2);
+        let foreign_ca = other.path("ca/ca.crt");
+        let foreign_crl = other.path("crl.pem");
+        let toml = chain.config(1);
+        // Without our CRL, which that CA did not sign either (that is the next case).
+        let without_crl = toml.replace("crl = \"crl.pem\"\n", "");
+        chain.refuses(
+            &without_crl.replace("ca/ca.crt", foreign_ca.to_str().unwrap()),
+            &["network.node_dir, checked against network.ca_cert", "tls1"],
+        );
+        chain.refuses(
+            &toml.replace("crl.pem", foreign_crl.to_str().unwrap()),
+            &["network.crl", "signature does not verify"],
+        );
+        std::fs::write(chain.path("garbage.crt"), "not a certificate").unwrap();
+        chain.refuses(
+            &toml.replace("ca/ca.crt", "garbage.crt"),
+            &["network.ca_cert", "garbage.crt"],
+        );
     }
 }

@@ -186,6 +186,15 @@ pub(crate) fn verify_block(
     if h.timestamp < parent.header.timestamp {
         return Err(bad("timestamp before its parent's".into()));
     }
+    if h.gas_limit != parent.header.gas_limit {
+        return Err(bad(format!(
+            "gas limit {} differs from the chain's {}",
+            h.gas_limit, parent.header.gas_limit
+        )));
+    }
+    if h.base_fee_per_gas != 0 || !h.extra_data.is_empty() {
+        return Err(bad("base fee and extra data must be empty".into()));
+    }
     let executed = execute(suite, executor, state, chain, &parent.header, &env, txs)?;
     if !executed.skipped.is_empty() {
         return Err(bad(format!(

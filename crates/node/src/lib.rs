@@ -1,22 +1,26 @@
 //! banyan-node: wiring of storage, state, execution, pool and RPC into a running node;
 //! configuration (TOML), the block producer as a supervised task, replay, and the development
-//! chain of `banyan dev`; Prometheus metrics and their `/metrics` endpoint.
+//! chain of `banyan dev`; Prometheus metrics and their `/metrics` endpoint; commit certificates
+//! stored with their blocks, and the store of proposed blocks that consensus commits from.
 
 mod chain;
-mod config;
+pub mod config;
+mod consensus;
 mod dev;
 mod executor;
 mod metrics;
 mod metrics_server;
 mod node;
+mod proposals;
 
 pub use chain::ChainStore;
 pub use config::{
-    BlockConfig, DataDir, MetricsSection, NodeConfig, PoolSection, RpcSection, load_config,
-    validate,
+    BlockConfig, ConsensusSection, DataDir, MetricsSection, NetworkSection, NodeConfig,
+    PoolSection, Role, RpcSection, load_config, validate,
 };
 pub use dev::{DEV_KEYS, DEV_VALIDATOR_KEY, DevAccount, dev_accounts, dev_genesis};
 pub use node::{Node, replay};
+pub use proposals::{MAX_PROPOSAL_BYTES, MAX_STORED_PROPOSALS, ProposalStore};
 
 use alloy_primitives::B256;
 use std::net::SocketAddr;
@@ -34,6 +38,9 @@ pub enum NodeError {
     /// Stored data does not decode.
     #[error("stored chain data is corrupt: {0}")]
     Corrupt(String),
+    /// The proposal store refused a proposal, or holds more than it may.
+    #[error("proposal store: {0}")]
+    Proposal(String),
     /// The data directory belongs to another chain.
     #[error(
         "data directory holds chain {stored}, but the configured genesis is {configured}; use the matching genesis or a fresh data directory"
@@ -71,9 +78,40 @@ pub struct NodeHandle {
     pub rpc_addr: SocketAddr,
     /// Where `GET /metrics` is served, if configured.
     pub metrics_addr: Option<SocketAddr>,
+    /// Where consensus listens for peers, when the node runs consensus.
+    pub p2p_addr: Option<SocketAddr>,
     rpc: banyan_rpc::ServerHandle,
     producer: Option<std::thread::JoinHandle<Result<(), NodeError>>>,
+    consensus: Option<banyan_consensus::host::ConsensusHandle>,
     metrics: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Runs consensus until it fails or the node is asked to stop.
+async fn drive_consensus(
+    node: Arc<Node>,
+    consensus: banyan_consensus::host::ConsensusHandle,
+) -> Result<(), NodeError> {
+    let mut host = consensus.host;
+    loop {
+        tokio::select! {
+            result = &mut host => {
+                node.stop();
+                consensus.engine.actor.stop(None);
+                return match result {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(NodeError::Execution(format!("consensus stopped: {e}"))),
+                    Err(e) => Err(NodeError::Execution(format!("consensus task: {e}"))),
+                };
+            }
+            () = tokio::time::sleep(std::time::Duration::from_millis(100)) => {
+                if node.is_stopped() {
+                    host.abort();
+                    consensus.engine.actor.stop(None);
+                    return Ok(());
+                }
+            }
+        }
+    }
 }
 
 impl NodeHandle {
@@ -81,11 +119,20 @@ impl NodeHandle {
     /// (which stops the node), and shuts the servers down.
     pub async fn wait(mut self) -> Result<(), NodeError> {
         let producer = self.producer.take();
-        let mut producer = tokio::task::spawn_blocking(move || match producer {
-            Some(p) => p
-                .join()
-                .unwrap_or_else(|_| Err(NodeError::Execution("block producer panicked".into()))),
-            None => Ok(()),
+        let consensus = self.consensus.take();
+        let consensus_node = self.node.clone();
+        let mut producer = tokio::spawn(async move {
+            match (producer, consensus) {
+                (Some(p), _) => tokio::task::spawn_blocking(move || {
+                    p.join().unwrap_or_else(|_| {
+                        Err(NodeError::Execution("block producer panicked".into()))
+                    })
+                })
+                .await
+                .unwrap_or_else(|e| Err(NodeError::Execution(format!("producer task: {e}")))),
+                (None, Some(c)) => drive_consensus(consensus_node, c).await,
+                (None, None) => Ok(()),
+            }
         });
         let producer_result = |r: Result<Result<(), NodeError>, tokio::task::JoinError>| {
             r.map_err(|e| NodeError::Execution(format!("producer task: {e}")))?
@@ -138,18 +185,27 @@ pub async fn start_node(node: Arc<Node>, config: &NodeConfig) -> Result<NodeHand
     let (rpc_addr, rpc) = banyan_rpc::start(config.rpc.to_rpc_config(), backend)
         .await
         .map_err(|e| NodeError::Rpc(format!("{}: {e}", config.rpc.listen)))?;
-    let producer_node = node.clone();
-    let producer = std::thread::Builder::new()
-        .name("block-producer".into())
-        .spawn(move || {
-            let r = producer_node.run_producer();
-            if let Err(e) = &r {
-                tracing::error!(error = %e, "block producer stopped; the node is shutting down");
-            }
-            producer_node.stop();
-            r
-        })
-        .map_err(|e| NodeError::Execution(format!("cannot start block producer: {e}")))?;
+    // A node with peers runs BFT consensus; a node alone on its chain (`banyan dev`) runs the
+    // single validator's producer.
+    let (producer, consensus) = if config.network.is_some() {
+        let handle = consensus::start_consensus(node.clone(), config).await?;
+        (None, Some(handle))
+    } else {
+        let producer_node = node.clone();
+        let producer = std::thread::Builder::new()
+            .name("block-producer".into())
+            .spawn(move || {
+                let r = producer_node.run_producer();
+                if let Err(e) = &r {
+                    tracing::error!(error = %e, "block producer stopped; the node is shutting down");
+                }
+                producer_node.stop();
+                r
+            })
+            .map_err(|e| NodeError::Execution(format!("cannot start block producer: {e}")))?;
+        (Some(producer), None)
+    };
+    let p2p_addr = consensus.as_ref().map(|c| c.listen_addr);
     let mut metrics_addr = None;
     let metrics = match metrics_listener {
         Some(listener) => {
@@ -165,8 +221,10 @@ pub async fn start_node(node: Arc<Node>, config: &NodeConfig) -> Result<NodeHand
         node,
         rpc_addr,
         metrics_addr,
+        p2p_addr,
         rpc,
-        producer: Some(producer),
+        producer,
+        consensus,
         metrics,
     })
 }

@@ -3,7 +3,12 @@
 use alloy_primitives::{Address, B256, Bytes, U256};
 use banyan_crypto::{SecretKey, Suite};
 use banyan_execution::{CallOutcome, CallRequest, ExecConfig, ExecError, Executor};
-use banyan_primitives::{Block, Genesis, Header, Receipt, RecoveredTx, SealedHeader};
+use banyan_primitives::consensus::{
+    ChainBinding, CommitCertificate, ValidatorSet, verify_commit_certificate,
+};
+use banyan_primitives::{
+    Block, Genesis, GenesisValidator, Header, Receipt, RecoveredTx, SealedHeader,
+};
 use banyan_rpc::{Backend, BackendError, CommittedBlock, NodeStatus, SubmitError};
 use banyan_state::{Account, AccountProof, StateDb, StateReader};
 use banyan_storage::KvStore;
@@ -20,6 +25,7 @@ use crate::chain::ChainStore;
 use crate::config::{BlockConfig, DataDir, NodeConfig};
 use crate::executor::{ExecutedBlock, child_env, execute, verify_block};
 use crate::metrics::Metrics;
+use crate::proposals::ProposalStore;
 
 /// Shared state of a node.
 pub struct Node {
@@ -28,6 +34,7 @@ pub struct Node {
     genesis: Genesis,
     genesis_hash: B256,
     chain: ChainStore,
+    proposals: ProposalStore,
     state: StateDb,
     executor: Executor,
     pool: TxPool,
@@ -41,9 +48,17 @@ pub struct Node {
     min_gas_price: u128,
     /// Serialises block commits (producer, import).
     commit_lock: Mutex<()>,
+    /// Where transactions accepted over RPC go to be gossiped to peers (consensus mode).
+    gossip: std::sync::OnceLock<tokio::sync::mpsc::Sender<bytes::Bytes>>,
+    /// Proposals executed by this node (built or verified), by block hash, so that committing
+    /// a decided block does not execute it again. Cleared of stale heights on every commit.
+    executed: Mutex<std::collections::HashMap<B256, ExecutedBlock>>,
     metrics: Metrics,
     metrics_registry: Arc<Registry>,
 }
+
+/// How far ahead of this node's clock a proposed block's timestamp may be.
+const MAX_CLOCK_DRIFT_SECS: u64 = 2;
 
 fn now_secs() -> u64 {
     SystemTime::now()
@@ -136,6 +151,7 @@ impl Node {
             .map_err(|e| NodeError::Config(e.to_string()))?;
         let suite = genesis.suite;
         let chain = ChainStore::new(store.clone(), suite);
+        let proposals = ProposalStore::new(store.clone(), suite);
         let state = StateDb::new(store, suite);
         let head = init_genesis(&chain, &state, &genesis)?;
         let genesis_hash = chain
@@ -159,6 +175,7 @@ impl Node {
             chain_id: genesis.chain_id,
             genesis_hash,
             chain,
+            proposals,
             state,
             executor,
             pool: TxPool::new(config.pool_config()),
@@ -171,6 +188,8 @@ impl Node {
             block_config: config.block.clone(),
             min_gas_price: config.txpool.min_gas_price,
             commit_lock: Mutex::new(()),
+            gossip: std::sync::OnceLock::new(),
+            executed: Mutex::new(std::collections::HashMap::new()),
             metrics,
             metrics_registry: Arc::new(metrics_registry),
             genesis,
@@ -180,6 +199,11 @@ impl Node {
     /// The committed blocks.
     pub fn chain(&self) -> &ChainStore {
         &self.chain
+    }
+
+    /// Proposed blocks not yet committed; each commit prunes those at or below its height.
+    pub fn proposals(&self) -> &ProposalStore {
+        &self.proposals
     }
 
     /// The transaction pool.
@@ -263,14 +287,17 @@ impl Node {
             header: built.header.clone(),
             signature: Bytes::from(signature.to_bytes()),
         };
-        Ok(Some(self.commit(sealed, built, started)?))
+        Ok(Some(self.commit(sealed, built, None, started)?))
     }
 
-    /// Writes a built (or verified) block; `started` is when building or verifying began.
+    /// Writes a built (or verified) block, with its commit certificate if it has one, and prunes
+    /// the proposals it makes stale, all in one batch; `started` is when building or verifying
+    /// began. The caller has verified `certificate`.
     fn commit(
         &self,
         sealed: SealedHeader,
         built: ExecutedBlock,
+        certificate: Option<&CommitCertificate>,
         started: Instant,
     ) -> Result<CommittedBlock, NodeError> {
         let ExecutedBlock {
@@ -280,6 +307,7 @@ impl Node {
             ..
         } = built;
         let hash = sealed.header.hash(self.suite);
+        let number = sealed.header.number;
         let block = Block {
             header: sealed.clone(),
             transactions: txs.iter().map(|t| t.encoded().clone()).collect(),
@@ -287,6 +315,20 @@ impl Node {
         let hashes: Vec<B256> = txs.iter().map(RecoveredTx::hash).collect();
         self.chain
             .stage_block(&block, &hashes, &receipts, &mut state_batch);
+        if let Some(cert) = certificate {
+            if cert.height != number || cert.block_hash != hash {
+                return Err(NodeError::InvalidBlock {
+                    number,
+                    reason: format!(
+                        "commit certificate is for block {} at height {}, not this block {hash}",
+                        cert.block_hash, cert.height
+                    ),
+                });
+            }
+            self.chain.stage_certificate(&mut state_batch, cert);
+        }
+        self.proposals
+            .prune_proposals_through(&mut state_batch, number)?;
         self.chain.kv().write(state_batch)?;
         *self.head.write() = (sealed.clone(), hash);
         let senders: Vec<Address> = txs.iter().map(RecoveredTx::sender).collect();
@@ -312,9 +354,72 @@ impl Node {
 
     /// Verifies `block` by re-execution and signature, then commits it (replay, sync).
     pub fn import_block(&self, block: &Block) -> Result<CommittedBlock, NodeError> {
+        self.import(block, None)
+    }
+
+    /// Like [`import_block`](Self::import_block), and first checks `certificate` against the
+    /// block and the genesis validator set (more than 2/3 of the voting power precommitted
+    /// it); the block and its certificate are then written in one batch.
+    pub fn import_certified_block(
+        &self,
+        block: &Block,
+        certificate: &CommitCertificate,
+    ) -> Result<CommittedBlock, NodeError> {
+        self.verify_certificate(block, certificate)?;
+        self.import(block, Some(certificate))
+    }
+
+    /// Checks that `certificate` proves `block` was decided by the genesis validator set.
+    fn verify_certificate(
+        &self,
+        block: &Block,
+        certificate: &CommitCertificate,
+    ) -> Result<(), NodeError> {
+        let h = &block.header.header;
+        let invalid = |reason: String| NodeError::InvalidBlock {
+            number: h.number,
+            reason,
+        };
+        let validators = ValidatorSet::new(self.suite, &self.genesis.validators)
+            .map_err(|e| invalid(format!("cannot check its commit certificate: {e}")))?;
+        let chain = ChainBinding {
+            chain_id: self.chain_id,
+            genesis_hash: self.genesis_hash,
+        };
+        verify_commit_certificate(
+            self.suite,
+            &chain,
+            &validators,
+            certificate,
+            h.number,
+            h.hash(self.suite),
+        )
+        .map_err(|e| invalid(format!("commit certificate: {e}")))
+    }
+
+    fn import(
+        &self,
+        block: &Block,
+        certificate: Option<&CommitCertificate>,
+    ) -> Result<CommittedBlock, NodeError> {
         let _guard = self.commit_lock.lock();
         let started = Instant::now();
         let (parent, _) = self.head();
+        self.check_seal(block)?;
+        let executed = verify_block(
+            self.suite,
+            self.chain_id,
+            &self.executor,
+            &self.state,
+            &self.chain,
+            &parent,
+            block,
+        )?;
+        self.commit(block.header.clone(), executed, certificate, started)
+    }
+
+    /// Checks that `block` is sealed by the validator it names as proposer.
+    fn check_seal(&self, block: &Block) -> Result<(), NodeError> {
         let h = &block.header.header;
         let validator = self
             .genesis
@@ -343,7 +448,72 @@ impl Node {
                 number: h.number,
                 reason: format!("seal: {e}"),
             })?;
-        let executed = verify_block(
+        Ok(())
+    }
+
+    /// Builds a proposal for the block after the head: transactions from the pool, executed
+    /// on the head and sealed with this node's key. Nothing is committed; the execution result
+    /// is kept so that committing the block, once decided, does not run it again.
+    pub fn build_proposal(&self) -> Result<Block, NodeError> {
+        let (parent, parent_hash) = self.head();
+        let txs: Vec<RecoveredTx> = self
+            .pool
+            .best(parent.header.gas_limit, self.block_config.max_txs_per_block)
+            .into_iter()
+            .map(|t| (*t).clone())
+            .collect();
+        // Never before the parent, whatever this machine's clock says.
+        let timestamp = now_secs().max(parent.header.timestamp);
+        let env = child_env(&parent.header, parent_hash, timestamp, self.validator);
+        let built = execute(
+            self.suite,
+            &self.executor,
+            &self.state,
+            &self.chain,
+            &parent.header,
+            &env,
+            txs,
+        )?;
+        for (hash, reason) in &built.skipped {
+            tracing::warn!(tx = %hash, %reason, "transaction invalid at execution, dropped from the pool");
+            self.pool.remove_with_successors(hash);
+        }
+        let hash = built.header.hash(self.suite);
+        let signature = self
+            .suite
+            .sign(&self.signer, hash.as_slice())
+            .map_err(|e| NodeError::Execution(format!("signing block: {e}")))?;
+        let block = Block {
+            header: SealedHeader {
+                header: built.header.clone(),
+                signature: Bytes::from(signature.to_bytes()),
+            },
+            transactions: built.txs.iter().map(|t| t.encoded().clone()).collect(),
+        };
+        self.executed.lock().insert(hash, built);
+        Ok(block)
+    }
+
+    /// Checks a proposal from another validator: it extends the head, is sealed by its
+    /// proposer, its clock is sane, and re-executing it on the head reproduces every root.
+    /// `Ok(Err(reason))` means the block is invalid (vote nil); `Err` is a local failure.
+    pub fn check_proposal(&self, block: &Block) -> Result<Result<(), String>, NodeError> {
+        let hash = block.header.header.hash(self.suite);
+        if self.executed.lock().contains_key(&hash) {
+            return Ok(Ok(())); // We built or already verified exactly this block.
+        }
+        let h = &block.header.header;
+        if h.timestamp > now_secs() + MAX_CLOCK_DRIFT_SECS {
+            return Ok(Err(format!(
+                "timestamp {} is more than {MAX_CLOCK_DRIFT_SECS} s ahead of this node's clock",
+                h.timestamp
+            )));
+        }
+        if let Err(error) = self.check_seal(block) {
+            return Ok(Err(error.to_string()));
+        }
+        let (parent, _) = self.head();
+        match verify_block(
             self.suite,
             self.chain_id,
             &self.executor,
@@ -351,8 +521,77 @@ impl Node {
             &self.chain,
             &parent,
             block,
-        )?;
-        self.commit(block.header.clone(), executed, started)
+        ) {
+            Ok(executed) => {
+                self.executed.lock().insert(hash, executed);
+                Ok(Ok(()))
+            }
+            Err(NodeError::InvalidBlock { reason, .. }) => Ok(Err(reason)),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Commits a block consensus decided, with its commit certificate, in one durable write.
+    /// The block must extend the head; it is executed again only if this node never did.
+    pub fn commit_decided(
+        &self,
+        block: &Block,
+        certificate: &CommitCertificate,
+    ) -> Result<CommittedBlock, NodeError> {
+        let _guard = self.commit_lock.lock();
+        let started = Instant::now();
+        let (parent, parent_hash) = self.head();
+        let h = &block.header.header;
+        let hash = h.hash(self.suite);
+        if h.parent_hash != parent_hash || h.number != parent.header.number + 1 {
+            return Err(NodeError::InvalidBlock {
+                number: h.number,
+                reason: format!(
+                    "decided block {hash} does not extend the head {} ({parent_hash})",
+                    parent.header.number
+                ),
+            });
+        }
+        let cached = self.executed.lock().remove(&hash);
+        let executed = match cached {
+            Some(executed) => executed,
+            None => {
+                self.check_seal(block)?;
+                verify_block(
+                    self.suite,
+                    self.chain_id,
+                    &self.executor,
+                    &self.state,
+                    &self.chain,
+                    &parent,
+                    block,
+                )?
+            }
+        };
+        let committed = self.commit(block.header.clone(), executed, Some(certificate), started)?;
+        // Anything executed at or below this height can no longer be committed.
+        self.executed
+            .lock()
+            .retain(|_, e| e.header.number > h.number);
+        Ok(committed)
+    }
+
+    /// The genesis block's hash, which identifies the chain.
+    pub fn genesis_hash(&self) -> B256 {
+        self.genesis_hash
+    }
+
+    /// Sends transactions accepted over RPC to `gossip` from now on.
+    pub(crate) fn set_gossip(&self, gossip: tokio::sync::mpsc::Sender<bytes::Bytes>) {
+        let _already_set = self.gossip.set(gossip);
+    }
+
+    /// A transaction a peer gossiped: into the pool if valid; never gossiped again.
+    pub(crate) fn accept_gossiped(&self, raw: &[u8]) {
+        match self.add_to_pool(raw) {
+            Ok(_) => self.metrics.set_txpool_len(self.pool.len()),
+            Err(error) => tracing::trace!("gossiped transaction not added: {error}"),
+        }
     }
 
     /// Asks the producer to look at the pool now.
@@ -480,6 +719,13 @@ impl Backend for Node {
     fn tx_location(&self, hash: B256) -> Result<Option<(u64, u32)>, BackendError> {
         self.chain.tx_location(hash).map_err(be)
     }
+    fn commit_certificate(&self, number: u64) -> Result<Option<CommitCertificate>, BackendError> {
+        self.chain.certificate(number).map_err(be)
+    }
+    fn validator_set(&self, _number: u64) -> Result<Vec<GenesisValidator>, BackendError> {
+        // Static until governance changes the set (docs/design/consensus.md, R10).
+        Ok(self.genesis.validators.clone())
+    }
     fn pending_tx(&self, hash: B256) -> Option<Arc<RecoveredTx>> {
         self.pool.get(&hash)
     }
@@ -527,7 +773,14 @@ impl Backend for Node {
     fn submit(&self, raw: &[u8]) -> Result<B256, SubmitError> {
         let result = self.add_to_pool(raw);
         match result {
-            Ok(_) => self.metrics.set_txpool_len(self.pool.len()),
+            Ok(_) => {
+                self.metrics.set_txpool_len(self.pool.len());
+                if let Some(gossip) = self.gossip.get() {
+                    // A full queue skips gossip for this transaction; it still waits in our pool
+                    // for our turn to propose.
+                    let _queued = gossip.try_send(bytes::Bytes::copy_from_slice(raw));
+                }
+            }
             Err(_) => self.metrics.txpool_rejected(),
         }
         result

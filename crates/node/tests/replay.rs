@@ -17,15 +17,7 @@ const CHAIN_ID: u64 = 777;
 fn config(suite: Suite) -> NodeConfig {
     let accounts = dev_accounts(suite, 4).unwrap();
     let (genesis, validator_key) = dev_genesis(suite, CHAIN_ID, &accounts, 1_000).unwrap();
-    NodeConfig {
-        data_dir: DataDir::Memory,
-        genesis,
-        validator_key,
-        block: Default::default(),
-        rpc: Default::default(),
-        txpool: Default::default(),
-        metrics: Default::default(),
-    }
+    NodeConfig::new(DataDir::Memory, genesis, validator_key)
 }
 
 #[allow(clippy::too_many_arguments)]

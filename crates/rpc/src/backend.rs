@@ -3,7 +3,8 @@
 use alloy_primitives::{Address, B256, Bytes, U256};
 use banyan_crypto::Suite;
 use banyan_execution::{CallOutcome, CallRequest, ExecError};
-use banyan_primitives::{Receipt, RecoveredTx, SealedHeader};
+use banyan_primitives::consensus::CommitCertificate;
+use banyan_primitives::{GenesisValidator, Receipt, RecoveredTx, SealedHeader};
 use banyan_state::{Account, AccountProof};
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -78,6 +79,11 @@ pub trait Backend: Send + Sync + 'static {
     fn receipts(&self, number: u64) -> Result<Option<Vec<Receipt>>, BackendError>;
     /// Block height and index of a committed transaction.
     fn tx_location(&self, hash: B256) -> Result<Option<(u64, u32)>, BackendError>;
+    /// Commit certificate stored with block `number`; `None` for a block without one (every
+    /// block of a single-validator chain).
+    fn commit_certificate(&self, number: u64) -> Result<Option<CommitCertificate>, BackendError>;
+    /// Validators whose precommits certify block `number`, as listed in genesis.
+    fn validator_set(&self, number: u64) -> Result<Vec<GenesisValidator>, BackendError>;
     /// A transaction still waiting in the pool.
     fn pending_tx(&self, hash: B256) -> Option<Arc<RecoveredTx>>;
     /// Account at the state after block `number`.

@@ -3,7 +3,8 @@
 
 use alloy_primitives::{Address, B256, Bloom, Bytes, Log, U256, b256};
 use banyan_execution::CallRequest;
-use banyan_primitives::{Receipt, RecoveredTx, SealedHeader};
+use banyan_primitives::consensus::CommitCertificate;
+use banyan_primitives::{GenesisValidator, Receipt, RecoveredTx, SealedHeader};
 use serde_json::{Value, json};
 
 use crate::error::{RpcError, invalid_params};
@@ -241,4 +242,80 @@ pub(crate) fn receipt_json(r: &Receipt, receipts: &[Receipt], place: &TxPlace) -
         "status": if r.success { "0x1" } else { "0x0" },
         "type": q(r.tx_type as u64),
     })
+}
+
+/// `banyan_getCommitCertificate`: the certificate's fields, signatures in stored order.
+pub(crate) fn certificate_json(cert: &CommitCertificate) -> Value {
+    let signatures: Vec<Value> = cert
+        .signatures
+        .iter()
+        .map(|s| json!({"validator": s.validator, "signature": s.signature}))
+        .collect();
+    json!({
+        "height": q(cert.height),
+        "round": q(cert.round),
+        "blockHash": cert.block_hash,
+        "signatures": signatures,
+    })
+}
+
+/// `banyan_getValidatorSet`: the validators in genesis order and their total power.
+pub(crate) fn validator_set_json(validators: &[GenesisValidator]) -> Value {
+    // u128: a sum of u64 powers cannot overflow it.
+    let total: u128 = validators.iter().map(|v| u128::from(v.power)).sum();
+    let list: Vec<Value> = validators
+        .iter()
+        .map(|v| json!({"address": v.address, "publicKey": v.public_key, "power": q(v.power)}))
+        .collect();
+    json!({"totalPower": q(total), "validators": list})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use banyan_primitives::consensus::CommitSignature;
+
+    #[test]
+    fn certificate_and_validator_set_shapes() {
+        let cert = CommitCertificate::new(
+            10,
+            2,
+            B256::repeat_byte(0xab),
+            vec![CommitSignature {
+                validator: Address::repeat_byte(1),
+                signature: Bytes::from(vec![0xcd; 3]),
+            }],
+        );
+        assert_eq!(
+            certificate_json(&cert),
+            json!({
+                "height": "0xa",
+                "round": "0x2",
+                "blockHash": format!("0x{}", "ab".repeat(32)),
+                "signatures": [{
+                    "validator": Address::repeat_byte(1),
+                    "signature": "0xcdcdcd",
+                }],
+            })
+        );
+        let validators = [
+            GenesisValidator {
+                address: Address::repeat_byte(1),
+                public_key: Bytes::from(vec![0x11; 2]),
+                power: u64::MAX,
+            },
+            GenesisValidator {
+                address: Address::repeat_byte(2),
+                public_key: Bytes::from(vec![0x22; 2]),
+                power: 1,
+            },
+        ];
+        let set = validator_set_json(&validators);
+        // The total does not wrap at u64::MAX.
+        assert_eq!(set["totalPower"], "0x10000000000000000");
+        assert_eq!(
+            set["validators"][1],
+            json!({"address": Address::repeat_byte(2), "publicKey": "0x2222", "power": "0x1"})
+        );
+    }
 }

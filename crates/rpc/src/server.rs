@@ -510,6 +510,23 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     })?;
     m.register_method("banyan_getProof", |p, c, _| -> R { proof(p, c) })?;
     m.register_method("eth_getProof", |p, c, _| -> R { proof(p, c) })?;
+    m.register_method("banyan_getCommitCertificate", |p, c, _| -> R {
+        let v = params_vec(&p)?;
+        let n = match parse_block_tag(v.first())? {
+            BlockTag::Number(n) if n > c.backend.head_number() => return Ok(Value::Null),
+            tag => c.resolve(tag)?,
+        };
+        Ok(c.backend
+            .commit_certificate(n)
+            .map_err(backend_err)?
+            .map_or(Value::Null, |cert| certificate_json(&cert)))
+    })?;
+    m.register_method("banyan_getValidatorSet", |p, c, _| -> R {
+        let v = params_vec(&p)?;
+        let n = c.resolve(parse_block_tag(v.first())?)?;
+        let validators = c.backend.validator_set(n).map_err(backend_err)?;
+        Ok(validator_set_json(&validators))
+    })?;
     m.register_method("banyan_status", |_, c, _| -> R {
         serde_json::to_value(c.backend.status()).map_err(backend_err)
     })?;

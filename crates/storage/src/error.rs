@@ -17,16 +17,20 @@ pub enum StorageError {
     /// The engine failed for a reason that is neither I/O nor corruption.
     #[error("storage engine error: {0}")]
     Engine(String),
-    /// The data directory was written with a different on-disk schema.
+    /// The data directory was written with an on-disk schema this build neither reads nor
+    /// migrates: a newer one, or one older than the oldest it migrates.
     #[error(
         "data directory {path} was written by schema version {found}, this banyan build \
-         understands version {supported}; use a matching release or a fresh data directory"
+         understands versions {oldest} to {supported}; use a matching release or a fresh data \
+         directory"
     )]
     SchemaMismatch {
         /// The data directory.
         path: PathBuf,
         /// Version stored in the directory.
         found: u32,
+        /// Oldest version this build migrates on open.
+        oldest: u32,
         /// Version this build reads and writes.
         supported: u32,
     },

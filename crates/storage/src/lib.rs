@@ -9,7 +9,8 @@
 //! - [`MemoryStore`], a `BTreeMap` per table, for tests.
 //!
 //! [`open_redb`] is how a node opens its data directory: it refuses a directory another process
-//! holds and one written by a different [`SCHEMA_VERSION`].
+//! holds, migrates one written by an older supported schema to [`SCHEMA_VERSION`], and refuses
+//! any other schema version.
 //!
 //! ```
 //! use banyan_storage::{open_memory, Table, WriteBatch};
@@ -41,7 +42,14 @@ pub use table::Table;
 
 /// Version of the on-disk layout (tables, key and value encodings) this build reads and writes.
 /// Bump it, with a migration or a clear refusal, whenever the layout changes.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// History (see `docs/adr/0001-storage-engine.md`): 1 is the first layout; 2 adds
+/// [`Table::Certificates`] and [`Table::Proposals`].
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest schema version this build migrates to [`SCHEMA_VERSION`] on open; older ones are
+/// refused.
+pub const OLDEST_MIGRATED_SCHEMA_VERSION: u32 = 1;
 
 /// Key in [`Table::Meta`] under which the schema version is stored, as a big-endian `u32`.
 pub const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
@@ -76,7 +84,8 @@ pub trait KvStore: Send + Sync + 'static {
 
 /// Opens (creating if empty) the redb store in `dir` and checks its schema version.
 ///
-/// An empty store gets [`SCHEMA_VERSION`]; a store written by another version is refused with
+/// An empty store gets [`SCHEMA_VERSION`]; an older store is migrated (see
+/// [`check_schema_version`]); a store of any other version is refused with
 /// [`StorageError::SchemaMismatch`], and a directory another process has open with
 /// [`StorageError::Locked`].
 pub fn open_redb(dir: &Path) -> Result<Arc<dyn KvStore>, StorageError> {
@@ -90,17 +99,12 @@ pub fn open_memory() -> Arc<dyn KvStore> {
     Arc::new(MemoryStore::new())
 }
 
-/// Writes [`SCHEMA_VERSION`] into an empty store, accepts a store of that version and refuses any
-/// other. `path` only names the store in errors.
+/// Writes [`SCHEMA_VERSION`] into an empty store, accepts a store of that version, migrates an
+/// older one (from [`OLDEST_MIGRATED_SCHEMA_VERSION`] on) to it, and refuses any other version.
+/// `path` only names the store in errors.
 pub fn check_schema_version(store: &dyn KvStore, path: &Path) -> Result<(), StorageError> {
     let Some(stored) = store.get(Table::Meta, SCHEMA_VERSION_KEY)? else {
-        let mut batch = WriteBatch::default();
-        batch.put(
-            Table::Meta,
-            SCHEMA_VERSION_KEY,
-            SCHEMA_VERSION.to_be_bytes(),
-        );
-        return store.write(batch);
+        return write_schema_version(store);
     };
     let bytes: [u8; 4] = stored.as_slice().try_into().map_err(|_| {
         StorageError::Corrupt(format!(
@@ -109,13 +113,37 @@ pub fn check_schema_version(store: &dyn KvStore, path: &Path) -> Result<(), Stor
             stored.len()
         ))
     })?;
-    let found = u32::from_be_bytes(bytes);
-    if found != SCHEMA_VERSION {
-        return Err(StorageError::SchemaMismatch {
+    match u32::from_be_bytes(bytes) {
+        SCHEMA_VERSION => Ok(()),
+        found if (OLDEST_MIGRATED_SCHEMA_VERSION..SCHEMA_VERSION).contains(&found) => {
+            migrate(store)
+        }
+        found => Err(StorageError::SchemaMismatch {
             path: path.to_path_buf(),
             found,
+            oldest: OLDEST_MIGRATED_SCHEMA_VERSION,
             supported: SCHEMA_VERSION,
-        });
+        }),
     }
-    Ok(())
+}
+
+/// Brings a store of an older supported schema up to [`SCHEMA_VERSION`], in one batch so that a
+/// crash leaves it wholly at the old version or wholly at the new.
+///
+/// 1 to 2 added [`Table::Certificates`] and [`Table::Proposals`], empty, and changed no existing
+/// key or value. Creating tables is the engine's job ([`RedbStore::open`] creates every missing
+/// table of [`Table::ALL`]; [`MemoryStore`] holds them all), so the version is the only write.
+/// A future migration that rewrites data adds its changes to the same batch.
+fn migrate(store: &dyn KvStore) -> Result<(), StorageError> {
+    write_schema_version(store)
+}
+
+fn write_schema_version(store: &dyn KvStore) -> Result<(), StorageError> {
+    let mut batch = WriteBatch::default();
+    batch.put(
+        Table::Meta,
+        SCHEMA_VERSION_KEY,
+        SCHEMA_VERSION.to_be_bytes(),
+    );
+    store.write(batch)
 }

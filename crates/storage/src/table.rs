@@ -23,11 +23,15 @@ pub enum Table {
     Logs,
     /// The consensus write-ahead log (votes signed, so a restart never double-signs).
     ConsensusWal,
+    /// Commit certificates, keyed like [`Table::Headers`] by big-endian height. Schema 2.
+    Certificates,
+    /// Proposed blocks not yet committed, keyed by 32-byte block hash. Schema 2.
+    Proposals,
 }
 
 impl Table {
     /// Every table, in declaration order.
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 12] = [
         Table::Meta,
         Table::Headers,
         Table::Bodies,
@@ -38,6 +42,8 @@ impl Table {
         Table::Code,
         Table::Logs,
         Table::ConsensusWal,
+        Table::Certificates,
+        Table::Proposals,
     ];
 
     /// The table's name on disk. Part of the schema: never rename one.
@@ -53,6 +59,8 @@ impl Table {
             Table::Code => "code",
             Table::Logs => "logs",
             Table::ConsensusWal => "consensus_wal",
+            Table::Certificates => "certificates",
+            Table::Proposals => "proposals",
         }
     }
 

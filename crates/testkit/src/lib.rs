@@ -151,7 +151,7 @@ fn dechunk(mut b: &[u8]) -> anyhow::Result<Vec<u8>> {
     }
 }
 
-/// A `banyan dev` process.
+/// A `banyan dev` or `banyan node` process.
 pub struct DevNode {
     child: Option<Child>,
     /// RPC port.
@@ -161,7 +161,7 @@ pub struct DevNode {
     /// Log file of the process.
     pub log: PathBuf,
     bin: PathBuf,
-    extra: Vec<String>,
+    args: Vec<String>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -171,37 +171,107 @@ impl DevNode {
         let tmp = tempfile::Builder::new().prefix("banyan-test-").tempdir()?;
         let datadir = tmp.path().join("data");
         let log = tmp.path().join("node.log");
+        let port = free_port()?;
+        let mut args = vec![
+            "dev".to_string(),
+            "--port".to_string(),
+            port.to_string(),
+            "--datadir".to_string(),
+            datadir.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
         let mut n = Self {
             child: None,
-            port: free_port()?,
+            port,
             datadir,
             log,
             bin: bin.to_path_buf(),
-            extra: extra.iter().map(|s| s.to_string()).collect(),
+            args,
             _tmp: Some(tmp),
         };
         n.spawn()?;
         Ok(n)
     }
 
+    /// A `bin node --config <config>` process serving RPC on `port`, not started yet; its
+    /// output goes to `log`.
+    pub fn from_config(
+        bin: &Path,
+        config: &Path,
+        port: u16,
+        datadir: PathBuf,
+        log: PathBuf,
+    ) -> Self {
+        Self {
+            child: None,
+            port,
+            datadir,
+            log,
+            bin: bin.to_path_buf(),
+            args: vec![
+                "node".to_string(),
+                "--config".to_string(),
+                config.display().to_string(),
+            ],
+            _tmp: None,
+        }
+    }
+
+    /// Starts the process if it is not running and waits until it serves RPC.
+    pub fn start_process(&mut self) -> anyhow::Result<()> {
+        if self.child.is_some() {
+            return Ok(());
+        }
+        self.spawn()
+    }
+
+    /// Whether the process is running.
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// Asks the process to stop (SIGTERM) and waits up to `timeout` for it, then kills it.
+    pub fn stop(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        let Some(mut c) = self.child.take() else {
+            return Ok(());
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if c.try_wait()?.is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        c.kill()?;
+        c.wait()?;
+        bail!("process did not stop within {timeout:?} of SIGTERM; killed")
+    }
+
     fn spawn(&mut self) -> anyhow::Result<()> {
+        self.spawn_no_wait()?;
+        self.wait_ready(Duration::from_secs(60))
+    }
+
+    fn spawn_no_wait(&mut self) -> anyhow::Result<()> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log)?;
         let child = Command::new(&self.bin)
-            .arg("dev")
-            .args(["--port", &self.port.to_string()])
-            .arg("--datadir")
-            .arg(&self.datadir)
-            .args(&self.extra)
+            .args(&self.args)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()
             .with_context(|| format!("starting {}", self.bin.display()))?;
         self.child = Some(child);
-        self.wait_ready(Duration::from_secs(60))
+        Ok(())
     }
 
     fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<()> {
@@ -273,4 +343,140 @@ impl Drop for DevNode {
     fn drop(&mut self) {
         let _ = self.kill9();
     }
+}
+
+/// A network made by `banyan init` in a temporary directory, each node a separate
+/// `banyan node` process. Every process is killed when this drops.
+pub struct TestNet {
+    /// The nodes, in `banyan init` order.
+    pub nodes: Vec<DevNode>,
+    /// The network's directory.
+    pub dir: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl TestNet {
+    /// Runs `bin init --nodes <validators> --suite <suite> <extra>` on free ports and starts
+    /// every node.
+    pub fn start(
+        bin: &Path,
+        validators: usize,
+        suite: &str,
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
+        let net = Self::init(bin, validators, suite, extra)?;
+        let mut net = net;
+        for node in &mut net.nodes {
+            node.spawn_no_wait()?;
+        }
+        for node in &mut net.nodes {
+            node.wait_ready(Duration::from_secs(60))?;
+        }
+        Ok(net)
+    }
+
+    /// Like [`TestNet::start`] without starting anything.
+    pub fn init(
+        bin: &Path,
+        validators: usize,
+        suite: &str,
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
+        let tmp = tempfile::Builder::new().prefix("banyan-net-").tempdir()?;
+        let dir = tmp.path().join("net");
+        let observers: usize = extra
+            .windows(2)
+            .find(|w| w[0] == "--observers")
+            .and_then(|w| w[1].parse().ok())
+            .unwrap_or(0);
+        let count = validators + observers;
+        let base = free_base_port(count)?;
+        let out = Command::new(bin)
+            .args(["init", "--nodes", &validators.to_string(), "--suite", suite])
+            .args(["--base-port", &base.to_string()])
+            .args(extra)
+            .arg(&dir)
+            .output()
+            .context("running banyan init")?;
+        if !out.status.success() {
+            bail!(
+                "banyan init failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let nodes = (0..count)
+            .map(|k| {
+                let node_dir = dir.join(format!("node{k}"));
+                DevNode::from_config(
+                    bin,
+                    &node_dir.join("config.toml"),
+                    base + k as u16,
+                    node_dir.join("data"),
+                    node_dir.join("node.log"),
+                )
+            })
+            .collect();
+        Ok(Self {
+            nodes,
+            dir,
+            _tmp: tmp,
+        })
+    }
+}
+
+impl TestNet {
+    /// Sets `key = value` in the `[consensus]` table of every node's configuration (before the
+    /// nodes start).
+    pub fn set_consensus(&self, key: &str, value: &str) -> anyhow::Result<()> {
+        for k in 0..self.nodes.len() {
+            let path = self.dir.join(format!("node{k}")).join("config.toml");
+            let text = std::fs::read_to_string(&path)?;
+            if !text.contains("[consensus]\n") {
+                bail!("{} has no [consensus] table", path.display());
+            }
+            let text = text.replacen(
+                "[consensus]\n",
+                &format!("[consensus]\n{key} = {value}\n"),
+                1,
+            );
+            std::fs::write(&path, text)?;
+        }
+        Ok(())
+    }
+
+    /// Starts the listed nodes and waits until each serves RPC.
+    pub fn start_nodes(&mut self, nodes: &[usize]) -> anyhow::Result<()> {
+        for &i in nodes {
+            self.nodes[i].spawn_no_wait()?;
+        }
+        for &i in nodes {
+            self.nodes[i].wait_ready(Duration::from_secs(60))?;
+        }
+        Ok(())
+    }
+}
+
+/// A base port `p` such that `p + k`, `p + 1000 + k` and `p + 2000 + k` are free for every
+/// `k < count` (the layout `banyan init --base-port` uses).
+fn free_base_port(count: usize) -> anyhow::Result<u16> {
+    for _ in 0..200 {
+        let base = 20_000 + (rand_u16() % 20_000);
+        let all_free = (0..count as u16).all(|k| {
+            [base + k, base + 1000 + k, base + 2000 + k]
+                .iter()
+                .all(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        });
+        if all_free {
+            return Ok(base);
+        }
+    }
+    bail!("no free block of ports found")
+}
+
+fn rand_u16() -> u16 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    ((nanos ^ std::process::id().wrapping_mul(2_654_435_761)) % 65_536) as u16
 }

@@ -1,0 +1,361 @@
+//! A real consortium network: 4 `banyan node` processes made by `banyan init`, talking mutual
+//! TLS on 127.0.0.1 and agreeing on blocks under BFT consensus. After each scenario every node
+//! must hold the same block hash at every height, every block's commit certificate must verify
+//! against the genesis validator set, and every transaction acknowledged with a receipt must be
+//! in the same block on every node.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use banyan_primitives::Genesis;
+use banyan_primitives::consensus::{
+    ChainBinding, CommitCertificate, CommitSignature, ValidatorSet, verify_commit_certificate,
+};
+use banyan_testkit::{RpcClient, TestNet};
+use common::*;
+use serde_json::{Value, json};
+
+const INIT_CHAIN_ID: u64 = 20261;
+
+fn head(rpc: &RpcClient) -> Option<u64> {
+    rpc.quantity("eth_blockNumber", json!([])).ok()
+}
+
+fn wait_height(net: &TestNet, nodes: &[usize], height: u64, timeout: Duration) {
+    let start = Instant::now();
+    loop {
+        let heads: Vec<Option<u64>> = nodes.iter().map(|&i| head(&net.nodes[i].rpc())).collect();
+        if heads.iter().all(|h| h.is_some_and(|h| h >= height)) {
+            return;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "nodes {nodes:?} at heights {heads:?} did not reach {height} within {timeout:?}\n{}",
+            tail_logs(net)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn tail_logs(net: &TestNet) -> String {
+    net.nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let text = n.log_text();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(15)..].join("\n");
+            format!("--- node{i} ---\n{tail}\n")
+        })
+        .collect()
+}
+
+fn block_hash(rpc: &RpcClient, height: u64) -> B256 {
+    let block = rpc
+        .call(
+            "eth_getBlockByNumber",
+            json!([format!("0x{height:x}"), false]),
+        )
+        .unwrap();
+    block["hash"].as_str().unwrap().parse().unwrap()
+}
+
+fn certificate(rpc: &RpcClient, height: u64) -> CommitCertificate {
+    let c = rpc
+        .call(
+            "banyan_getCommitCertificate",
+            json!([format!("0x{height:x}")]),
+        )
+        .unwrap();
+    assert!(!c.is_null(), "block {height} has no commit certificate");
+    let q = |v: &Value| banyan_testkit::parse_quantity(v).unwrap();
+    CommitCertificate::new(
+        q(&c["height"]),
+        q(&c["round"]) as u32,
+        c["blockHash"].as_str().unwrap().parse().unwrap(),
+        c["signatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| CommitSignature {
+                validator: s["validator"].as_str().unwrap().parse().unwrap(),
+                signature: s["signature"].as_str().unwrap().parse::<Bytes>().unwrap(),
+            })
+            .collect(),
+    )
+}
+
+/// Same hash at every height on every listed node, and a verifying certificate for every
+/// `cert_every`-th block (and the last) on each of them. Returns the common height.
+fn check_agreement(net: &TestNet, nodes: &[usize], cert_every: u64) -> u64 {
+    let genesis =
+        Genesis::from_json(&std::fs::read_to_string(net.dir.join("genesis.json")).unwrap())
+            .unwrap();
+    let set = ValidatorSet::new(genesis.suite, &genesis.validators).unwrap();
+    let rpcs: Vec<RpcClient> = nodes.iter().map(|&i| net.nodes[i].rpc()).collect();
+    let chain = ChainBinding {
+        chain_id: genesis.chain_id,
+        genesis_hash: block_hash(&rpcs[0], 0),
+    };
+    let common = rpcs.iter().map(|r| head(r).unwrap()).min().unwrap();
+    for height in 0..=common {
+        let hashes: Vec<B256> = rpcs.iter().map(|r| block_hash(r, height)).collect();
+        assert!(
+            hashes.windows(2).all(|w| w[0] == w[1]),
+            "nodes {nodes:?} disagree at height {height}: {hashes:?}"
+        );
+        if height > 0 && (height % cert_every == 0 || height == common) {
+            for r in &rpcs {
+                let cert = certificate(r, height);
+                verify_commit_certificate(genesis.suite, &chain, &set, &cert, height, hashes[0])
+                    .unwrap_or_else(|e| panic!("certificate of block {height}: {e}"));
+            }
+        }
+    }
+    common
+}
+
+/// Keeps sending transfers from `key` to whichever node is up, one at a time, recording
+/// each transaction acknowledged with a receipt.
+struct Load {
+    stop: Arc<AtomicBool>,
+    acked: Arc<Mutex<Vec<String>>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(net: &TestNet, down: Arc<AtomicUsize>, senders: usize) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let acked = Arc::new(Mutex::new(Vec::new()));
+        let rpcs: Vec<RpcClient> = net.nodes.iter().map(|n| n.rpc()).collect();
+        let threads = (0..senders)
+            .map(|s| {
+                let (stop, acked, rpcs, down) =
+                    (stop.clone(), acked.clone(), rpcs.clone(), down.clone());
+                std::thread::spawn(move || {
+                    let key = dev_key(s);
+                    let from = address_of(&key);
+                    let mut turn = s;
+                    let mut nonce: Option<u64> = None;
+                    while !stop.load(Ordering::SeqCst) {
+                        turn += 1;
+                        let i = turn % rpcs.len();
+                        if down.load(Ordering::SeqCst) & (1 << i) != 0 {
+                            continue;
+                        }
+                        let rpc = &rpcs[i];
+                        let n = match nonce {
+                            Some(n) => n,
+                            None => match rpc.quantity(
+                                "eth_getTransactionCount",
+                                json!([format!("{from}"), "latest"]),
+                            ) {
+                                Ok(n) => n,
+                                Err(_) => continue,
+                            },
+                        };
+                        let raw = signed(
+                            &key,
+                            INIT_CHAIN_ID,
+                            n,
+                            Some(Address::repeat_byte(0x42)),
+                            U256::from(1u64),
+                            vec![],
+                            21_000,
+                        );
+                        let Ok(hash) = rpc.call("eth_sendRawTransaction", json!([raw])) else {
+                            nonce = None;
+                            continue;
+                        };
+                        let hash = hash.as_str().unwrap().to_string();
+                        match rpc.wait_receipt(&hash, Duration::from_secs(15)) {
+                            Ok(_) => {
+                                acked.lock().unwrap().push(hash);
+                                nonce = Some(n + 1);
+                            }
+                            Err(_) => nonce = None,
+                        }
+                    }
+                })
+            })
+            .collect();
+        Self {
+            stop,
+            acked,
+            threads,
+        }
+    }
+
+    fn finish(self) -> Vec<String> {
+        self.stop.store(true, Ordering::SeqCst);
+        for t in self.threads {
+            t.join().unwrap();
+        }
+        Arc::try_unwrap(self.acked).unwrap().into_inner().unwrap()
+    }
+}
+
+/// Every acknowledged transaction is in the same block on every listed node.
+fn check_acked(net: &TestNet, nodes: &[usize], acked: &[String]) {
+    for hash in acked {
+        let mut blocks = BTreeMap::new();
+        for &i in nodes {
+            let r = net.nodes[i]
+                .rpc()
+                .wait_receipt(hash, Duration::from_secs(30))
+                .unwrap_or_else(|e| panic!("acknowledged {hash} missing on node{i}: {e}"));
+            blocks.insert(i, r["blockHash"].as_str().unwrap().to_string());
+        }
+        let first = blocks.values().next().unwrap();
+        assert!(
+            blocks.values().all(|b| b == first),
+            "{hash} is in different blocks: {blocks:?}"
+        );
+    }
+}
+
+#[test]
+fn four_nodes_agree_and_a_transaction_sent_to_one_is_committed_on_all() {
+    let net = TestNet::start(bin(), 4, "ecdsa", &[]).unwrap();
+    wait_height(&net, &[0, 1, 2, 3], 3, Duration::from_secs(60));
+    // Sent to node 3, it reaches the proposers by gossip and is committed everywhere.
+    let key = dev_key(0);
+    let raw = signed(
+        &key,
+        INIT_CHAIN_ID,
+        0,
+        Some(Address::repeat_byte(0x11)),
+        U256::from(5u64),
+        vec![],
+        21_000,
+    );
+    let hash = net.nodes[3]
+        .rpc()
+        .call("eth_sendRawTransaction", json!([raw]))
+        .unwrap();
+    let hash = hash.as_str().unwrap().to_string();
+    let receipt = net.nodes[0]
+        .rpc()
+        .wait_receipt(&hash, Duration::from_secs(30))
+        .unwrap();
+    assert_eq!(receipt["status"], "0x1");
+    // The same transaction sent again is a duplicate, not a second payment.
+    let again = net.nodes[1]
+        .rpc()
+        .try_call("eth_sendRawTransaction", json!([raw]))
+        .unwrap();
+    assert!(again.is_err(), "a committed transaction was accepted again");
+    check_acked(&net, &[0, 1, 2, 3], &[hash]);
+    wait_height(&net, &[0, 1, 2, 3], 8, Duration::from_secs(60));
+    check_agreement(&net, &[0, 1, 2, 3], 1);
+    let balance = net.nodes[2]
+        .rpc()
+        .call(
+            "eth_getBalance",
+            json!([format!("{}", Address::repeat_byte(0x11)), "latest"]),
+        )
+        .unwrap();
+    assert_eq!(balance, "0x5");
+}
+
+#[test]
+fn sm_network_agrees_with_sm2_certificates() {
+    let net = TestNet::start(bin(), 4, "sm", &[]).unwrap();
+    wait_height(&net, &[0, 1, 2, 3], 4, Duration::from_secs(60));
+    let common = check_agreement(&net, &[0, 1, 2, 3], 1);
+    let cert = certificate(&net.nodes[0].rpc(), common);
+    assert!(cert.signatures.iter().all(|s| s.signature.len() == 64));
+}
+
+#[test]
+fn a_validator_killed_and_restarted_repeatedly_under_load_does_not_stop_the_chain() {
+    let mut net = TestNet::start(bin(), 4, "ecdsa", &[]).unwrap();
+    wait_height(&net, &[0, 1, 2, 3], 2, Duration::from_secs(60));
+    let down = Arc::new(AtomicUsize::new(0));
+    let load = Load::start(&net, down.clone(), 3);
+    for round in 0..4 {
+        let victim = 1 + round % 3;
+        down.store(1 << victim, Ordering::SeqCst);
+        net.nodes[victim].kill9().unwrap();
+        let others: Vec<usize> = (0..4).filter(|i| *i != victim).collect();
+        let before = head(&net.nodes[others[0]].rpc()).unwrap();
+        // Three of four keep committing while one is down.
+        wait_height(&net, &others, before + 3, Duration::from_secs(60));
+        net.nodes[victim].start_process().unwrap();
+        down.store(0, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let acked = load.finish();
+    assert!(
+        acked.len() >= 10,
+        "only {} transfers acknowledged",
+        acked.len()
+    );
+    let target = head(&net.nodes[0].rpc()).unwrap() + 2;
+    wait_height(&net, &[0, 1, 2, 3], target, Duration::from_secs(90));
+    check_agreement(&net, &[0, 1, 2, 3], 1);
+    check_acked(&net, &[0, 1, 2, 3], &acked);
+}
+
+#[test]
+fn two_of_four_stopped_halts_without_a_fork_and_resumes_when_one_returns() {
+    let mut net = TestNet::start(bin(), 4, "ecdsa", &[]).unwrap();
+    wait_height(&net, &[0, 1, 2, 3], 3, Duration::from_secs(60));
+    net.nodes[2].kill9().unwrap();
+    net.nodes[3].kill9().unwrap();
+    // Give in-flight heights time to finish, then watch: no quorum, no new block.
+    std::thread::sleep(Duration::from_secs(3));
+    let halted: Vec<u64> = [0, 1]
+        .iter()
+        .map(|&i| head(&net.nodes[i].rpc()).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_secs(5));
+    let still: Vec<u64> = [0, 1]
+        .iter()
+        .map(|&i| head(&net.nodes[i].rpc()).unwrap())
+        .collect();
+    assert_eq!(
+        halted, still,
+        "two of four validators committed blocks without a quorum"
+    );
+    check_agreement(&net, &[0, 1], 1);
+    // One returns: 3 of 4 is a quorum again.
+    net.nodes[2].start_process().unwrap();
+    let top = *still.iter().max().unwrap();
+    wait_height(&net, &[0, 1, 2], top + 3, Duration::from_secs(90));
+    check_agreement(&net, &[0, 1, 2], 1);
+}
+
+#[test]
+fn a_node_started_empty_after_a_thousand_blocks_syncs_to_the_head() {
+    let mut net = TestNet::init(bin(), 4, "ecdsa", &[]).unwrap();
+    // Fast heights so that a thousand blocks take a minute, not a quarter of an hour.
+    net.set_consensus("target_block_ms", "5").unwrap();
+    net.set_consensus("timeout_propose_ms", "1000").unwrap();
+    net.start_nodes(&[0, 1, 2, 3]).unwrap();
+    wait_height(&net, &[0, 1, 2, 3], 1_000, Duration::from_secs(900));
+    // Node 3 loses everything (chain, state, consensus WAL) and starts from genesis while the
+    // other three keep going.
+    net.nodes[3].kill9().unwrap();
+    std::fs::remove_dir_all(&net.nodes[3].datadir).unwrap();
+    let started = Instant::now();
+    net.start_nodes(&[3]).unwrap();
+    let target = head(&net.nodes[0].rpc()).unwrap();
+    wait_height(&net, &[3], target, Duration::from_secs(900));
+    let took = started.elapsed();
+    eprintln!(
+        "node3 synced {target} blocks from empty in {took:.1?} ({:.0} blocks/s)",
+        target as f64 / took.as_secs_f64()
+    );
+    // It then follows the running network.
+    let now = head(&net.nodes[0].rpc()).unwrap();
+    wait_height(&net, &[0, 1, 2, 3], now + 3, Duration::from_secs(120));
+    check_agreement(&net, &[0, 1, 2, 3], 100);
+}

@@ -1,0 +1,215 @@
+//! Runs the node under BFT consensus (`banyan-consensus`, ADR 0005) instead of the single
+//! validator's block producer: the node builds, checks and commits blocks when the engine asks,
+//! and gossips the transactions its RPC accepts to the other nodes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alloy_primitives::B256;
+use banyan_consensus::host::{
+    self, AppError, Application, ConsensusHandle, ConsensusSettings, Role as EngineRole, StartArgs,
+    Verdict,
+};
+use banyan_consensus::network::{NetworkConfig, NetworkHandle};
+use banyan_consensus::{BanyanContext, ValidatorSet};
+use banyan_primitives::Block;
+use banyan_primitives::consensus::{ChainBinding, CommitCertificate};
+use bytes::Bytes;
+use malachitebft_app_channel::app::types::core::LinearTimeouts;
+
+use crate::NodeError;
+use crate::config::{NodeConfig, Role};
+use crate::node::Node;
+
+/// The node as the consensus engine's application.
+struct NodeApp {
+    node: Arc<Node>,
+}
+
+fn app_err(e: impl std::fmt::Display) -> AppError {
+    AppError(e.to_string())
+}
+
+impl Application for NodeApp {
+    fn head(&self) -> Result<(u64, B256), AppError> {
+        let (header, hash) = self.node.head();
+        Ok((header.header.number, hash))
+    }
+
+    fn build_block(&self, height: u64, _deadline: Instant) -> Result<Block, AppError> {
+        let (head, _) = self.head()?;
+        if head + 1 != height {
+            return Err(AppError(format!(
+                "asked to propose height {height} on head {head}"
+            )));
+        }
+        self.node.build_proposal().map_err(app_err)
+    }
+
+    fn verify_block(&self, block: &Block) -> Result<Verdict, AppError> {
+        Ok(match self.node.check_proposal(block).map_err(app_err)? {
+            Ok(()) => Verdict::Valid,
+            Err(reason) => Verdict::Invalid(reason),
+        })
+    }
+
+    fn commit(&self, block: &Block, certificate: &CommitCertificate) -> Result<(), AppError> {
+        self.node
+            .commit_decided(block, certificate)
+            .map(|_| ())
+            .map_err(app_err)
+    }
+
+    fn certified_block(&self, height: u64) -> Result<Option<(Block, CommitCertificate)>, AppError> {
+        let chain = self.node.chain();
+        let Some(block) = chain.block(height).map_err(app_err)? else {
+            return Ok(None);
+        };
+        Ok(chain
+            .certificate(height)
+            .map_err(app_err)?
+            .map(|cert| (block, cert)))
+    }
+
+    fn history_min_height(&self) -> u64 {
+        1
+    }
+
+    fn store_proposal(&self, height: u64, round: u32, block: &Block) -> Result<(), AppError> {
+        self.node
+            .proposals()
+            .put_proposal(height, round, block)
+            .map_err(app_err)
+    }
+
+    fn proposal(&self, hash: B256) -> Result<Option<Block>, AppError> {
+        Ok(self
+            .node
+            .proposals()
+            .proposal(hash)
+            .map_err(app_err)?
+            .map(|(_, _, block)| block))
+    }
+
+    fn proposals_at(&self, height: u64) -> Result<Vec<(u32, Block)>, AppError> {
+        self.node.proposals().proposals_at(height).map_err(app_err)
+    }
+}
+
+/// Most transactions waiting to be gossiped; beyond this, new ones are not gossiped (they
+/// still reach the proposer when this node proposes).
+const GOSSIP_QUEUE: usize = 20_000;
+/// How long accepted transactions are collected before one gossip frame goes out.
+const GOSSIP_BATCH_WINDOW: Duration = Duration::from_millis(5);
+/// Most transactions in one gossip frame.
+const GOSSIP_BATCH: usize = 1024;
+
+/// Starts consensus for `node` as `config` says. The node's RPC must already run.
+pub(crate) async fn start_consensus(
+    node: Arc<Node>,
+    config: &NodeConfig,
+) -> Result<ConsensusHandle, NodeError> {
+    let network = config
+        .network
+        .as_ref()
+        .ok_or_else(|| NodeError::Config("consensus needs the [network] table".into()))?;
+    let genesis = node.genesis();
+    let suite = genesis.suite;
+    let validators = ValidatorSet::from_genesis(genesis)
+        .map_err(|e| NodeError::Config(format!("genesis validators: {e}")))?;
+    let ctx = BanyanContext::new(
+        suite,
+        ChainBinding {
+            chain_id: genesis.chain_id,
+            genesis_hash: node.genesis_hash(),
+        },
+    );
+    let role = match config.consensus.role {
+        Role::Validator => EngineRole::Validator(config.validator_key.clone()),
+        Role::Observer => EngineRole::Observer,
+    };
+    let c = &config.consensus;
+    let wal_dir = c.wal_dir.clone().ok_or_else(|| {
+        NodeError::Config(
+            "a consensus node needs a data directory for its write-ahead log (consensus.wal_dir)"
+                .into(),
+        )
+    })?;
+    let settings = ConsensusSettings {
+        timeouts: LinearTimeouts {
+            propose: Duration::from_millis(c.timeout_propose_ms),
+            prevote: Duration::from_millis(c.timeout_prevote_ms),
+            precommit: Duration::from_millis(c.timeout_precommit_ms),
+            rebroadcast: Duration::from_millis(
+                c.timeout_propose_ms + c.timeout_prevote_ms + c.timeout_precommit_ms,
+            ),
+            ..LinearTimeouts::default()
+        },
+        target_block_time: Duration::from_millis(c.target_block_ms),
+        wal_dir,
+        moniker: config
+            .network
+            .as_ref()
+            .map(|n| n.tls.local_identity().node_name().to_string())
+            .unwrap_or_else(|| "banyan".into()),
+        sync_batch: 50,
+    };
+    let (gossip_in_tx, mut gossip_in) = tokio::sync::mpsc::channel(256);
+    let handle = host::start(StartArgs {
+        ctx,
+        validators,
+        role,
+        settings,
+        network: NetworkConfig {
+            listen: network.listen,
+            peers: network.peers.clone(),
+            tls: network.tls.clone(),
+        },
+        app: Arc::new(NodeApp { node: node.clone() }),
+        guard_store: node.chain().kv().clone(),
+        gossip: Some(gossip_in_tx),
+    })
+    .await
+    .map_err(|e| NodeError::Execution(e.to_string()))?;
+
+    // Transactions from peers go into our pool; they are not gossiped again (full mesh).
+    let receiver = node.clone();
+    tokio::spawn(async move {
+        while let Some((_peer, txs)) = gossip_in.recv().await {
+            let node = receiver.clone();
+            let _checked = tokio::task::spawn_blocking(move || {
+                for raw in txs {
+                    node.accept_gossiped(&raw);
+                }
+            })
+            .await;
+        }
+    });
+    // Transactions our RPC accepts are batched and sent to every peer.
+    let (out_tx, out_rx) = tokio::sync::mpsc::channel::<Bytes>(GOSSIP_QUEUE);
+    node.set_gossip(out_tx);
+    tokio::spawn(gossip_out(handle.network.clone(), out_rx));
+    tracing::info!(
+        "consensus running as {} on {} with {} peers configured",
+        config.consensus.role,
+        handle.listen_addr,
+        network.peers.len()
+    );
+    Ok(handle)
+}
+
+async fn gossip_out(network: NetworkHandle, mut rx: tokio::sync::mpsc::Receiver<Bytes>) {
+    let mut batch = Vec::with_capacity(GOSSIP_BATCH);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        let until = tokio::time::Instant::now() + GOSSIP_BATCH_WINDOW;
+        while batch.len() < GOSSIP_BATCH {
+            match tokio::time::timeout_at(until, rx.recv()).await {
+                Ok(Some(tx)) => batch.push(tx),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        network.gossip_txs(&batch);
+        batch.clear();
+    }
+}

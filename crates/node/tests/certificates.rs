@@ -1,0 +1,475 @@
+//! Commit certificates stored with their blocks and served over JSON-RPC, and the store of
+//! proposed blocks: a certified block and its certificate are written together or not at all, a
+//! client verifies what `banyan_getCommitCertificate` serves, proposals survive a restart and are
+//! pruned by the commit of their height, and damaged stored bytes are errors, never panics.
+#![allow(clippy::unwrap_used)]
+
+use alloy_primitives::{Address, B256, Bytes};
+use banyan_crypto::{SecretKey, Suite};
+use banyan_node::{
+    BlockConfig, ChainStore, DataDir, MAX_PROPOSAL_BYTES, MAX_STORED_PROPOSALS, Node, NodeConfig,
+    NodeError, ProposalStore, dev_accounts, dev_genesis,
+};
+use banyan_primitives::consensus::{
+    ChainBinding, CommitCertificate, CommitSignature, ValidatorSet, VoteType,
+    verify_commit_certificate, vote_sign_bytes,
+};
+use banyan_primitives::{Block, GenesisValidator, Header, SealedHeader, height_key};
+use banyan_rpc::Backend;
+use banyan_storage::{Entry, KvStore, MemoryStore, StorageError, Table, WriteBatch, open_redb};
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const CHAIN_ID: u64 = 4242;
+
+/// A chain of four equal-power validators (the first four dev keys); this node is validator 0
+/// and produces a block whenever asked, even an empty one.
+fn config(suite: Suite) -> (NodeConfig, Vec<SecretKey>) {
+    let accounts = dev_accounts(suite, 4).unwrap();
+    let (mut genesis, _) = dev_genesis(suite, CHAIN_ID, &accounts, 1_000).unwrap();
+    genesis.validators = accounts
+        .iter()
+        .map(|a| GenesisValidator {
+            address: a.address,
+            public_key: Bytes::from(suite.public_key(&a.key).unwrap().to_bytes()),
+            power: 1,
+        })
+        .collect();
+    let keys: Vec<SecretKey> = accounts.into_iter().map(|a| a.key).collect();
+    let mut config = NodeConfig::new(DataDir::Memory, genesis, keys[0].clone());
+    config.block = BlockConfig {
+        empty_blocks: true,
+        ..BlockConfig::default()
+    };
+    (config, keys)
+}
+
+/// A certificate for `block` at `round`, signed by the validators with `keys`, as consensus
+/// would assemble it from their precommits.
+fn certify(node: &Node, block: &Block, round: u32, keys: &[&SecretKey]) -> CommitCertificate {
+    let suite = node.suite();
+    let chain = ChainBinding {
+        chain_id: CHAIN_ID,
+        genesis_hash: node.status().genesis_hash,
+    };
+    let height = block.header.header.number;
+    let hash = block.header.header.hash(suite);
+    let signatures = keys
+        .iter()
+        .map(|key| {
+            let validator = suite.address(&suite.public_key(key).unwrap());
+            let preimage = vote_sign_bytes(
+                &chain,
+                VoteType::Precommit,
+                height,
+                round,
+                Some(hash),
+                validator,
+            );
+            CommitSignature {
+                validator,
+                signature: Bytes::from(suite.sign(key, &preimage).unwrap().to_bytes()),
+            }
+        })
+        .collect();
+    CommitCertificate::new(height, round, hash, signatures)
+}
+
+/// Block 1 as produced by validator 0 on a node of its own.
+fn block_one(config: &NodeConfig) -> Block {
+    let producer = Node::open(config).unwrap();
+    producer.produce_block().unwrap().unwrap();
+    producer.chain().block(1).unwrap().unwrap()
+}
+
+/// One JSON-RPC call over plain HTTP/1.1; returns `result`.
+async fn rpc(addr: SocketAddr, method: &str, params: Value) -> Value {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{response}");
+    let reply: Value = serde_json::from_str(body).unwrap();
+    assert!(reply.get("error").is_none(), "{method}: {reply}");
+    reply["result"].clone()
+}
+
+fn hex_u64(v: &Value) -> u64 {
+    u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+}
+
+/// The certificate as a client rebuilds it from `banyan_getCommitCertificate`.
+fn certificate_from_json(v: &Value) -> CommitCertificate {
+    CommitCertificate {
+        height: hex_u64(&v["height"]),
+        round: hex_u64(&v["round"]) as u32,
+        block_hash: v["blockHash"].as_str().unwrap().parse().unwrap(),
+        signatures: v["signatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| CommitSignature {
+                validator: s["validator"].as_str().unwrap().parse().unwrap(),
+                signature: s["signature"].as_str().unwrap().parse().unwrap(),
+            })
+            .collect(),
+    }
+}
+
+/// The validators as a client rebuilds them from `banyan_getValidatorSet`.
+fn validators_from_json(v: &Value) -> Vec<GenesisValidator> {
+    v["validators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| GenesisValidator {
+            address: e["address"].as_str().unwrap().parse().unwrap(),
+            public_key: e["publicKey"].as_str().unwrap().parse().unwrap(),
+            power: hex_u64(&e["power"]),
+        })
+        .collect()
+}
+
+/// The client's side of §6: fetch the certificate and the validator set over JSON-RPC and check
+/// the certificate against a header it holds, trusting only genesis.
+#[tokio::test]
+async fn a_certified_block_is_served_over_rpc_and_verifies() {
+    for suite in [Suite::Ecdsa, Suite::Sm] {
+        let (config, keys) = config(suite);
+        let block = block_one(&config);
+        let node = Node::open(&config).unwrap();
+        let cert = certify(&node, &block, 3, &[&keys[2], &keys[0], &keys[1]]);
+        node.import_certified_block(&block, &cert).unwrap();
+
+        // Through the backend: block 1 has the certificate, genesis has none.
+        assert_eq!(node.commit_certificate(1).unwrap(), Some(cert.clone()));
+        assert_eq!(node.commit_certificate(0).unwrap(), None);
+
+        let rpc_config = banyan_rpc::RpcConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..Default::default()
+        };
+        let backend: Arc<dyn Backend> = node.clone();
+        let (addr, server) = banyan_rpc::start(rpc_config, backend).await.unwrap();
+
+        let served = rpc(addr, "banyan_getCommitCertificate", json!(["0x1"])).await;
+        let set = rpc(addr, "banyan_getValidatorSet", json!(["0x1"])).await;
+        assert_eq!(set["totalPower"], "0x4", "{suite}");
+        let served_cert = certificate_from_json(&served);
+        assert_eq!(served_cert, cert, "{suite}");
+        let validators = ValidatorSet::new(suite, &validators_from_json(&set)).unwrap();
+        let chain = ChainBinding {
+            chain_id: CHAIN_ID,
+            genesis_hash: node.status().genesis_hash,
+        };
+        let header = node.chain().header(1).unwrap().unwrap().header;
+        verify_commit_certificate(
+            suite,
+            &chain,
+            &validators,
+            &served_cert,
+            header.number,
+            header.hash(suite),
+        )
+        .unwrap();
+
+        // `latest` is block 1; genesis and blocks beyond the head have no certificate.
+        let latest = rpc(addr, "banyan_getCommitCertificate", json!(["latest"])).await;
+        assert_eq!(latest, served, "{suite}");
+        for missing in ["0x0", "0x9"] {
+            let none = rpc(addr, "banyan_getCommitCertificate", json!([missing])).await;
+            assert_eq!(none, Value::Null, "{suite}: block {missing}");
+        }
+        server.stop().unwrap();
+        server.stopped().await;
+    }
+}
+
+/// `banyan dev` is unchanged: a produced block has no certificate.
+#[test]
+fn a_produced_block_has_no_certificate() {
+    let (config, _) = config(Suite::Ecdsa);
+    let node = Node::open(&config).unwrap();
+    node.produce_block().unwrap().unwrap();
+    assert_eq!(node.chain().certificate(1).unwrap(), None);
+    assert_eq!(node.commit_certificate(1).unwrap(), None);
+}
+
+#[test]
+fn a_certificate_that_does_not_prove_the_block_is_refused_and_nothing_is_written() {
+    let (config, keys) = config(Suite::Ecdsa);
+    let block = block_one(&config);
+    let node = Node::open(&config).unwrap();
+    // Two of four is not more than 2/3.
+    let weak = certify(&node, &block, 0, &[&keys[0], &keys[1]]);
+    // Three of four, but for another block.
+    let mut other = block.clone();
+    other.header.header.timestamp += 1;
+    let elsewhere = certify(&node, &other, 0, &[&keys[0], &keys[1], &keys[2]]);
+    for (cert, expected) in [
+        (weak, "signed by 2 of 4 voting power"),
+        (elsewhere, "certificate is for block"),
+    ] {
+        match node.import_certified_block(&block, &cert) {
+            Err(NodeError::InvalidBlock { number: 1, reason }) => {
+                assert!(reason.contains(expected), "{reason}")
+            }
+            other => panic!(
+                "expected an invalid certificate, got {:?}",
+                other.map(|b| b.hash)
+            ),
+        }
+        assert_eq!(node.head_number(), 0);
+        assert_eq!(node.chain().block(1).unwrap(), None);
+        assert_eq!(node.chain().certificate(1).unwrap(), None);
+    }
+}
+
+/// A memory store whose writes fail, without applying anything, while `fail_on` names a table
+/// the batch writes: a stand-in for a disk that fails mid-commit.
+#[derive(Default)]
+struct FailingStore {
+    inner: MemoryStore,
+    fail_on: Mutex<Option<Table>>,
+}
+
+impl KvStore for FailingStore {
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.inner.get(table, key)
+    }
+    fn write(&self, batch: WriteBatch) -> Result<(), StorageError> {
+        if let Some(table) = *self.fail_on.lock()
+            && batch.ops().iter().any(|op| op.table() == table)
+        {
+            return Err(StorageError::Engine(format!(
+                "injected failure writing {table:?}"
+            )));
+        }
+        self.inner.write(batch)
+    }
+    fn range(
+        &self,
+        table: Table,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Entry>, StorageError> {
+        self.inner.range(table, start, end, limit)
+    }
+    fn last(&self, table: Table) -> Result<Option<Entry>, StorageError> {
+        self.inner.last(table)
+    }
+}
+
+/// Whether the failure hits the write holding the block or the one holding the certificate,
+/// neither is stored: they are one write. Had they been two, one of the two runs would leave
+/// the other half behind.
+#[test]
+fn a_block_and_its_certificate_are_written_together_or_not_at_all() {
+    let (config, keys) = config(Suite::Ecdsa);
+    let block = block_one(&config);
+    for fail_on in [Table::Headers, Table::Certificates] {
+        let store = Arc::new(FailingStore::default());
+        let node = Node::with_store(&config, store.clone()).unwrap();
+        let cert = certify(&node, &block, 1, &[&keys[1], &keys[2], &keys[3]]);
+        *store.fail_on.lock() = Some(fail_on);
+        let err = node.import_certified_block(&block, &cert).err().unwrap();
+        assert!(matches!(err, NodeError::Storage(_)), "{err:?}");
+        assert_eq!(node.head_number(), 0);
+        assert_eq!(node.chain().head().unwrap(), Some(0));
+        assert_eq!(node.chain().block(1).unwrap(), None, "failing {fail_on:?}");
+        assert_eq!(
+            node.chain().certificate(1).unwrap(),
+            None,
+            "failing {fail_on:?}"
+        );
+        assert_eq!(store.get(Table::Headers, &height_key(1)).unwrap(), None);
+        assert_eq!(
+            store.get(Table::Certificates, &height_key(1)).unwrap(),
+            None
+        );
+
+        // Once the disk works again, the same import stores both.
+        *store.fail_on.lock() = None;
+        node.import_certified_block(&block, &cert).unwrap();
+        assert_eq!(node.chain().block(1).unwrap(), Some(block.clone()));
+        assert_eq!(node.chain().certificate(1).unwrap(), Some(cert));
+    }
+}
+
+#[test]
+fn a_damaged_certificate_is_an_error() {
+    let store: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
+    let chain = ChainStore::new(store.clone(), Suite::Ecdsa);
+    let cert = CommitCertificate::new(7, 0, B256::repeat_byte(1), vec![]);
+    let mut batch = WriteBatch::default();
+    chain.stage_certificate(&mut batch, &cert);
+    // Stored under height 8, but the certificate says 7.
+    batch.put(Table::Certificates, height_key(8), cert.encoded());
+    let mut trailing = cert.encoded();
+    trailing.push(0);
+    batch.put(Table::Certificates, height_key(9), trailing);
+    batch.put(
+        Table::Certificates,
+        height_key(10),
+        b"\xff\x00garbage".to_vec(),
+    );
+    store.write(batch).unwrap();
+
+    assert_eq!(chain.certificate(7).unwrap(), Some(cert));
+    for number in [8, 9, 10] {
+        match chain.certificate(number) {
+            Err(NodeError::Corrupt(msg)) => assert!(
+                msg.starts_with(&format!("commit certificate of block {number}: ")),
+                "{msg}"
+            ),
+            other => panic!("block {number}: expected a corrupt certificate, got {other:?}"),
+        }
+    }
+}
+
+// --- proposal store ---------------------------------------------------------------------------
+
+/// A block at `number`, told apart from others at that height by `salt`.
+fn proposed(number: u64, salt: u8) -> Block {
+    Block {
+        header: SealedHeader {
+            header: Header {
+                number,
+                timestamp: u64::from(salt),
+                proposer: Address::repeat_byte(salt),
+                ..Header::default()
+            },
+            signature: Bytes::from(vec![salt; 65]),
+        },
+        transactions: vec![Bytes::from(vec![salt; 100])],
+    }
+}
+
+fn hash(block: &Block) -> B256 {
+    block.header.header.hash(Suite::Ecdsa)
+}
+
+#[test]
+fn proposals_survive_a_restart() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let (a, b, c) = (proposed(5, 1), proposed(5, 2), proposed(6, 3));
+    {
+        let proposals = ProposalStore::new(open_redb(dir.path()).unwrap(), Suite::Ecdsa);
+        proposals.put_proposal(5, 1, &b).unwrap();
+        proposals.put_proposal(5, 0, &a).unwrap();
+        proposals.put_proposal(6, 0, &c).unwrap();
+    }
+    let proposals = ProposalStore::new(open_redb(dir.path()).unwrap(), Suite::Ecdsa);
+    assert_eq!(
+        proposals.proposal(hash(&a)).unwrap(),
+        Some((5, 0, a.clone()))
+    );
+    assert_eq!(
+        proposals.proposal(hash(&c)).unwrap(),
+        Some((6, 0, c.clone()))
+    );
+    assert_eq!(proposals.proposal(B256::repeat_byte(9)).unwrap(), None);
+    assert_eq!(proposals.proposals_at(5).unwrap(), vec![(0, a), (1, b)]);
+    assert_eq!(proposals.proposals_at(6).unwrap(), vec![(0, c)]);
+    assert!(proposals.proposals_at(7).unwrap().is_empty());
+}
+
+#[test]
+fn committing_a_height_prunes_its_proposals_and_keeps_later_ones() {
+    let (config, _) = config(Suite::Ecdsa);
+    let node = Node::open(&config).unwrap();
+    let proposals = node.proposals();
+    let (a, b, next) = (proposed(1, 1), proposed(1, 2), proposed(2, 3));
+    proposals.put_proposal(1, 0, &a).unwrap();
+    proposals.put_proposal(1, 1, &b).unwrap();
+    proposals.put_proposal(2, 0, &next).unwrap();
+    assert_eq!(proposals.proposals_at(1).unwrap().len(), 2);
+
+    node.produce_block().unwrap().unwrap();
+    assert!(proposals.proposals_at(1).unwrap().is_empty());
+    assert_eq!(proposals.proposal(hash(&a)).unwrap(), None);
+    assert_eq!(proposals.proposals_at(2).unwrap(), vec![(0, next.clone())]);
+
+    // Pruning on its own stages deletes and writes nothing.
+    let mut batch = WriteBatch::default();
+    assert_eq!(proposals.prune_proposals_through(&mut batch, 1).unwrap(), 0);
+    assert_eq!(proposals.prune_proposals_through(&mut batch, 2).unwrap(), 1);
+    assert_eq!(batch.len(), 1);
+    assert_eq!(proposals.proposals_at(2).unwrap(), vec![(0, next)]);
+}
+
+#[test]
+fn damaged_proposals_are_errors_not_panics() {
+    let store: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
+    let proposals = ProposalStore::new(store.clone(), Suite::Ecdsa);
+    let good = proposed(3, 1);
+    proposals.put_proposal(3, 0, &good).unwrap();
+    let value = store
+        .get(Table::Proposals, hash(&good).as_slice())
+        .unwrap()
+        .unwrap();
+    let mut trailing = value.clone();
+    trailing.push(0x80);
+    let cases: [(&str, Vec<u8>, Vec<u8>); 5] = [
+        ("garbage", vec![1; 32], b"\xf8\xffnot rlp".to_vec()),
+        ("trailing bytes", vec![2; 32], trailing),
+        ("truncated", vec![3; 32], value[..value.len() - 1].to_vec()),
+        ("under another hash", vec![4; 32], value.clone()),
+        ("oversized", vec![5; 32], vec![0xc0; MAX_PROPOSAL_BYTES + 1]),
+    ];
+    for (what, key, bytes) in cases {
+        let mut batch = WriteBatch::default();
+        batch.put(Table::Proposals, key.clone(), bytes);
+        store.write(batch).unwrap();
+        let err = proposals.proposal(B256::from_slice(&key)).expect_err(what);
+        assert!(matches!(err, NodeError::Corrupt(_)), "{what}: {err:?}");
+        assert!(proposals.proposals_at(3).is_err(), "{what}");
+        let mut batch = WriteBatch::default();
+        assert!(
+            proposals.prune_proposals_through(&mut batch, 3).is_err(),
+            "{what}"
+        );
+        let mut batch = WriteBatch::default();
+        batch.delete(Table::Proposals, key);
+        store.write(batch).unwrap();
+    }
+    assert_eq!(proposals.proposals_at(3).unwrap(), vec![(0, good)]);
+}
+
+#[test]
+fn the_proposal_store_refuses_what_exceeds_its_bounds() {
+    let store: Arc<dyn KvStore> = Arc::new(MemoryStore::new());
+    let proposals = ProposalStore::new(store, Suite::Ecdsa);
+    // A block filed under another height.
+    let err = proposals.put_proposal(4, 0, &proposed(5, 1)).unwrap_err();
+    assert!(matches!(err, NodeError::Proposal(_)), "{err:?}");
+    // A block above the size limit is not written.
+    let mut huge = proposed(5, 1);
+    huge.transactions = vec![Bytes::from(vec![0; MAX_PROPOSAL_BYTES])];
+    let err = proposals.put_proposal(5, 0, &huge).unwrap_err();
+    assert!(err.to_string().contains("above the limit"), "{err}");
+    assert_eq!(proposals.proposal(hash(&huge)).unwrap(), None);
+    // More proposals than the store may hold: scans refuse rather than read without limit.
+    for round in 0..=MAX_STORED_PROPOSALS as u32 {
+        let mut block = proposed(5, 1);
+        block.header.header.timestamp = u64::from(round);
+        proposals.put_proposal(5, round, &block).unwrap();
+    }
+    let err = proposals.proposals_at(5).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(&format!("more than {MAX_STORED_PROPOSALS}")),
+        "{err}"
+    );
+}
