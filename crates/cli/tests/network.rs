@@ -348,8 +348,29 @@ fn a_node_started_empty_after_a_thousand_blocks_syncs_to_the_head() {
     let started = Instant::now();
     net.start_nodes(&[3]).unwrap();
     let target = head(&net.nodes[0].rpc()).unwrap();
-    wait_height(&net, &[3], target, Duration::from_secs(900));
+    // While it catches up it says so (eth_syncing), then reports false.
+    let rpc3 = net.nodes[3].rpc();
+    let mut seen_syncing: Option<Value> = None;
+    let deadline = Instant::now() + Duration::from_secs(900);
+    while head(&rpc3).unwrap_or(0) < target {
+        assert!(
+            Instant::now() < deadline,
+            "node3 did not sync\n{}",
+            tail_logs(&net)
+        );
+        if let Ok(s) = rpc3.call("eth_syncing", json!([]))
+            && s.is_object()
+            && seen_syncing.is_none()
+        {
+            seen_syncing = Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let took = started.elapsed();
+    let seen = seen_syncing.expect("eth_syncing never reported progress during the sync");
+    let highest = banyan_testkit::parse_quantity(&seen["highestBlock"]).unwrap();
+    assert!(highest >= 1_000, "{seen}");
+    assert!(net.nodes[3].log_text().contains("syncing: block"));
     eprintln!(
         "node3 synced {target} blocks from empty in {took:.1?} ({:.0} blocks/s)",
         target as f64 / took.as_secs_f64()
@@ -358,4 +379,107 @@ fn a_node_started_empty_after_a_thousand_blocks_syncs_to_the_head() {
     let now = head(&net.nodes[0].rpc()).unwrap();
     wait_height(&net, &[0, 1, 2, 3], now + 3, Duration::from_secs(120));
     check_agreement(&net, &[0, 1, 2, 3], 100);
+    assert_eq!(rpc3.call("eth_syncing", json!([])).unwrap(), json!(false));
+}
+
+/// `(validator, kind, height, round) -> values` from every "Received vote" line in the logs:
+/// what each validator was seen to sign, as its peers verified it.
+fn signed_votes(
+    net: &TestNet,
+) -> BTreeMap<(String, String, u64, u64), std::collections::BTreeSet<String>> {
+    let mut votes: BTreeMap<_, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for node in &net.nodes {
+        for line in node
+            .log_text()
+            .lines()
+            .filter(|l| l.contains("Received vote"))
+        {
+            let Some(msg) = line.split("vote.msg=").nth(1) else {
+                continue;
+            };
+            let Some((kind, rest)) = msg.split_once('(') else {
+                continue;
+            };
+            let body = rest.split(')').next().unwrap_or_default();
+            let field = |name: &str| {
+                body.split(", ")
+                    .find_map(|f| f.strip_prefix(&format!("{name}: ")))
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let key = (
+                field("from").to_lowercase(),
+                kind.to_string(),
+                field("height").parse().unwrap(),
+                field("round").parse().unwrap(),
+            );
+            votes.entry(key).or_default().insert(field("value"));
+        }
+    }
+    votes
+}
+
+#[test]
+fn a_validator_killed_mid_round_never_signs_a_conflicting_vote_after_restart() {
+    let mut net = TestNet::init(bin(), 4, "ecdsa", &[]).unwrap();
+    net.set_consensus("target_block_ms", "50").unwrap();
+    for node in &mut net.nodes {
+        // The engine's per-vote lines are what this test reads.
+        node.set_env("RUST_LOG", "info");
+    }
+    net.start_nodes(&[0, 1, 2, 3]).unwrap();
+    wait_height(&net, &[0, 1, 2, 3], 3, Duration::from_secs(60));
+    let down = Arc::new(AtomicUsize::new(0));
+    let load = Load::start(&net, down.clone(), 2);
+    let victim_address = {
+        let key = std::fs::read_to_string(net.dir.join("node1/validator.key")).unwrap();
+        let hex = key.trim().rsplit(':').next().unwrap().to_string();
+        let key = banyan_crypto::SecretKey::from_hex(&hex).unwrap();
+        format!("{}", address_of(&key)).to_lowercase()
+    };
+    // SIGKILL at varied moments: right after restart (mid-round, votes just written), and later.
+    for (i, wait_ms) in [300u64, 900, 150, 1500, 600, 250].iter().enumerate() {
+        std::thread::sleep(Duration::from_millis(*wait_ms));
+        down.store(1 << 1, Ordering::SeqCst);
+        net.nodes[1].kill9().unwrap();
+        std::thread::sleep(Duration::from_millis(200 + 100 * i as u64));
+        net.nodes[1].start_process().unwrap();
+        down.store(0, Ordering::SeqCst);
+    }
+    let acked = load.finish();
+    let target = head(&net.nodes[0].rpc()).unwrap() + 3;
+    wait_height(&net, &[0, 1, 2, 3], target, Duration::from_secs(120));
+    check_agreement(&net, &[0, 1, 2, 3], 1);
+    check_acked(&net, &[0, 1, 2, 3], &acked);
+
+    let votes = signed_votes(&net);
+    let conflicts: Vec<_> = votes
+        .iter()
+        .filter(|(_, values)| values.len() > 1)
+        .collect();
+    assert!(
+        conflicts.is_empty(),
+        "conflicting signed votes: {conflicts:?}"
+    );
+    // Not vacuous: the victim's votes were seen, across many heights, before and after kills.
+    let victim_heights: std::collections::BTreeSet<u64> = votes
+        .keys()
+        .filter(|(from, ..)| *from == victim_address)
+        .map(|(_, _, h, _)| *h)
+        .collect();
+    assert!(
+        victim_heights.len() >= 10,
+        "victim votes at {victim_heights:?}"
+    );
+    for (i, node) in net.nodes.iter().enumerate() {
+        let log = node.log_text();
+        assert!(
+            !log.contains("misbehaviour seen"),
+            "node{i} saw equivocation"
+        );
+        assert!(
+            !log.contains("refusing to send a conflicting"),
+            "node{i} guard fired"
+        );
+    }
 }

@@ -61,6 +61,22 @@ pub enum GuardError {
         /// What the engine now wants to send.
         attempted: String,
     },
+    /// A message for a height whose records were already pruned: nothing can show it does not
+    /// conflict with what was sent then, so it is not sent. The engine never votes that far
+    /// below its newest vote.
+    #[error(
+        "refusing to send a {kind} for height {height}: this validator already signed at height {highest}, and heights more than {keep} below that are closed"
+    )]
+    Closed {
+        /// The kind.
+        kind: &'static str,
+        /// Its height.
+        height: u64,
+        /// Newest height signed at.
+        highest: u64,
+        /// Heights kept below the newest.
+        keep: u64,
+    },
     /// The record could not be read or made durable, so the message is not sent.
     #[error("cannot record a signed {kind} before sending it: {source}")]
     Storage {
@@ -178,6 +194,16 @@ impl SafetyGuard {
             source,
         };
         let _serial = self.lock.lock();
+        if let Some(highest) = self.highest_height().map_err(storage)?
+            && height + KEEP_HEIGHTS < highest
+        {
+            return Err(GuardError::Closed {
+                kind: kind.name(),
+                height,
+                highest,
+                keep: KEEP_HEIGHTS,
+            });
+        }
         let k = key(height, round, kind);
         match self.store.get(Table::ConsensusWal, &k).map_err(storage)? {
             Some(previous) if previous == value => Ok(()),

@@ -106,6 +106,8 @@ struct Tables {
     outbound: HashMap<u64, PeerId>,
     /// Peers' requests awaiting our answer.
     inbound: HashMap<InboundRequestId, (PeerId, u64)>,
+    /// The latest tip height each peer reported.
+    tips: HashMap<PeerId, u64>,
 }
 
 /// State shared by the actor, the listener, the dialers and every connection.
@@ -193,6 +195,7 @@ impl Shared {
                     }
                 });
                 tables.inbound.retain(|_, (p, _)| *p != peer);
+                tables.tips.remove(&peer);
             }
             (gone, failed)
         };
@@ -247,6 +250,11 @@ impl NetworkHandle {
     /// Number of connected peers.
     pub fn peer_count(&self) -> usize {
         self.shared.tables.lock().peers.len()
+    }
+
+    /// The highest tip a connected peer has reported, if any has.
+    pub fn best_peer_height(&self) -> Option<u64> {
+        self.shared.tables.lock().tips.values().copied().max()
     }
 
     /// This node's peer id.
@@ -478,6 +486,7 @@ fn handle_frame(shared: &Shared, from: PeerId, frame: Bytes) -> Result<(), Strin
                     status.peer_id
                 ));
             }
+            shared.tables.lock().tips.insert(from, status.tip_height.0);
             shared.emit(NetworkEvent::Status(
                 from,
                 Status::new(status.tip_height, status.history_min_height),

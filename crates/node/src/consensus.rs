@@ -189,6 +189,7 @@ pub(crate) async fn start_consensus(
     let (out_tx, out_rx) = tokio::sync::mpsc::channel::<Bytes>(GOSSIP_QUEUE);
     node.set_gossip(out_tx);
     tokio::spawn(gossip_out(handle.network.clone(), out_rx));
+    tokio::spawn(watch_peers(node.clone(), handle.network.clone()));
     tracing::info!(
         "consensus running as {} on {} with {} peers configured",
         config.consensus.role,
@@ -211,5 +212,43 @@ async fn gossip_out(network: NetworkHandle, mut rx: tokio::sync::mpsc::Receiver<
         }
         network.gossip_txs(&batch);
         batch.clear();
+    }
+}
+
+/// Every half second: peers and sync progress into the metrics and `eth_syncing`, and a progress
+/// line every five seconds while catching up.
+async fn watch_peers(node: Arc<Node>, network: NetworkHandle) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut last_report: Option<(Instant, u64)> = None;
+    loop {
+        tick.tick().await;
+        if node.is_stopped() {
+            return;
+        }
+        let head = node.head().0.header.number;
+        match node.observe_peers(network.peer_count(), network.best_peer_height()) {
+            Some((_, target)) => match last_report {
+                Some((at, from)) if at.elapsed() >= Duration::from_secs(5) => {
+                    let rate = (head.saturating_sub(from)) as f64 / at.elapsed().as_secs_f64();
+                    tracing::info!(
+                        "syncing: block {head} of {target}, {rate:.0} blocks/s, {} to go",
+                        target.saturating_sub(head)
+                    );
+                    last_report = Some((Instant::now(), head));
+                }
+                Some(_) => {}
+                None => {
+                    tracing::info!(
+                        "syncing: block {head} of {target}; fetching certified blocks from peers"
+                    );
+                    last_report = Some((Instant::now(), head));
+                }
+            },
+            None => {
+                if last_report.take().is_some() {
+                    tracing::info!("synced: at block {head}, in step with peers");
+                }
+            }
+        }
     }
 }

@@ -18,6 +18,8 @@ pub(crate) struct Metrics {
     block_transactions: Histogram,
     txpool_transactions: Gauge,
     txpool_rejected: Counter,
+    peers: Gauge,
+    sync_target_height: Gauge,
 }
 
 impl Metrics {
@@ -33,6 +35,8 @@ impl Metrics {
             block_transactions: Histogram::new(exponential_buckets(1.0, 2.0, 15)),
             txpool_transactions: Gauge::default(),
             txpool_rejected: Counter::default(),
+            peers: Gauge::default(),
+            sync_target_height: Gauge::default(),
         };
         let r = registry.sub_registry_with_prefix("banyan");
         r.register(
@@ -72,7 +76,28 @@ impl Metrics {
             "Transactions refused at submission (bad encoding or signature, known, pool rules)",
             m.txpool_rejected.clone(),
         );
+        r.register(
+            "peers",
+            "Nodes connected over mutual TLS (consensus mode)",
+            m.peers.clone(),
+        );
+        r.register(
+            "sync_target_height",
+            "Highest height a connected peer reports; the node is syncing while its block_height is below it",
+            m.sync_target_height.clone(),
+        );
         m
+    }
+
+    /// Sets the connected peers gauge.
+    pub(crate) fn set_peers(&self, peers: usize) {
+        self.peers.set(i64::try_from(peers).unwrap_or(i64::MAX));
+    }
+
+    /// Sets the highest height reported by a peer.
+    pub(crate) fn set_sync_target(&self, height: u64) {
+        self.sync_target_height
+            .set(i64::try_from(height).unwrap_or(i64::MAX));
     }
 
     /// Records a committed block at `height` with `txs` transactions that took `elapsed`.
@@ -106,6 +131,17 @@ impl Metrics {
 pub(crate) fn encode(registry: &Registry) -> Result<String, std::fmt::Error> {
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, registry)?;
+    // The consensus engine's own metrics (height, round, consensus time, time per block,
+    // signing and verification times, equivocations) live in Malachite's global registry; one
+    // exposition carries both, with a single end marker.
+    let mut engine = String::new();
+    malachitebft_app_channel::app::metrics::export(&mut engine);
+    if engine.lines().any(|l| !l.starts_with('#')) {
+        if let Some(stripped) = text.strip_suffix("# EOF\n") {
+            text.truncate(stripped.len());
+        }
+        text.push_str(&engine);
+    }
     Ok(text)
 }
 

@@ -48,6 +48,8 @@ pub struct Node {
     min_gas_price: u128,
     /// Serialises block commits (producer, import).
     commit_lock: Mutex<()>,
+    /// Catching up: `(height when it started, highest height a peer reports)`; `None` in step.
+    sync: Mutex<Option<(u64, u64)>>,
     /// Where transactions accepted over RPC go to be gossiped to peers (consensus mode).
     gossip: std::sync::OnceLock<tokio::sync::mpsc::Sender<bytes::Bytes>>,
     /// Proposals executed by this node (built or verified), by block hash, so that committing
@@ -56,6 +58,9 @@ pub struct Node {
     metrics: Metrics,
     metrics_registry: Arc<Registry>,
 }
+
+/// Blocks behind the best peer before the node reports itself as syncing.
+pub(crate) const SYNC_LAG: u64 = 2;
 
 /// How far ahead of this node's clock a proposed block's timestamp may be.
 const MAX_CLOCK_DRIFT_SECS: u64 = 2;
@@ -189,6 +194,7 @@ impl Node {
             min_gas_price: config.txpool.min_gas_price,
             commit_lock: Mutex::new(()),
             gossip: std::sync::OnceLock::new(),
+            sync: Mutex::new(None),
             executed: Mutex::new(std::collections::HashMap::new()),
             metrics,
             metrics_registry: Arc::new(metrics_registry),
@@ -581,6 +587,27 @@ impl Node {
         self.genesis_hash
     }
 
+    /// Records what peers report: `peers` connected, the best of them at `best_peer_height`.
+    /// More than [`SYNC_LAG`] blocks behind counts as syncing (`eth_syncing`, metrics).
+    pub(crate) fn observe_peers(
+        &self,
+        peers: usize,
+        best_peer_height: Option<u64>,
+    ) -> Option<(u64, u64)> {
+        self.metrics.set_peers(peers);
+        let head = self.head().0.header.number;
+        let target = best_peer_height.unwrap_or(0);
+        self.metrics.set_sync_target(target.max(head));
+        let mut sync = self.sync.lock();
+        if target > head + SYNC_LAG {
+            let started = sync.map_or(head, |(start, _)| start);
+            *sync = Some((started, target));
+        } else {
+            *sync = None;
+        }
+        *sync
+    }
+
     /// Sends transactions accepted over RPC to `gossip` from now on.
     pub(crate) fn set_gossip(&self, gossip: tokio::sync::mpsc::Sender<bytes::Bytes>) {
         let _already_set = self.gossip.set(gossip);
@@ -784,6 +811,11 @@ impl Backend for Node {
             Err(_) => self.metrics.txpool_rejected(),
         }
         result
+    }
+    fn syncing(&self) -> Option<(u64, u64, u64)> {
+        let head = self.head().0.header.number;
+        (*self.sync.lock())
+            .and_then(|(start, target)| (target > head).then_some((start, head, target)))
     }
     fn subscribe(&self) -> broadcast::Receiver<CommittedBlock> {
         self.events.subscribe()

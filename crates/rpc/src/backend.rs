@@ -113,6 +113,10 @@ pub trait Backend: Send + Sync + 'static {
     fn gas_price(&self) -> u128;
     /// Status for operators.
     fn status(&self) -> NodeStatus;
+    /// `(starting, current, highest)` block while catching up with peers; `None` when in step.
+    fn syncing(&self) -> Option<(u64, u64, u64)> {
+        None
+    }
     /// Decoded transaction (signature checked at submission; stored bytes are trusted).
     fn decode_tx(&self, raw: &[u8]) -> Option<RecoveredTx> {
         RecoveredTx::decode(raw, self.suite(), self.chain_id()).ok()

@@ -220,7 +220,16 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     m.register_method("eth_blockNumber", |_, c, _| -> R {
         Ok(json!(q(c.backend.head_number())))
     })?;
-    m.register_method("eth_syncing", |_, _, _| -> R { Ok(json!(false)) })?;
+    m.register_method("eth_syncing", |_, c, _| -> R {
+        Ok(match c.backend.syncing() {
+            None => json!(false),
+            Some((starting, current, highest)) => json!({
+                "startingBlock": q(starting),
+                "currentBlock": q(current),
+                "highestBlock": q(highest),
+            }),
+        })
+    })?;
     m.register_method("eth_mining", |_, _, _| -> R { Ok(json!(false)) })?;
     m.register_method("eth_accounts", |_, _, _| -> R { Ok(json!([])) })?;
     m.register_method("eth_gasPrice", |_, c, _| -> R {

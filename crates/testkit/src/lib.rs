@@ -162,6 +162,7 @@ pub struct DevNode {
     pub log: PathBuf,
     bin: PathBuf,
     args: Vec<String>,
+    env: Vec<(String, String)>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -187,6 +188,7 @@ impl DevNode {
             log,
             bin: bin.to_path_buf(),
             args,
+            env: Vec::new(),
             _tmp: Some(tmp),
         };
         n.spawn()?;
@@ -213,8 +215,15 @@ impl DevNode {
                 "--config".to_string(),
                 config.display().to_string(),
             ],
+            env: Vec::new(),
             _tmp: None,
         }
+    }
+
+    /// Sets an environment variable for the next start (e.g. `RUST_LOG`).
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
     }
 
     /// Starts the process if it is not running and waits until it serves RPC.
@@ -265,6 +274,7 @@ impl DevNode {
             .open(&self.log)?;
         let child = Command::new(&self.bin)
             .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -479,4 +489,392 @@ fn rand_u16() -> u16 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     ((nanos ^ std::process::id().wrapping_mul(2_654_435_761)) % 65_536) as u16
+}
+
+impl TestNet {
+    /// The configuration file of node `k`.
+    pub fn config_path(&self, k: usize) -> PathBuf {
+        self.dir.join(format!("node{k}")).join("config.toml")
+    }
+
+    /// The `[network] listen` address of node `k`, read from its configuration.
+    pub fn p2p_addr(&self, k: usize) -> anyhow::Result<SocketAddr> {
+        let path = self.config_path(k);
+        let text = std::fs::read_to_string(&path)?;
+        let network = text
+            .split_once("[network]\n")
+            .map(|(_, rest)| rest)
+            .ok_or_else(|| anyhow!("{} has no [network] table", path.display()))?;
+        network
+            .lines()
+            .take_while(|l| !l.starts_with('['))
+            .find_map(|l| {
+                let value = l.strip_prefix("listen")?.trim_start().strip_prefix('=')?;
+                Some(value.trim().trim_matches('"').to_string())
+            })
+            .ok_or_else(|| anyhow!("{} has no network.listen", path.display()))?
+            .parse()
+            .with_context(|| format!("network.listen in {}", path.display()))
+    }
+
+    /// Replaces the `[network] peers` list of node `k` (before it starts).
+    pub fn set_peers(&self, k: usize, peers: &[SocketAddr]) -> anyhow::Result<()> {
+        set_peers_in(&self.config_path(k), peers)
+    }
+}
+
+/// Replaces the `peers = [...]` line of the `[network]` table in the configuration at `path`.
+pub fn set_peers_in(path: &Path, peers: &[SocketAddr]) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path)?;
+    let list: Vec<String> = peers.iter().map(|p| format!("\"{p}\"")).collect();
+    let mut in_network = false;
+    let mut replaced = false;
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        if line.starts_with('[') {
+            in_network = line.trim() == "[network]";
+        }
+        if in_network && !replaced && line.trim_start().starts_with("peers") {
+            out.push_str(&format!("peers = [{}]", list.join(", ")));
+            replaced = true;
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    if !replaced {
+        bail!("{} has no network.peers line", path.display());
+    }
+    std::fs::write(path, out)?;
+    Ok(())
+}
+
+/// A TCP forwarder on a free 127.0.0.1 port to a target address, which a test can cut (as a
+/// network partition would) and heal. Each accepted connection is forwarded by two threads, one
+/// per direction. While cut, open connections are closed and new ones are accepted and closed at
+/// once, before any byte is forwarded. Dropping it stops every thread and closes every
+/// connection.
+pub struct PartitionProxy {
+    addr: SocketAddr,
+    target: SocketAddr,
+    shared: std::sync::Arc<ProxyShared>,
+    accept: Option<std::thread::JoinHandle<()>>,
+}
+
+struct ProxyShared {
+    cut: std::sync::atomic::AtomicBool,
+    stop: std::sync::atomic::AtomicBool,
+    forwarded: std::sync::atomic::AtomicU64,
+    refused: std::sync::atomic::AtomicU64,
+    state: std::sync::Mutex<ProxyState>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    next_id: u64,
+    /// Open connections by id: the accepted stream and the one to the target.
+    open: std::collections::HashMap<u64, (TcpStream, TcpStream)>,
+    pumps: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl ProxyShared {
+    fn state(&self) -> std::sync::MutexGuard<'_, ProxyState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// How long the accept thread sleeps when no connection is waiting.
+const PROXY_POLL: Duration = Duration::from_millis(10);
+
+impl PartitionProxy {
+    /// Listens on a free 127.0.0.1 port and forwards every connection to `target`.
+    pub fn start(target: SocketAddr) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let shared = std::sync::Arc::new(ProxyShared {
+            cut: false.into(),
+            stop: false.into(),
+            forwarded: 0.into(),
+            refused: 0.into(),
+            state: std::sync::Mutex::new(ProxyState::default()),
+        });
+        let accept = {
+            let shared = std::sync::Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name(format!("proxy-{addr}"))
+                .spawn(move || proxy_accept_loop(listener, target, &shared))?
+        };
+        Ok(Self {
+            addr,
+            target,
+            shared,
+            accept: Some(accept),
+        })
+    }
+
+    /// The address to dial instead of the target.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The address connections are forwarded to.
+    pub fn target(&self) -> SocketAddr {
+        self.target
+    }
+
+    /// Closes every open connection and refuses new ones until [`PartitionProxy::heal`].
+    pub fn cut(&self) {
+        let state = self.shared.state();
+        self.shared
+            .cut
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        for (a, b) in state.open.values() {
+            let _ = a.shutdown(std::net::Shutdown::Both);
+            let _ = b.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    /// Forwards new connections again.
+    pub fn heal(&self) {
+        let _state = self.shared.state();
+        self.shared
+            .cut
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether the proxy is cut.
+    pub fn is_cut(&self) -> bool {
+        self.shared.cut.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Connections open now.
+    pub fn open_connections(&self) -> usize {
+        self.shared.state().open.len()
+    }
+
+    /// Connections forwarded so far.
+    pub fn forwarded(&self) -> u64 {
+        self.shared
+            .forwarded
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Connections accepted and closed at once so far (while cut, or the target down).
+    pub fn refused(&self) -> u64 {
+        self.shared
+            .refused
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for PartitionProxy {
+    fn drop(&mut self) {
+        self.shared
+            .stop
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.cut();
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+        let pumps = std::mem::take(&mut self.shared.state().pumps);
+        for pump in pumps {
+            let _ = pump.join();
+        }
+    }
+}
+
+fn proxy_accept_loop(
+    listener: TcpListener,
+    target: SocketAddr,
+    shared: &std::sync::Arc<ProxyShared>,
+) {
+    use std::sync::atomic::Ordering::SeqCst;
+    while !shared.stop.load(SeqCst) {
+        let client = match listener.accept() {
+            Ok((client, _)) => client,
+            Err(_) => {
+                // WouldBlock (nothing waiting) or a transient error.
+                std::thread::sleep(PROXY_POLL);
+                continue;
+            }
+        };
+        let refuse = |s: &TcpStream| {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+            shared.refused.fetch_add(1, SeqCst);
+        };
+        if shared.cut.load(SeqCst) || client.set_nonblocking(false).is_err() {
+            refuse(&client);
+            continue;
+        }
+        let Ok(upstream) = TcpStream::connect_timeout(&target, Duration::from_secs(5)) else {
+            refuse(&client);
+            continue;
+        };
+        let _ = client.set_nodelay(true);
+        let _ = upstream.set_nodelay(true);
+        let streams = (|| {
+            Some((
+                (client.try_clone().ok()?, upstream.try_clone().ok()?),
+                (client.try_clone().ok()?, upstream.try_clone().ok()?),
+            ))
+        })();
+        let mut state = shared.state();
+        // Checked under the lock `cut` takes, so a connection is either closed by `cut` or
+        // refused here.
+        let Some((registered, (client_read, upstream_read))) = streams else {
+            drop(state);
+            refuse(&client);
+            continue;
+        };
+        if shared.cut.load(SeqCst) || shared.stop.load(SeqCst) {
+            drop(state);
+            refuse(&client);
+            let _ = upstream.shutdown(std::net::Shutdown::Both);
+            continue;
+        }
+        let id = state.next_id;
+        state.next_id += 1;
+        state.open.insert(id, registered);
+        shared.forwarded.fetch_add(1, SeqCst);
+        // Reap the threads of connections that have ended.
+        let (done, running): (Vec<_>, Vec<_>) =
+            state.pumps.drain(..).partition(|h| h.is_finished());
+        state.pumps = running;
+        for (from, to) in [(client_read, upstream), (upstream_read, client)] {
+            let shared = std::sync::Arc::clone(shared);
+            match std::thread::Builder::new()
+                .name(format!("proxy-pump-{id}"))
+                .spawn(move || proxy_pump(from, to, id, &shared))
+            {
+                Ok(handle) => state.pumps.push(handle),
+                Err(_) => {
+                    if let Some((a, b)) = state.open.get(&id) {
+                        let _ = a.shutdown(std::net::Shutdown::Both);
+                        let _ = b.shutdown(std::net::Shutdown::Both);
+                    }
+                }
+            }
+        }
+        drop(state);
+        for handle in done {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// Copies `from` to `to` until either side ends, then closes both directions of both.
+fn proxy_pump(mut from: TcpStream, mut to: TcpStream, id: u64, shared: &ProxyShared) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = from.shutdown(std::net::Shutdown::Both);
+    let _ = to.shutdown(std::net::Shutdown::Both);
+    shared.state().open.remove(&id);
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod proxy_tests {
+    use super::*;
+
+    /// An echo server on a free port, one thread per connection (ended by the client's close);
+    /// the accepting thread lives as long as the test process.
+    fn echo_server() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 1024];
+                    while let Ok(n) = stream.read(&mut buf) {
+                        if n == 0 || stream.write_all(&buf[..n]).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    fn echo(stream: &mut TcpStream, msg: &[u8]) -> std::io::Result<Vec<u8>> {
+        stream.write_all(msg)?;
+        let mut got = vec![0u8; msg.len()];
+        stream.read_exact(&mut got)?;
+        Ok(got)
+    }
+
+    fn dial(addr: SocketAddr) -> TcpStream {
+        let s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s
+    }
+
+    /// Threads of this process (Linux).
+    fn threads() -> usize {
+        std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
+    }
+
+    #[test]
+    fn forwards_cuts_heals_and_stops_its_threads_on_drop() {
+        let target = echo_server();
+        let before = threads();
+        let proxy = PartitionProxy::start(target).unwrap();
+        assert_eq!(proxy.target(), target);
+        let mut a = dial(proxy.addr());
+        assert_eq!(echo(&mut a, b"hello").unwrap(), b"hello");
+        assert_eq!(proxy.forwarded(), 1);
+        assert_eq!(proxy.open_connections(), 1);
+
+        // Cut: the open connection ends, and a new one is closed before any byte goes through.
+        proxy.cut();
+        assert!(proxy.is_cut());
+        let mut buf = [0u8; 8];
+        assert!(matches!(a.read(&mut buf), Ok(0) | Err(_)));
+        let mut b = dial(proxy.addr());
+        assert!(matches!(echo(&mut b, b"x"), Err(_)));
+        assert_eq!(proxy.forwarded(), 1);
+        assert!(proxy.refused() >= 1);
+        let start = Instant::now();
+        while proxy.open_connections() > 0 {
+            assert!(start.elapsed() < Duration::from_secs(5), "connection not closed");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+
+        // Heal: new connections are forwarded again.
+        proxy.heal();
+        assert!(!proxy.is_cut());
+        let mut c = dial(proxy.addr());
+        assert_eq!(echo(&mut c, b"again").unwrap(), b"again");
+        assert_eq!(proxy.forwarded(), 2);
+
+        // Drop: every proxy thread has ended (the echo server's threads are not ours).
+        let during = threads();
+        assert!(during >= before + 3, "{before} threads before, {during} during");
+        drop(proxy);
+        assert!(matches!(c.read(&mut buf), Ok(0) | Err(_)));
+        drop((a, b, c));
+        let start = Instant::now();
+        // The echo server's thread for connection `c` ends once it sees the close.
+        while threads() > before {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "{} threads left, {before} before the proxy",
+                threads()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }

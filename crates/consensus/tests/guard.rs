@@ -1,0 +1,174 @@
+//! The egress safety guard: our vote or proposal is recorded durably before it leaves; the
+//! same message may be sent again; a different one for the same height, round and kind never
+//! leaves, even after a restart.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use alloy_primitives::{Address, B256};
+use banyan_consensus::context::{BlockHash, Height, Proposal, ValidatorAddress, Vote};
+use banyan_consensus::guard::{GuardError, SafetyGuard};
+use banyan_consensus::signing::ConsensusSignature;
+use malachitebft_app_channel::app::consensus::SignedConsensusMsg;
+use malachitebft_app_channel::app::types::core::{NilOrVal, Round, SignedMessage, VoteType};
+use proptest::prelude::*;
+
+const ME: Address = Address::repeat_byte(0xaa);
+
+fn vote(
+    kind: VoteType,
+    height: u64,
+    round: u32,
+    value: Option<u8>,
+    from: Address,
+) -> SignedMessage<banyan_consensus::BanyanContext, Vote> {
+    SignedMessage::new(
+        Vote {
+            vote_type: kind,
+            height: Height(height),
+            round: Round::new(round),
+            value: value.map_or(NilOrVal::Nil, |b| {
+                NilOrVal::Val(BlockHash(B256::repeat_byte(b)))
+            }),
+            validator: ValidatorAddress(from),
+        },
+        ConsensusSignature(vec![1; 65]),
+    )
+}
+
+fn proposal(
+    height: u64,
+    round: u32,
+    value: u8,
+) -> SignedConsensusMsg<banyan_consensus::BanyanContext> {
+    SignedConsensusMsg::Proposal(SignedMessage::new(
+        Proposal {
+            height: Height(height),
+            round: Round::new(round),
+            value: BlockHash(B256::repeat_byte(value)),
+            pol_round: Round::Nil,
+            proposer: ValidatorAddress(ME),
+        },
+        ConsensusSignature(vec![2; 65]),
+    ))
+}
+
+#[test]
+fn a_resend_passes_and_a_conflict_is_refused_naming_both_values() {
+    let guard = SafetyGuard::new(banyan_storage::open_memory(), ME);
+    guard
+        .check_vote(&vote(VoteType::Prevote, 5, 0, Some(1), ME))
+        .unwrap();
+    guard
+        .check_vote(&vote(VoteType::Prevote, 5, 0, Some(1), ME))
+        .unwrap();
+    let err = guard
+        .check_vote(&vote(VoteType::Prevote, 5, 0, Some(2), ME))
+        .unwrap_err();
+    assert!(matches!(err, GuardError::Conflict { .. }));
+    let text = err.to_string();
+    assert!(text.contains("prevote at height 5 round 0"), "{text}");
+    assert!(
+        text.contains(&format!("block {}", B256::repeat_byte(1))),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("block {}", B256::repeat_byte(2))),
+        "{text}"
+    );
+    // Nil after a value is a conflict too; other rounds, kinds and heights are independent.
+    assert!(
+        guard
+            .check_vote(&vote(VoteType::Prevote, 5, 0, None, ME))
+            .is_err()
+    );
+    guard
+        .check_vote(&vote(VoteType::Prevote, 5, 1, None, ME))
+        .unwrap();
+    guard
+        .check_vote(&vote(VoteType::Precommit, 5, 0, Some(3), ME))
+        .unwrap();
+    guard.check_consensus(&proposal(5, 0, 9)).unwrap();
+    assert!(guard.check_consensus(&proposal(5, 0, 8)).is_err());
+    // Another validator's messages (relayed) are not ours to record.
+    guard
+        .check_vote(&vote(
+            VoteType::Prevote,
+            5,
+            0,
+            Some(7),
+            Address::repeat_byte(0xbb),
+        ))
+        .unwrap();
+}
+
+#[test]
+fn the_record_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = banyan_storage::open_redb(dir.path()).unwrap();
+        let guard = SafetyGuard::new(store, ME);
+        guard
+            .check_vote(&vote(VoteType::Precommit, 9, 2, Some(4), ME))
+            .unwrap();
+    }
+    let store = banyan_storage::open_redb(dir.path()).unwrap();
+    let guard = SafetyGuard::new(store, ME);
+    assert_eq!(guard.highest_height().unwrap(), Some(9));
+    guard
+        .check_vote(&vote(VoteType::Precommit, 9, 2, Some(4), ME))
+        .unwrap();
+    assert!(
+        guard
+            .check_vote(&vote(VoteType::Precommit, 9, 2, Some(5), ME))
+            .is_err()
+    );
+}
+
+proptest! {
+    /// Whatever the engine asks to send, no two different messages for one (height, round,
+    /// kind) ever pass.
+    #[test]
+    fn never_two_different_messages_for_one_slot(
+        sends in proptest::collection::vec((0u64..4, 0u32..3, 0u8..2, proptest::option::of(0u8..3)), 1..60)
+    ) {
+        let guard = SafetyGuard::new(banyan_storage::open_memory(), ME);
+        let mut passed = std::collections::HashMap::new();
+        for (height, round, kind, value) in sends {
+            let kind = if kind == 0 { VoteType::Prevote } else { VoteType::Precommit };
+            if guard.check_vote(&vote(kind, height + 10, round, value, ME)).is_ok() {
+                let previous = passed.insert((height, round, kind == VoteType::Prevote), value);
+                prop_assert!(previous.is_none() || previous == Some(value));
+            }
+        }
+    }
+}
+
+#[test]
+fn heights_far_below_the_newest_vote_are_closed() {
+    let guard = SafetyGuard::new(banyan_storage::open_memory(), ME);
+    guard
+        .check_vote(&vote(VoteType::Prevote, 3, 0, Some(1), ME))
+        .unwrap();
+    guard
+        .check_vote(&vote(VoteType::Prevote, 10, 0, Some(1), ME))
+        .unwrap();
+    // Height 3's record is pruned; a vote there could conflict unseen, so it never leaves.
+    let err = guard
+        .check_vote(&vote(VoteType::Prevote, 3, 0, Some(2), ME))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            GuardError::Closed {
+                height: 3,
+                highest: 10,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Within the kept window, the usual rules apply.
+    guard
+        .check_vote(&vote(VoteType::Precommit, 8, 0, None, ME))
+        .unwrap();
+}
