@@ -483,3 +483,42 @@ fn a_validator_killed_mid_round_never_signs_a_conflicting_vote_after_restart() {
         );
     }
 }
+
+#[test]
+fn an_observer_follows_and_serves_rpc_but_never_votes() {
+    let mut net = TestNet::init(bin(), 4, "ecdsa", &["--observers", "1"]).unwrap();
+    assert_eq!(net.nodes.len(), 5);
+    for node in &mut net.nodes {
+        node.set_env("RUST_LOG", "info");
+    }
+    net.start_nodes(&[0, 1, 2, 3, 4]).unwrap();
+    wait_height(&net, &[0, 1, 2, 3, 4], 3, Duration::from_secs(60));
+    // A transaction sent to the observer reaches the validators and is committed everywhere.
+    let raw = signed(
+        &dev_key(1),
+        INIT_CHAIN_ID,
+        0,
+        Some(Address::repeat_byte(0x22)),
+        U256::from(9u64),
+        vec![],
+        21_000,
+    );
+    let hash = net.nodes[4]
+        .rpc()
+        .call("eth_sendRawTransaction", json!([raw]))
+        .unwrap();
+    let hash = hash.as_str().unwrap().to_string();
+    check_acked(&net, &[0, 1, 2, 3, 4], &[hash]);
+    let top = head(&net.nodes[0].rpc()).unwrap();
+    wait_height(&net, &[0, 1, 2, 3, 4], top + 2, Duration::from_secs(60));
+    check_agreement(&net, &[0, 1, 2, 3, 4], 1);
+    // Its key never signed a vote, and it is in no certificate.
+    let key = std::fs::read_to_string(net.dir.join("node4/observer.key")).unwrap();
+    let key = banyan_crypto::SecretKey::from_hex(key.trim().rsplit(':').next().unwrap()).unwrap();
+    let observer = format!("{}", address_of(&key)).to_lowercase();
+    let votes = signed_votes(&net);
+    assert!(!votes.is_empty());
+    assert!(votes.keys().all(|(from, ..)| *from != observer));
+    let cert = certificate(&net.nodes[4].rpc(), top);
+    assert!(cert.signatures.iter().all(|s| format!("{}", s.validator).to_lowercase() != observer));
+}
