@@ -7,6 +7,7 @@ mod crypto_cmd;
 mod init;
 mod run;
 mod up;
+mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -46,6 +47,9 @@ enum Command {
     Contract(client::ContractCmd),
     /// Load generator: send transfers or ERC-20 calls and report TPS, latency and node memory.
     Bench(bench::BenchArgs),
+    /// Check, trusting only the genesis file, that a node's block was decided by the
+    /// validators (its commit certificate and header).
+    Verify(verify::VerifyArgs),
 }
 
 fn init_tracing() {
@@ -92,6 +96,7 @@ fn main() -> std::process::ExitCode {
         Command::Tx(c) => client::run_tx(c),
         Command::Contract(c) => client::run_contract(c),
         Command::Bench(a) => bench::run(a),
+        Command::Verify(a) => verify::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

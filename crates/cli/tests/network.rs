@@ -263,6 +263,41 @@ fn four_nodes_agree_and_a_transaction_sent_to_one_is_committed_on_all() {
         )
         .unwrap();
     assert_eq!(balance, "0x5");
+
+    // A client holding only the genesis file checks a block from node 2 (`banyan verify`).
+    let verify = |genesis: &std::path::Path| {
+        std::process::Command::new(bin())
+            .args(["verify", "--rpc", &net.nodes[2].url(), "--genesis"])
+            .arg(genesis)
+            .arg("5")
+            .output()
+            .unwrap()
+    };
+    let out = verify(&net.dir.join("genesis.json"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("block 5 ") && text.contains("is certified"),
+        "{text}"
+    );
+    // Against another chain's genesis (here: another chain id), the same block proves nothing.
+    let other = net.dir.join("other-genesis.json");
+    let mut g: Value =
+        serde_json::from_str(&std::fs::read_to_string(net.dir.join("genesis.json")).unwrap())
+            .unwrap();
+    g["chain_id"] = json!(INIT_CHAIN_ID + 1);
+    std::fs::write(&other, g.to_string()).unwrap();
+    let out = verify(&other);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is NOT proven"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -520,5 +555,9 @@ fn an_observer_follows_and_serves_rpc_but_never_votes() {
     assert!(!votes.is_empty());
     assert!(votes.keys().all(|(from, ..)| *from != observer));
     let cert = certificate(&net.nodes[4].rpc(), top);
-    assert!(cert.signatures.iter().all(|s| format!("{}", s.validator).to_lowercase() != observer));
+    assert!(
+        cert.signatures
+            .iter()
+            .all(|s| format!("{}", s.validator).to_lowercase() != observer)
+    );
 }

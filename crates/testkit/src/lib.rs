@@ -590,8 +590,12 @@ const PROXY_POLL: Duration = Duration::from_millis(10);
 
 impl PartitionProxy {
     /// Listens on a free 127.0.0.1 port and forwards every connection to `target`.
+    ///
+    /// The port is taken below 20000: outside the kernel's ephemeral range (from 32768 on
+    /// Linux) and the ports [`TestNet`] lays out (from 20000), so that a proxy started after
+    /// `TestNet::init` cannot take a port a node is about to listen on.
     pub fn start(target: SocketAddr) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let listener = proxy_listener()?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let shared = std::sync::Arc::new(ProxyShared {
@@ -684,6 +688,17 @@ impl Drop for PartitionProxy {
             let _ = pump.join();
         }
     }
+}
+
+/// A listener on a free 127.0.0.1 port in 10000..20000 (any free port if none is found).
+fn proxy_listener() -> anyhow::Result<TcpListener> {
+    for attempt in 0..500u16 {
+        let port = 10_000 + (rand_u16().wrapping_add(attempt.wrapping_mul(7919)) % 10_000);
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+            return Ok(listener);
+        }
+    }
+    Ok(TcpListener::bind("127.0.0.1:0")?)
 }
 
 fn proxy_accept_loop(
@@ -849,7 +864,10 @@ mod proxy_tests {
         assert!(proxy.refused() >= 1);
         let start = Instant::now();
         while proxy.open_connections() > 0 {
-            assert!(start.elapsed() < Duration::from_secs(5), "connection not closed");
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "connection not closed"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
 
@@ -862,7 +880,10 @@ mod proxy_tests {
 
         // Drop: every proxy thread has ended (the echo server's threads are not ours).
         let during = threads();
-        assert!(during >= before + 3, "{before} threads before, {during} during");
+        assert!(
+            during >= before + 3,
+            "{before} threads before, {during} during"
+        );
         drop(proxy);
         assert!(matches!(c.read(&mut buf), Ok(0) | Err(_)));
         drop((a, b, c));
