@@ -6,6 +6,7 @@ mod client;
 mod crypto_cmd;
 mod init;
 mod run;
+mod snapshot_cmd;
 mod up;
 mod verify;
 
@@ -47,6 +48,9 @@ enum Command {
     Contract(client::ContractCmd),
     /// Load generator: send transfers or ERC-20 calls and report TPS, latency and node memory.
     Bench(bench::BenchArgs),
+    /// Export a node's certified state to a file, or start a new node from one.
+    #[command(subcommand)]
+    Snapshot(snapshot_cmd::SnapshotCmd),
     /// Check, trusting only the genesis file, that a node's block was decided by the
     /// validators (its commit certificate and header).
     Verify(verify::VerifyArgs),
@@ -97,6 +101,7 @@ fn main() -> std::process::ExitCode {
         Command::Contract(c) => client::run_contract(c),
         Command::Bench(a) => bench::run(a),
         Command::Verify(a) => verify::run(a),
+        Command::Snapshot(c) => snapshot_cmd::run(c),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -561,3 +561,124 @@ fn an_observer_follows_and_serves_rpc_but_never_votes() {
             .all(|s| format!("{}", s.validator).to_lowercase() != observer)
     );
 }
+
+#[test]
+fn a_new_node_starts_from_a_certified_snapshot_instead_of_replaying() {
+    let mut net = TestNet::init(bin(), 4, "ecdsa", &[]).unwrap();
+    net.set_consensus("target_block_ms", "20").unwrap();
+    net.set_consensus("timeout_propose_ms", "1000").unwrap();
+    net.start_nodes(&[0, 1, 2, 3]).unwrap();
+    // Some state worth moving: balances at several fresh addresses.
+    let key = dev_key(2);
+    for i in 0..4u8 {
+        let raw = signed(
+            &key,
+            INIT_CHAIN_ID,
+            u64::from(i),
+            Some(Address::repeat_byte(0x50 + i)),
+            U256::from(1000u64 + u64::from(i)),
+            vec![],
+            21_000,
+        );
+        let hash = net.nodes[0]
+            .rpc()
+            .call("eth_sendRawTransaction", json!([raw]))
+            .unwrap();
+        net.nodes[0]
+            .rpc()
+            .wait_receipt(hash.as_str().unwrap(), Duration::from_secs(30))
+            .unwrap();
+    }
+    wait_height(&net, &[0, 1, 2, 3], 40, Duration::from_secs(120));
+
+    // Node 0 stops for a moment to export (one process opens a data directory at a time).
+    net.nodes[0].stop(Duration::from_secs(10)).unwrap();
+    let snap = net.dir.join("snap.bin");
+    let config = |k: usize| net.dir.join(format!("node{k}/config.toml"));
+    let out = std::process::Command::new(bin())
+        .args(["snapshot", "export", "--config"])
+        .arg(config(0))
+        .arg("--out")
+        .arg(&snap)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let height: u64 = text
+        .split("snapshot of block ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    net.nodes[0].start_process().unwrap();
+
+    // Node 3 is replaced by a brand-new node that starts from the snapshot.
+    net.nodes[3].kill9().unwrap();
+    std::fs::remove_dir_all(&net.nodes[3].datadir).unwrap();
+    let import = |file: &std::path::Path| {
+        std::process::Command::new(bin())
+            .args(["snapshot", "import", "--config"])
+            .arg(config(3))
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    // A damaged snapshot is refused and leaves nothing behind.
+    let mut bytes = std::fs::read(&snap).unwrap();
+    let at = bytes.len() - 10;
+    bytes[at] ^= 0x01;
+    let bad = net.dir.join("bad.bin");
+    std::fs::write(&bad, &bytes).unwrap();
+    let out = import(&bad);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refused"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = import(&snap);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    net.start_nodes(&[3]).unwrap();
+    let top = head(&net.nodes[1].rpc()).unwrap();
+    wait_height(&net, &[0, 1, 2, 3], top + 3, Duration::from_secs(120));
+    // It did not replay: it holds nothing below the snapshot.
+    let rpc3 = net.nodes[3].rpc();
+    assert!(
+        rpc3.call("eth_getBlockByNumber", json!(["0x1", false]))
+            .unwrap()
+            .is_null()
+    );
+    let common = [0, 3]
+        .iter()
+        .map(|&i| head(&net.nodes[i].rpc()).unwrap())
+        .min()
+        .unwrap();
+    for h in height..=common {
+        assert_eq!(
+            block_hash(&rpc3, h),
+            block_hash(&net.nodes[0].rpc(), h),
+            "height {h}"
+        );
+    }
+    for i in 0..4u8 {
+        let who = format!("{}", Address::repeat_byte(0x50 + i));
+        assert_eq!(
+            rpc3.call("eth_getBalance", json!([who, "latest"])).unwrap(),
+            net.nodes[0]
+                .rpc()
+                .call("eth_getBalance", json!([who, "latest"]))
+                .unwrap()
+        );
+    }
+    check_agreement(&net, &[0, 1, 2], 1);
+}

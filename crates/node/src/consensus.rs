@@ -72,7 +72,7 @@ impl Application for NodeApp {
     }
 
     fn history_min_height(&self) -> u64 {
-        1
+        crate::snapshot::history_min(self.node.chain())
     }
 
     fn store_proposal(&self, height: u64, round: u32, block: &Block) -> Result<(), AppError> {

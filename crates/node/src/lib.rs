@@ -12,6 +12,7 @@ mod metrics;
 mod metrics_server;
 mod node;
 mod proposals;
+mod snapshot;
 
 pub use chain::ChainStore;
 pub use config::{
@@ -21,6 +22,7 @@ pub use config::{
 pub use dev::{DEV_KEYS, DEV_VALIDATOR_KEY, DevAccount, dev_accounts, dev_genesis};
 pub use node::{Node, replay};
 pub use proposals::{MAX_PROPOSAL_BYTES, MAX_STORED_PROPOSALS, ProposalStore};
+pub use snapshot::{export_snapshot, import_snapshot};
 
 use alloy_primitives::B256;
 use std::net::SocketAddr;

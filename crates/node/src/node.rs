@@ -376,7 +376,7 @@ impl Node {
     }
 
     /// Checks that `certificate` proves `block` was decided by the genesis validator set.
-    fn verify_certificate(
+    pub(crate) fn verify_certificate(
         &self,
         block: &Block,
         certificate: &CommitCertificate,

@@ -73,6 +73,20 @@ pub struct StorageProof {
     pub proof: Vec<Bytes>,
 }
 
+/// One account of a state snapshot, as stored in the tree: its key (the suite hash of the
+/// address), its encoded account, its storage leaves (hashed slot, encoded value) and its code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotAccount {
+    /// Tree key of the account.
+    pub key: Vec<u8>,
+    /// The encoded account (nonce, balance, storage root, code hash).
+    pub account: Vec<u8>,
+    /// Storage leaves.
+    pub storage: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Contract code, if the account has any.
+    pub code: Option<Bytes>,
+}
+
 /// The state of the chain, stored as content-addressed tree nodes in the engine.
 #[derive(Clone)]
 pub struct StateDb {
@@ -200,6 +214,117 @@ impl StateDb {
             );
         }
         self.apply(self.empty_root(), &changes)
+    }
+
+    /// Every account of the state at `root`, in key order, with its storage leaves and code:
+    /// what a state snapshot carries. Returns the number of accounts. A missing tree node is an
+    /// error (the export would otherwise be silently short).
+    pub fn export_accounts(
+        &self,
+        root: B256,
+        mut sink: impl FnMut(SnapshotAccount) -> Result<(), StateError>,
+    ) -> Result<u64, StateError> {
+        let nodes = Arc::new(NodeStore::new(self.store.clone()));
+        let accounts = trie::open(&nodes, self.suite, root)?;
+        let mut count = 0u64;
+        for (key, value) in accounts.iter() {
+            let account = decode_account(&value)?;
+            let mut storage = Vec::new();
+            if account.storage_root != self.empty_root() {
+                let tree = trie::open(&nodes, self.suite, account.storage_root)?;
+                storage.extend(tree.iter());
+            }
+            let code = if account.code_hash == KECCAK_EMPTY {
+                None
+            } else {
+                Some(
+                    self.store
+                        .get(Table::Code, account.code_hash.as_slice())
+                        .map_err(|e| StateError::Storage(e.to_string()))?
+                        .ok_or_else(|| {
+                            StateError::Corrupt(format!("code {} is missing", account.code_hash))
+                        })?,
+                )
+            };
+            sink(SnapshotAccount {
+                key,
+                account: value,
+                storage,
+                code: code.map(Bytes::from),
+            })?;
+            count += 1;
+        }
+        if nodes.had_missing() {
+            return Err(StateError::Corrupt(format!(
+                "a tree node under root {root} is missing from storage"
+            )));
+        }
+        Ok(count)
+    }
+
+    /// Rebuilds a state from snapshot accounts. Returns its root (which the caller compares with
+    /// a certified header's) and the batch of tree nodes and code to write. Each account's
+    /// storage root and code hash are recomputed, never taken from the snapshot.
+    pub fn import_accounts(
+        &self,
+        accounts: impl IntoIterator<Item = SnapshotAccount>,
+    ) -> Result<(B256, WriteBatch), StateError> {
+        let nodes = Arc::new(NodeStore::new(self.store.clone()));
+        let mut tree = trie::open(&nodes, self.suite, self.empty_root())?;
+        let mut batch = WriteBatch::default();
+        for a in accounts {
+            if a.key.len() != 32 {
+                return Err(StateError::Corrupt(format!(
+                    "snapshot account key of {} bytes",
+                    a.key.len()
+                )));
+            }
+            let account = decode_account(&a.account)?;
+            let mut storage = trie::open(&nodes, self.suite, self.empty_root())?;
+            for (k, v) in a.storage {
+                if k.len() != 32 {
+                    return Err(StateError::Corrupt(
+                        "snapshot storage key not 32 bytes".into(),
+                    ));
+                }
+                decode_storage_value(&v)?;
+                storage
+                    .insert(k, v)
+                    .map_err(|e| StateError::Corrupt(e.to_string()))?;
+            }
+            let storage_root = trie::commit(&mut storage)?;
+            if storage_root != account.storage_root {
+                return Err(StateError::Corrupt(format!(
+                    "snapshot storage of account key {} has root {storage_root}, the account says {}",
+                    B256::from_slice(&a.key),
+                    account.storage_root
+                )));
+            }
+            match &a.code {
+                Some(code) => {
+                    let hash = alloy_primitives::keccak256(code);
+                    if hash != account.code_hash {
+                        return Err(StateError::Corrupt(format!(
+                            "snapshot code hashes to {hash}, the account says {}",
+                            account.code_hash
+                        )));
+                    }
+                    batch.put(Table::Code, hash.to_vec(), code.to_vec());
+                }
+                None if account.code_hash != KECCAK_EMPTY => {
+                    return Err(StateError::Corrupt(format!(
+                        "snapshot lacks the code {}",
+                        account.code_hash
+                    )));
+                }
+                None => {}
+            }
+            tree.insert(a.key, a.account)
+                .map_err(|e| StateError::Corrupt(e.to_string()))?;
+        }
+        let root = trie::commit(&mut tree)?;
+        nodes.drain_into(&mut batch);
+        Ok((root, batch))
     }
 
     /// Proof of `address` and `slots` at `root`.
