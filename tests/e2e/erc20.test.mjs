@@ -11,6 +11,10 @@
 //   BANYAN_DEV_KEY    funded private key, hex         (default Hardhat/Anvil account 0)
 //   BANYAN_DEV_KEY2   second private key, hex         (default Hardhat/Anvil account 1)
 //   BANYAN_RPC_NO_BATCH=1  send one JSON-RPC request per HTTP call (ethers batches by default)
+//   BANYAN_CHAIN_ID   expected chain id, decimal     (unset: not checked; banyan dev 31337, banyan init 20261)
+//   BANYAN_RPC_HTTP_PEERS  comma-separated HTTP endpoints of other nodes of the same network: the
+//                     last test reads this run's transactions back from each and submits one through
+//                     the first (unset: that test is skipped, as on a single `banyan dev`)
 //
 // An unreachable node is a failure, never a skip. Every network wait is bounded, so a broken node
 // fails this file in about a minute instead of hanging it.
@@ -37,6 +41,11 @@ const WS_URL = process.env.BANYAN_RPC_WS || 'ws://127.0.0.1:8545';
 const DEV_KEY = process.env.BANYAN_DEV_KEY || 'ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 const DEV_KEY2 = process.env.BANYAN_DEV_KEY2 || '59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
 const NO_BATCH = process.env.BANYAN_RPC_NO_BATCH === '1';
+const EXPECTED_CHAIN_ID = process.env.BANYAN_CHAIN_ID ?? '';
+const PEER_URLS = (process.env.BANYAN_RPC_HTTP_PEERS ?? '')
+  .split(',')
+  .map((u) => u.trim())
+  .filter((u) => u.length > 0);
 
 const DECIMALS = 18n;
 const INITIAL_SUPPLY = 1_000_000n * 10n ** DECIMALS;
@@ -46,6 +55,8 @@ const ETH_AMOUNT = parseEther('0.01');
 // Time limits (ms). Each is an upper bound on one network wait.
 const RPC_TIMEOUT = 10_000;
 const RECEIPT_TIMEOUT = 30_000;
+// How long another node of the network may take to reach a block the first node has committed.
+const PEER_SYNC_TIMEOUT = 30_000;
 const WS_EVENT_TIMEOUT = 20_000;
 const TEST_TIMEOUT = 60_000;
 const SUITE_TIMEOUT = 170_000;
@@ -69,10 +80,10 @@ function withTimeout(promise, ms, what) {
 }
 
 /** One raw JSON-RPC call over HTTP with a hard timeout; independent of ethers. */
-async function rawRpc(method, params = []) {
+async function rawRpc(method, params = [], url = HTTP_URL, urlVar = 'BANYAN_RPC_HTTP') {
   let res;
   try {
-    res = await fetch(HTTP_URL, {
+    res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
@@ -81,12 +92,12 @@ async function rawRpc(method, params = []) {
   } catch (err) {
     const cause = err?.cause?.code ?? err?.cause?.message ?? err?.message ?? String(err);
     throw new Error(
-      `Banyan node unreachable at BANYAN_RPC_HTTP=${HTTP_URL} (${cause}). ` +
-        'Start the node first, or point BANYAN_RPC_HTTP / BANYAN_RPC_WS at it.',
+      `Banyan node unreachable at ${urlVar}=${url} (${cause}). ` +
+        `Start the node first, or point ${urlVar} at it.`,
     );
   }
   const text = await res.text();
-  assert.ok(res.ok, `${method}: HTTP ${res.status} from ${HTTP_URL}: ${text.slice(0, 500)}`);
+  assert.ok(res.ok, `${method}: HTTP ${res.status} from ${url}: ${text.slice(0, 500)}`);
   let body;
   try {
     body = JSON.parse(text);
@@ -207,6 +218,14 @@ describe('Banyan ERC-20 end to end (ethers v6 over HTTP + WebSocket)', { timeout
       // Reachability first, with a plain fetch and a hard timeout: ethers' JsonRpcProvider would
       // retry network detection forever if the node is down.
       rawChainId = BigInt(await rawRpc('eth_chainId'));
+      if (EXPECTED_CHAIN_ID !== '') {
+        assert.match(EXPECTED_CHAIN_ID, /^[0-9]+$/, `BANYAN_CHAIN_ID must be a decimal number, got "${EXPECTED_CHAIN_ID}"`);
+        assert.equal(
+          rawChainId,
+          BigInt(EXPECTED_CHAIN_ID),
+          `eth_chainId of ${HTTP_URL} is ${rawChainId}, BANYAN_CHAIN_ID is ${EXPECTED_CHAIN_ID}`,
+        );
+      }
       http = new JsonRpcProvider(HTTP_URL, undefined, { ...providerOptions(), pollingInterval: 500 });
       ws = await connectWebSocket();
       wallet1 = new Wallet(DEV_KEY, http);
@@ -218,10 +237,14 @@ describe('Banyan ERC-20 end to end (ethers v6 over HTTP + WebSocket)', { timeout
     return connecting;
   }
 
+  // Providers of the other nodes (BANYAN_RPC_HTTP_PEERS), opened by the last test.
+  /** @type {JsonRpcProvider[]} */ const peers = [];
+
   after(async () => {
     // destroy() closes the socket, stops polling and drops listeners, so the process can exit.
     await ws?.destroy();
     http?.destroy();
+    for (const p of peers) p.destroy();
   });
 
   it('reports a consistent chain id and a block number', { timeout: TEST_TIMEOUT }, async () => {
@@ -435,4 +458,108 @@ describe('Banyan ERC-20 end to end (ethers v6 over HTTP + WebSocket)', { timeout
     );
     assert.equal(after2 - before2, ETH_AMOUNT + (miner === to ? tips : 0n), 'receiver gets exactly the value');
   });
+
+  /** What a node says in a receipt, as plain data (ethers' contract receipts also carry the ABI). */
+  function receiptFacts(r) {
+    const { hash, blockHash, blockNumber, index, from, to, contractAddress, status, type, logsBloom } = r;
+    const { gasUsed, cumulativeGasUsed, gasPrice } = r;
+    const logs = r.logs.map((l) => ({
+      address: l.address,
+      topics: [...l.topics],
+      data: l.data,
+      index: l.index,
+      transactionIndex: l.transactionIndex,
+      transactionHash: l.transactionHash,
+      blockHash: l.blockHash,
+      blockNumber: l.blockNumber,
+      removed: l.removed,
+    }));
+    return { hash, blockHash, blockNumber, index, from, to, contractAddress, status, type, logsBloom, gasUsed, cumulativeGasUsed, gasPrice, logs };
+  }
+
+  /** Polls `provider` until its head is at least `height` (bounded by PEER_SYNC_TIMEOUT). */
+  async function waitForHeight(provider, height, what) {
+    const deadline = Date.now() + PEER_SYNC_TIMEOUT;
+    for (;;) {
+      const head = await withTimeout(provider.getBlockNumber(), RPC_TIMEOUT, `${what}: getBlockNumber`);
+      if (head >= height) return head;
+      if (Date.now() > deadline) {
+        assert.fail(`${what}: still at block ${head} ${PEER_SYNC_TIMEOUT} ms after ${HTTP_URL} reached block ${height}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  it(
+    'another node of the network serves the same blocks, receipts and state, and relays transactions',
+    {
+      timeout: TEST_TIMEOUT,
+      skip: PEER_URLS.length === 0 ? 'BANYAN_RPC_HTTP_PEERS is not set (a single node has no other node to compare)' : false,
+    },
+    async () => {
+      await connect();
+      assert.ok(token && transferReceipt, 'token was deployed and the 1234-token transfer was mined');
+      const transferBlock = transferReceipt.blockNumber;
+      const head = await withTimeout(http.getBlockNumber(), RPC_TIMEOUT, 'getBlockNumber');
+
+      for (const [i, url] of PEER_URLS.entries()) {
+        const what = `BANYAN_RPC_HTTP_PEERS[${i}]=${url}`;
+        // Reachable and on the same chain, checked with a plain fetch before ethers (which would
+        // retry network detection forever against a dead endpoint).
+        const peerChainId = BigInt(await rawRpc('eth_chainId', [], url, `BANYAN_RPC_HTTP_PEERS[${i}]`));
+        assert.equal(peerChainId, rawChainId, `${what}: eth_chainId vs ${HTTP_URL}`);
+        const peer = new JsonRpcProvider(url, undefined, { ...providerOptions(), pollingInterval: 500 });
+        peers.push(peer);
+        await waitForHeight(peer, head, what);
+
+        // The block, the receipt (logs included) and the token's state at that block are the ones
+        // the first node reported.
+        const block = await withTimeout(peer.getBlock(transferBlock), RPC_TIMEOUT, `${what}: getBlock(${transferBlock})`);
+        assert.ok(block, `${what}: no block ${transferBlock}`);
+        assert.equal(block.hash, transferReceipt.blockHash, `${what}: hash of block ${transferBlock}`);
+        assert.ok(block.transactions.includes(transferReceipt.hash), `${what}: block ${transferBlock} lists the transfer`);
+        const receipt = await withTimeout(
+          peer.getTransactionReceipt(transferReceipt.hash),
+          RPC_TIMEOUT,
+          `${what}: getTransactionReceipt`,
+        );
+        assert.ok(receipt, `${what}: no receipt for ${transferReceipt.hash}`);
+        assert.deepEqual(receiptFacts(receipt), receiptFacts(transferReceipt), `${what}: receipt of the transfer`);
+
+        const peerToken = new Contract(tokenAddress, compiled.abi, peer);
+        const at = { blockTag: transferBlock };
+        assert.equal(await peer.getCode(tokenAddress, transferBlock), compiled.deployedBytecode, `${what}: eth_getCode`);
+        // The token is fresh: account 2 holds exactly what the one transfer gave it.
+        assert.equal(await peerToken.balanceOf(wallet2.address, at), TRANSFER_AMOUNT, `${what}: receiver's tokens`);
+        assert.equal(await peerToken.balanceOf(wallet1.address, at), INITIAL_SUPPLY - TRANSFER_AMOUNT, `${what}: sender's tokens`);
+        assert.equal(await peerToken.totalSupply(at), INITIAL_SUPPLY, `${what}: totalSupply`);
+        for (const addr of [wallet1.address, wallet2.address]) {
+          assert.equal(
+            await withTimeout(peer.getBalance(addr, head), RPC_TIMEOUT, `${what}: getBalance`),
+            await withTimeout(http.getBalance(addr, head), RPC_TIMEOUT, 'getBalance'),
+            `${what}: ETH balance of ${addr} at block ${head}`,
+          );
+        }
+      }
+
+      // A transaction submitted to another node reaches a block, and the first node serves it.
+      const viaPeer = new Contract(tokenAddress, compiled.abi, new Wallet(DEV_KEY, peers[0]));
+      const amount = parseUnits('7', Number(DECIMALS));
+      const tx = await withTimeout(viaPeer.transfer(wallet2.address, amount), RPC_TIMEOUT, `send a transfer through ${PEER_URLS[0]}`);
+      const onFirst = await withTimeout(
+        http.waitForTransaction(tx.hash, 1, RECEIPT_TIMEOUT),
+        RECEIPT_TIMEOUT + RPC_TIMEOUT,
+        `receipt at ${HTTP_URL} of ${tx.hash}, sent through ${PEER_URLS[0]}`,
+      );
+      assert.ok(onFirst, `no receipt at ${HTTP_URL} for ${tx.hash}`);
+      assert.equal(onFirst.status, 1, `transfer ${tx.hash} sent through ${PEER_URLS[0]} failed`);
+      const onPeer = await tx.wait(1, RECEIPT_TIMEOUT);
+      assert.equal(onPeer.blockHash, onFirst.blockHash, 'both nodes put the relayed transfer in the same block');
+      const n = onFirst.blockNumber;
+      const delta = async (addr) =>
+        (await token.balanceOf(addr, { blockTag: n })) - (await token.balanceOf(addr, { blockTag: n - 1 }));
+      assert.equal(await delta(wallet2.address), amount, `receiver's tokens over block ${n}, read at ${HTTP_URL}`);
+      assert.equal(await delta(wallet1.address), -amount, `sender's tokens over block ${n}, read at ${HTTP_URL}`);
+    },
+  );
 });

@@ -1,12 +1,13 @@
 //! `banyan bench`: the load generator. Sends signed transfers or ERC-20 calls over JSON-RPC at a
 //! chosen rate (or as fast as the node takes them) and reports sustained TPS, latency from
-//! submission to inclusion (p50/p99) and the node's peak memory.
+//! submission to inclusion (p50/p99) and the nodes' peak memory. Against a network, `--rpc` may
+//! be repeated: the senders are spread over the nodes.
 
 use alloy_primitives::{Address, B256, Bytes, U256};
 use anyhow::{Context, anyhow, bail};
-use banyan_crypto::SecretKey;
+use banyan_crypto::{SecretKey, Suite};
 use parking_lot::Mutex;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,9 +30,15 @@ enum Mode {
 /// Options of `banyan bench`.
 #[derive(clap::Args)]
 pub(crate) struct BenchArgs {
-    /// Node JSON-RPC URL (ignored with --spawn-dev).
-    #[arg(long, default_value = "http://127.0.0.1:8545")]
-    rpc: String,
+    /// Node JSON-RPC URL (ignored with --spawn-dev). Repeat it to spread the load over several
+    /// nodes of one network: sender i submits to URL i mod N; funding, deployment and watching
+    /// blocks for inclusion go through the first.
+    #[arg(
+        long = "rpc",
+        value_name = "URL",
+        default_value = "http://127.0.0.1:8545"
+    )]
+    rpcs: Vec<String>,
     /// Start a fresh `banyan dev` node (on-disk embedded storage in a temporary directory) for the run.
     #[arg(long)]
     spawn_dev: bool,
@@ -56,9 +63,10 @@ pub(crate) struct BenchArgs {
     /// Funder's secret key (default: development account 0).
     #[arg(long, default_value = banyan_node::DEV_KEYS[0])]
     funder_key: String,
-    /// Process id of the node, to report its peak memory (known automatically with --spawn-dev).
-    #[arg(long)]
-    pid: Option<u32>,
+    /// Process id of a node, to report its peak memory (known automatically with --spawn-dev).
+    /// Repeat it for every node of a network.
+    #[arg(long = "pid", value_name = "PID")]
+    pids: Vec<u32>,
     /// Give up waiting for inclusion after this many seconds.
     #[arg(long, default_value_t = 300)]
     timeout_secs: u64,
@@ -111,6 +119,51 @@ async fn spawn_dev(per_account: u64) -> anyhow::Result<(Spawned, String)> {
     Ok((spawned, url))
 }
 
+/// Waits until the node's head is at least `height`.
+async fn wait_height(rpc: &Rpc, height: u64, timeout: Duration) -> anyhow::Result<()> {
+    let start = Instant::now();
+    loop {
+        let head = parse_quantity(&rpc.call("eth_blockNumber", vec![]).await?)?;
+        if head >= height {
+            return Ok(());
+        }
+        if start.elapsed() > timeout {
+            bail!("still at block {head}, not {height}, after {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Connects to every URL and checks that they are nodes of one chain (same chain id, suite and
+/// genesis block), so that a mistyped port fails before any transaction is sent.
+async fn connect_all(urls: &[String]) -> anyhow::Result<(Vec<Rpc>, u64, Suite)> {
+    let mut rpcs = Vec::with_capacity(urls.len());
+    let mut first: Option<(u64, Suite, Value)> = None;
+    for url in urls {
+        let rpc = Rpc::connect(url)?;
+        let (chain_id, suite) = rpc.chain().await?;
+        let genesis = rpc
+            .call("eth_getBlockByNumber", vec![json!("0x0"), json!(false)])
+            .await?["hash"]
+            .clone();
+        match &first {
+            None => first = Some((chain_id, suite, genesis)),
+            Some((c, s, g)) => {
+                if (*c, *s, g) != (chain_id, suite, &genesis) {
+                    bail!(
+                        "{url} is not on the chain of {}: chain {chain_id} ({suite}) genesis {genesis} \
+                         vs chain {c} ({s}) genesis {g}",
+                        urls[0]
+                    );
+                }
+            }
+        }
+        rpcs.push(rpc);
+    }
+    let (chain_id, suite, _) = first.ok_or_else(|| anyhow!("no --rpc URL given"))?;
+    Ok((rpcs, chain_id, suite))
+}
+
 fn peak_memory_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
@@ -150,8 +203,20 @@ async fn send_all(rpc: &Rpc, txs: Vec<Vec<u8>>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long a sender waits before submitting again a transaction the pool refused for room.
+const BACKPRESSURE_PAUSE: Duration = Duration::from_millis(20);
+
+/// Whether a refusal means "no room now" (the account's or the pool's limit), which a client
+/// meets when the node it submits to has not yet seen the blocks that emptied its pool (another
+/// node of a network, behind by a block): it waits and sends the same transaction again.
+fn is_pool_backpressure(error: &str) -> bool {
+    error.contains("account limit reached") || error.contains("txpool is full")
+}
+
 struct Tracker {
     submitted: Mutex<HashMap<B256, (usize, Instant)>>,
+    /// Submissions each `--rpc` URL accepted.
+    accepted_by_rpc: Vec<AtomicU64>,
     committed: Vec<AtomicU64>,
     latencies_ms: Mutex<Vec<f64>>,
 }
@@ -167,15 +232,17 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
     if a.senders == 0 || a.txs == 0 || a.window == 0 {
         bail!("--senders, --txs and --window must be positive");
     }
-    let (spawned, url) = if a.spawn_dev {
+    let (spawned, urls) = if a.spawn_dev {
         let (s, u) = spawn_dev(a.window + 16).await?;
-        (Some(s), u)
+        (Some(s), vec![u])
     } else {
-        (None, a.rpc.clone())
+        (None, a.rpcs.clone())
     };
-    let pid = a.pid.or(spawned.as_ref().map(|s| s.child.id()));
-    let rpc = Rpc::connect(&url)?;
-    let (chain_id, suite) = rpc.chain().await?;
+    let mut pids = a.pids.clone();
+    pids.extend(spawned.as_ref().map(|s| s.child.id()));
+    let (rpcs, chain_id, suite) = connect_all(&urls).await?;
+    let rpc = rpcs[0].clone();
+    let url = urls.join(", ");
     let price = parse_quantity(&rpc.call("eth_gasPrice", vec![]).await?)? as u128;
     let funder = Signer::new(chain_id, suite, SecretKey::from_hex(&a.funder_key)?)?;
     let senders: Vec<Signer> = (0..a.senders)
@@ -209,6 +276,13 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
     }
     for chunk in setup.chunks(a.window.max(1) as usize) {
         send_all(&rpc, chunk.to_vec()).await.context("setup")?;
+    }
+    // Every node must hold the funding before a sender submits to it.
+    let setup_head = parse_quantity(&rpc.call("eth_blockNumber", vec![]).await?)?;
+    for (other, url) in rpcs.iter().zip(&urls).skip(1) {
+        wait_height(other, setup_head, Duration::from_secs(60))
+            .await
+            .with_context(|| format!("{url} after setup"))?;
     }
 
     // Pre-sign the measured transactions.
@@ -249,18 +323,23 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
 
     let tracker = Arc::new(Tracker {
         submitted: Mutex::new(HashMap::new()),
+        accepted_by_rpc: rpcs.iter().map(|_| AtomicU64::new(0)).collect(),
         committed: (0..senders.len()).map(|_| AtomicU64::new(0)).collect(),
         latencies_ms: Mutex::new(Vec::new()),
     });
     let start_block = parse_quantity(&rpc.call("eth_blockNumber", vec![]).await?)?;
     let started = Instant::now();
     let rejected = Arc::new(AtomicU64::new(0));
+    let backpressure = Arc::new(AtomicU64::new(0));
+    let deadline = started + Duration::from_secs(a.timeout_secs);
     let mut tasks = vec![];
     let n_senders = senders.len() as u64;
     for (i, txs) in plans.into_iter().enumerate() {
-        let rpc = rpc.clone();
+        let via = i % rpcs.len();
+        let rpc = rpcs[via].clone();
         let tracker = tracker.clone();
         let rejected = rejected.clone();
+        let backpressure = backpressure.clone();
         let (rate, window, batch) = (a.rate, a.window, a.batch.max(1) as u64);
         tasks.push(tokio::spawn(async move {
             let mut k = 0u64;
@@ -276,26 +355,46 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
                 let chunk: Vec<Vec<u8>> = txs.by_ref().take(take as usize).collect();
+                // Latency counts from the first attempt, waits for pool room included.
                 let t0 = Instant::now();
-                let results = if chunk.len() == 1 {
-                    vec![rpc.send_raw(&chunk[0]).await.map_err(|e| format!("{e:#}"))]
-                } else {
-                    match rpc.send_raw_batch(&chunk).await {
-                        Ok(r) => r,
-                        Err(e) => vec![Err(format!("{e:#}")); chunk.len()],
-                    }
-                };
-                for r in results {
-                    match r {
-                        Ok(h) => {
-                            tracker.submitted.lock().insert(h, (i, t0));
+                let mut rest: &[Vec<u8>] = &chunk;
+                while !rest.is_empty() {
+                    let results = if rest.len() == 1 {
+                        vec![rpc.send_raw(&rest[0]).await.map_err(|e| format!("{e:#}"))]
+                    } else {
+                        match rpc.send_raw_batch(rest).await {
+                            Ok(r) => r,
+                            Err(e) => vec![Err(format!("{e:#}")); rest.len()],
                         }
-                        Err(e) => {
-                            rejected.fetch_add(1, Ordering::Relaxed);
-                            eprintln!("bench: sender {i} tx {k} rejected: {e}");
+                    };
+                    let mut retry_from = None;
+                    for (j, r) in results.into_iter().enumerate() {
+                        match r {
+                            Ok(h) => {
+                                tracker.submitted.lock().insert(h, (i, t0));
+                                tracker.accepted_by_rpc[via].fetch_add(1, Ordering::Relaxed);
+                                k += 1;
+                            }
+                            // Refused for a nonce gap behind the refusal below: sent again.
+                            Err(_) if retry_from.is_some() => {}
+                            Err(e) if is_pool_backpressure(&e) && Instant::now() < deadline => {
+                                retry_from = Some(j);
+                                backpressure.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(e) => {
+                                rejected.fetch_add(1, Ordering::Relaxed);
+                                eprintln!("bench: sender {i} tx {k} rejected: {e}");
+                                k += 1;
+                            }
                         }
                     }
-                    k += 1;
+                    match retry_from {
+                        Some(j) => {
+                            rest = &rest[j..];
+                            tokio::time::sleep(BACKPRESSURE_PAUSE).await;
+                        }
+                        None => break,
+                    }
                 }
             }
         }));
@@ -306,7 +405,6 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
     let mut included = 0u64;
     let mut last_inclusion = started;
     let mut blocks = 0u64;
-    let deadline = started + Duration::from_secs(a.timeout_secs);
     let mut last_report = Instant::now();
     while included + rejected.load(Ordering::Relaxed) < total {
         if Instant::now() > deadline {
@@ -369,7 +467,7 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
             .unwrap_or(f64::NAN)
     };
     let tps = included as f64 / elapsed;
-    let mem = pid.and_then(peak_memory_kib);
+    let mem: Vec<(u32, Option<u64>)> = pids.iter().map(|&p| (p, peak_memory_kib(p))).collect();
     println!("mode            {:?}", a.mode);
     println!(
         "sent            {total} ({} rejected)",
@@ -377,21 +475,52 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
     );
     println!("included        {included} in {blocks} blocks over {elapsed:.2} s");
     println!("throughput      {tps:.0} tx/s");
+    let backpressure = backpressure.load(Ordering::Relaxed);
+    if backpressure > 0 {
+        println!(
+            "pool full       {backpressure} submissions refused for room, sent again after {BACKPRESSURE_PAUSE:?}"
+        );
+    }
     println!("latency p50     {:.0} ms", pct(0.50));
     println!("latency p99     {:.0} ms", pct(0.99));
     println!(
         "latency max     {:.0} ms",
         lat.last().copied().unwrap_or(f64::NAN)
     );
-    match mem {
-        Some(kib) => println!("node peak RSS   {:.0} MiB", kib as f64 / 1024.0),
-        None => println!("node peak RSS   unknown (give --pid or use --spawn-dev)"),
+    let accepted: Vec<u64> = tracker
+        .accepted_by_rpc
+        .iter()
+        .map(|n| n.load(Ordering::Relaxed))
+        .collect();
+    if urls.len() > 1 {
+        for (url, n) in urls.iter().zip(&accepted) {
+            println!("accepted by     {url}: {n}");
+        }
+    }
+    if mem.is_empty() {
+        println!("node peak RSS   unknown (give --pid or use --spawn-dev)");
+    }
+    for (pid, kib) in &mem {
+        match kib {
+            Some(kib) => println!(
+                "node peak RSS   {:.0} MiB (pid {pid})",
+                *kib as f64 / 1024.0
+            ),
+            None => println!("node peak RSS   unknown (pid {pid}: no /proc/{pid}/status)"),
+        }
     }
     if let Some(path) = a.json {
+        let per_node: Vec<_> = mem
+            .iter()
+            .map(|(pid, kib)| json!({"pid": pid, "peak_rss_kib": kib}))
+            .collect();
         let report = json!({
             "mode": format!("{:?}", a.mode), "sent": total, "included": included, "blocks": blocks,
             "seconds": elapsed, "tps": tps, "p50_ms": pct(0.5), "p99_ms": pct(0.99),
-            "peak_rss_kib": mem, "senders": a.senders, "rate": a.rate,
+            "peak_rss_kib": mem.iter().filter_map(|(_, kib)| *kib).max(),
+            "peak_rss_per_node": per_node, "rpc": urls, "accepted_by_rpc": accepted,
+            "pool_full_retries": backpressure,
+            "senders": a.senders, "rate": a.rate,
         });
         std::fs::write(&path, serde_json::to_string_pretty(&report)?)
             .with_context(|| format!("writing {}", path.display()))?;

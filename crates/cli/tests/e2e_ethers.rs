@@ -1,31 +1,74 @@
-//! The Foundation end-to-end test: `banyan dev` as a real process, driven by ethers.js with an
-//! ERC-20 compiled by solc-js (tests/e2e). Needs `npm ci --prefix tests/e2e` (the README's test
-//! command does it).
+//! The Foundation end-to-end test: the same ethers.js + solc-js suite (tests/e2e) against
+//! `banyan dev` and against a 4-validator network made by `banyan init`, each node a real
+//! process. Needs `npm ci --prefix tests/e2e` (the README's test command does it).
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use banyan_testkit::DevNode;
+use banyan_primitives::Genesis;
+use banyan_testkit::{DevNode, TestNet};
+use std::collections::BTreeMap;
 use std::process::Command;
+use std::sync::Mutex;
 
-#[test]
-fn ethers_and_solc_js_drive_banyan_dev() {
+/// `banyan init`'s default chain id (docs/local-network.md).
+const INIT_CHAIN_ID: u64 = 20261;
+
+/// The two tests start 1 and 4 nodes on the same 2 cores as the JS client: one at a time, so
+/// that neither run's time limits are spent waiting for the other.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// What one `node --test` run reported: its exit status and output, and the summary counts
+/// (`ℹ pass 10`, `ℹ fail 0`, …) of the spec reporter.
+struct Run {
+    success: bool,
+    report: String,
+    counts: BTreeMap<String, u64>,
+}
+
+impl Run {
+    fn count(&self, what: &str) -> u64 {
+        *self.counts.get(what).unwrap_or_else(|| {
+            panic!(
+                "no `ℹ {what} N` line in the node --test report:\n{}",
+                self.report
+            )
+        })
+    }
+}
+
+/// Runs erc20.test.mjs and build.test.mjs in tests/e2e with `env` set.
+fn run_suite(env: &[(&str, String)]) -> Run {
     let e2e = common::repo_root().join("tests/e2e");
     assert!(
         e2e.join("node_modules/ethers").exists() && e2e.join("node_modules/solc").exists(),
         "tests/e2e has no node_modules: run `npm ci --prefix tests/e2e` (scripts/test does this)"
     );
-    let node = DevNode::start(common::bin(), &[]).expect("start banyan dev");
-    let out = Command::new("node")
-        .args([
-            "--test",
-            "--test-reporter=spec",
-            "erc20.test.mjs",
-            "build.test.mjs",
-        ])
-        .current_dir(&e2e)
-        .env("BANYAN_RPC_HTTP", node.url())
-        .env("BANYAN_RPC_WS", node.ws_url())
+    let mut cmd = Command::new("node");
+    cmd.args([
+        "--test",
+        "--test-reporter=spec",
+        "erc20.test.mjs",
+        "build.test.mjs",
+    ])
+    .current_dir(&e2e);
+    // Only what this test sets: nothing inherited from the shell may point the suite elsewhere.
+    for var in [
+        "BANYAN_RPC_HTTP",
+        "BANYAN_RPC_WS",
+        "BANYAN_CHAIN_ID",
+        "BANYAN_RPC_HTTP_PEERS",
+        "BANYAN_DEV_KEY",
+        "BANYAN_DEV_KEY2",
+        "BANYAN_RPC_NO_BATCH",
+        "BANYAN_EVM_VERSION",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd
         .output()
         .expect("run node --test (is Node.js installed?)");
     let report = format!(
@@ -33,13 +76,80 @@ fn ethers_and_solc_js_drive_banyan_dev() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    let counts = report
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("ℹ "))
+        .filter_map(|l| {
+            let (name, n) = l.split_once(' ')?;
+            Some((name.to_string(), n.trim().parse().ok()?))
+        })
+        .collect();
+    Run {
+        success: out.status.success(),
+        report,
+        counts,
+    }
+}
+
+/// The last lines of every node's log.
+fn tail_logs(nodes: &[&DevNode]) -> String {
+    nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let text = n.log_text();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+            format!("--- node{i} log ---\n{tail}\n")
+        })
+        .collect()
+}
+
+/// Asserts the run passed with exactly `pass` tests passing and `skipped` skipped.
+fn assert_passed(run: &Run, pass: u64, skipped: u64, nodes: &[&DevNode]) {
     assert!(
-        out.status.success(),
-        "ethers.js end-to-end test failed:\n{report}\n--- node log ---\n{}",
-        node.log_text()
+        run.success && run.count("fail") == 0 && run.count("cancelled") == 0,
+        "ethers.js end-to-end test failed:\n{}\n{}",
+        run.report,
+        tail_logs(nodes)
     );
-    assert!(
-        report.contains("pass 10") || report.contains("ℹ pass 10"),
-        "expected 10 passing tests:\n{report}"
+    assert_eq!(
+        (run.count("pass"), run.count("skipped")),
+        (pass, skipped),
+        "(passed, skipped) tests:\n{}",
+        run.report
     );
+}
+
+#[test]
+fn ethers_and_solc_js_drive_banyan_dev() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let node = DevNode::start(common::bin(), &[]).expect("start banyan dev");
+    let run = run_suite(&[
+        ("BANYAN_RPC_HTTP", node.url()),
+        ("BANYAN_RPC_WS", node.ws_url()),
+        ("BANYAN_CHAIN_ID", common::CHAIN_ID.to_string()),
+    ]);
+    // A single node has no other node to read back from: that one test is skipped.
+    assert_passed(&run, 10, 1, &[&node]);
+}
+
+/// The same suite against node 0 of a 4-validator network under BFT consensus, with node 3 as
+/// the other node: it must serve the same blocks, receipts and state as node 0, and a
+/// transaction submitted to it must be committed and served by node 0.
+#[test]
+fn ethers_and_solc_js_drive_a_4_node_network() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let net = TestNet::start(common::bin(), 4, "ecdsa", &[]).expect("start a 4-node network");
+    let genesis = std::fs::read_to_string(net.dir.join("genesis.json")).unwrap();
+    let chain_id = Genesis::from_json(&genesis).unwrap().chain_id;
+    assert_eq!(chain_id, INIT_CHAIN_ID, "banyan init's default chain id");
+    let run = run_suite(&[
+        ("BANYAN_RPC_HTTP", net.nodes[0].url()),
+        ("BANYAN_RPC_WS", net.nodes[0].ws_url()),
+        ("BANYAN_CHAIN_ID", chain_id.to_string()),
+        ("BANYAN_RPC_HTTP_PEERS", net.nodes[3].url()),
+    ]);
+    let nodes: Vec<&DevNode> = net.nodes.iter().collect();
+    assert_passed(&run, 11, 0, &nodes);
 }
