@@ -255,16 +255,37 @@ impl Node {
         let _guard = self.commit_lock.lock();
         let started = Instant::now();
         let (parent, parent_hash) = self.head();
-        let txs: Vec<RecoveredTx> = self
-            .pool
-            .best(parent.header.gas_limit, self.block_config.max_txs_per_block)
-            .into_iter()
-            .map(|t| (*t).clone())
-            .collect();
+        let txs = self.pool_txs(&parent);
         if txs.is_empty() && !self.block_config.empty_blocks {
             return Ok(None);
         }
-        let env = child_env(&parent.header, parent_hash, now_secs(), self.validator);
+        let built = self.execute_on_head(&parent, parent_hash, now_secs(), txs)?;
+        if built.txs.is_empty() && !self.block_config.empty_blocks {
+            return Ok(None);
+        }
+        let sealed = self.seal(&built.header)?;
+        Ok(Some(self.commit(sealed, built, None, started)?))
+    }
+
+    /// The best transactions of the pool for a child of `parent`.
+    fn pool_txs(&self, parent: &SealedHeader) -> Vec<RecoveredTx> {
+        self.pool
+            .best(parent.header.gas_limit, self.block_config.max_txs_per_block)
+            .into_iter()
+            .map(|t| (*t).clone())
+            .collect()
+    }
+
+    /// Executes `txs` as the child of `parent` proposed by this node at `timestamp`, dropping
+    /// from the pool those that turn out invalid at their turn.
+    fn execute_on_head(
+        &self,
+        parent: &SealedHeader,
+        parent_hash: B256,
+        timestamp: u64,
+        txs: Vec<RecoveredTx>,
+    ) -> Result<ExecutedBlock, NodeError> {
+        let env = child_env(&parent.header, parent_hash, timestamp, self.validator);
         let built = execute(
             self.suite,
             &self.executor,
@@ -281,19 +302,19 @@ impl Node {
         if !built.skipped.is_empty() {
             self.metrics.set_txpool_len(self.pool.len());
         }
-        if built.txs.is_empty() && !self.block_config.empty_blocks {
-            return Ok(None);
-        }
-        let hash = built.header.hash(self.suite);
+        Ok(built)
+    }
+
+    /// `header` with this node's seal over its hash.
+    fn seal(&self, header: &Header) -> Result<SealedHeader, NodeError> {
         let signature = self
             .suite
-            .sign(&self.signer, hash.as_slice())
+            .sign(&self.signer, header.hash(self.suite).as_slice())
             .map_err(|e| NodeError::Execution(format!("signing block: {e}")))?;
-        let sealed = SealedHeader {
-            header: built.header.clone(),
+        Ok(SealedHeader {
+            header: header.clone(),
             signature: Bytes::from(signature.to_bytes()),
-        };
-        Ok(Some(self.commit(sealed, built, None, started)?))
+        })
     }
 
     /// Writes a built (or verified) block, with its commit certificate if it has one, and prunes
@@ -462,41 +483,17 @@ impl Node {
     /// is kept so that committing the block, once decided, does not run it again.
     pub fn build_proposal(&self) -> Result<Block, NodeError> {
         let (parent, parent_hash) = self.head();
-        let txs: Vec<RecoveredTx> = self
-            .pool
-            .best(parent.header.gas_limit, self.block_config.max_txs_per_block)
-            .into_iter()
-            .map(|t| (*t).clone())
-            .collect();
+        let txs = self.pool_txs(&parent);
         // Never before the parent, whatever this machine's clock says.
         let timestamp = now_secs().max(parent.header.timestamp);
-        let env = child_env(&parent.header, parent_hash, timestamp, self.validator);
-        let built = execute(
-            self.suite,
-            &self.executor,
-            &self.state,
-            &self.chain,
-            &parent.header,
-            &env,
-            txs,
-        )?;
-        for (hash, reason) in &built.skipped {
-            tracing::warn!(tx = %hash, %reason, "transaction invalid at execution, dropped from the pool");
-            self.pool.remove_with_successors(hash);
-        }
-        let hash = built.header.hash(self.suite);
-        let signature = self
-            .suite
-            .sign(&self.signer, hash.as_slice())
-            .map_err(|e| NodeError::Execution(format!("signing block: {e}")))?;
+        let built = self.execute_on_head(&parent, parent_hash, timestamp, txs)?;
         let block = Block {
-            header: SealedHeader {
-                header: built.header.clone(),
-                signature: Bytes::from(signature.to_bytes()),
-            },
+            header: self.seal(&built.header)?,
             transactions: built.txs.iter().map(|t| t.encoded().clone()).collect(),
         };
-        self.executed.lock().insert(hash, built);
+        self.executed
+            .lock()
+            .insert(block.header.header.hash(self.suite), built);
         Ok(block)
     }
 
