@@ -339,6 +339,7 @@ fn genesis(
         gas_limit: GAS_LIMIT,
         alloc,
         validators,
+        modules: banyan_modules::default_spec(),
     };
     genesis.validate()?;
     Ok(genesis)

@@ -4,10 +4,11 @@ use crate::{
     BlockEnv, BlockExecution, CallOutcome, CallRequest, ExecConfig, ExecError, TxInput, TxOutcome,
     db::{DbError, Overlay},
     decode_revert_reason,
-    modules::{BanyanCrypto, ModuleRegistry, NativeModule, provider::BanyanPrecompiles},
+    precompiles::BanyanPrecompiles,
 };
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
-use banyan_state::StateReader;
+use banyan_module_api::ModuleRegistry;
+use banyan_state::{KECCAK_EMPTY, StateChanges, StateReader};
 use revm::{
     Context, Database, ExecuteCommitEvm, ExecuteEvm, Journal, MainBuilder, MainContext,
     context::{BlockEnv as RevmBlockEnv, CfgEnv, Evm, Transaction, TxEnv},
@@ -53,30 +54,13 @@ pub struct Executor {
 }
 
 impl Executor {
-    /// An executor with the built-in native modules ([`BanyanCrypto`]).
-    pub fn new(cfg: ExecConfig) -> Self {
-        let mut modules = ModuleRegistry::new();
-        let builtins: [Arc<dyn NativeModule>; 1] = [Arc::new(BanyanCrypto)];
-        for module in builtins {
-            if let Err(error) = modules.register(module) {
-                // Built-in addresses are constants; a clash is a programming error caught by tests.
-                unreachable!("built-in modules clash: {error}");
-            }
-        }
-        Self::with_modules(cfg, modules)
-    }
-
-    /// An executor with exactly `modules` (the built-ins are not added).
-    pub fn with_modules(cfg: ExecConfig, modules: ModuleRegistry) -> Self {
+    /// An executor running `modules` next to the Ethereum precompiles (the chain spec's
+    /// `modules` section decides which).
+    pub fn new(cfg: ExecConfig, modules: ModuleRegistry) -> Self {
         Self {
             cfg,
             modules: Arc::new(modules),
         }
-    }
-
-    /// Adds a native module (before the executor is shared).
-    pub fn register_module(&mut self, module: Arc<dyn NativeModule>) -> Result<(), ExecError> {
-        Arc::make_mut(&mut self.modules).register(module)
     }
 
     /// The chain's execution config.
@@ -151,6 +135,7 @@ impl Executor {
             }
         }
         execution.changes = overlay.take_changes()?;
+        self.check_module_accounts(env.number, &execution.changes)?;
         let (before, after) = overlay.balance_totals(&execution.changes)?;
         if after > before {
             return Err(ExecError::Invariant(format!(
@@ -301,6 +286,25 @@ impl Executor {
             Err(EVMError::Transaction(invalid)) => Err(ExecError::InvalidCall(invalid.to_string())),
             Err(error) => Err(evm_error(error)),
         }
+    }
+
+    /// A module account is never deleted and never loses its code: its storage is the module's
+    /// state. Only a bug (in revm's handling of the account, or here) could break this.
+    fn check_module_accounts(&self, number: u64, changes: &StateChanges) -> Result<(), ExecError> {
+        for address in self.modules.addresses() {
+            match changes.accounts.get(address) {
+                None => {}
+                Some(Some(change))
+                    if change.code_hash != KECCAK_EMPTY && !change.storage_cleared => {}
+                Some(_) => {
+                    return Err(ExecError::Invariant(format!(
+                        "block {number} would delete or clear module account {address}; \
+                         the block is refused (report this as a bug)"
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn check_block_env(&self, env: &BlockEnv) -> Result<(), ExecError> {

@@ -20,24 +20,24 @@
 //!
 //! # Native modules
 //!
-//! A [`NativeModule`] answers calls at a fixed address, next to the standard Ethereum
-//! precompiles; [`Executor::new`] registers the built-in ones ([`BanyanCrypto`] at
-//! `0x…1000`). Modules are stateless for now.
+//! A [`NativeModule`] (from `banyan-module-api`) answers calls at a fixed address, next to the
+//! standard Ethereum precompiles; the executor is given the chain's [`ModuleRegistry`]. Each
+//! module call gets a `ModuleState` over revm's journal (see `precompiles`), so module writes
+//! revert with their call frame and reach the block's [`StateChanges`](banyan_state::StateChanges)
+//! like contract storage. Module accounts must never be deleted or lose their code: a block
+//! that would is refused ([`ExecError::Invariant`]).
 //!
 //! This crate has no cargo features.
 
 mod db;
 mod executor;
-mod modules;
-mod revert;
+mod precompiles;
 mod types;
 
-pub use executor::{CHAIN_SPEC, Executor};
-pub use modules::{
-    BANYAN_CRYPTO_ADDRESS, BanyanCrypto, IBanyanCrypto, ModuleCallContext, ModuleRegistry,
-    ModuleResult, NativeModule,
+pub use banyan_module_api::{
+    ModuleCallContext, ModuleRegistry, NativeModule, decode_revert_reason, encode_revert_reason,
 };
-pub use revert::{decode_revert_reason, encode_revert_reason};
+pub use executor::{CHAIN_SPEC, Executor};
 pub use types::{
     BlockEnv, BlockExecution, CallOutcome, CallRequest, ExecConfig, ExecError, TxInput, TxOutcome,
 };

@@ -158,9 +158,6 @@ pub enum ExecError {
     /// The block environment breaks a chain rule.
     #[error("invalid block: {0}")]
     InvalidBlock(String),
-    /// A native module cannot be registered.
-    #[error("module registry: {0}")]
-    Registry(String),
     /// An invariant of the ledger was violated (e.g. a block created money). This is a bug:
     /// the node must stop rather than commit the block.
     #[error("invariant violated: {0}")]

@@ -805,6 +805,7 @@ mod tests {
             timestamp: 0,
             gas_limit: 30_000_000,
             alloc: Default::default(),
+            modules: Default::default(),
             validators: validators
                 .iter()
                 .map(|k| {

@@ -90,6 +90,7 @@ pub fn dev_genesis(
             public_key: Bytes::copy_from_slice(&public.to_bytes()),
             power: 1,
         }],
+        modules: banyan_modules::default_spec(),
     };
     Ok((genesis, validator_key))
 }

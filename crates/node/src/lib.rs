@@ -70,6 +70,9 @@ pub enum NodeError {
     /// The metrics server could not start, or stopped.
     #[error("metrics server: {0}")]
     Metrics(String),
+    /// The chain spec's `modules` section cannot run on this node.
+    #[error(transparent)]
+    Modules(#[from] banyan_modules::ModulesError),
 }
 
 /// A started node: its RPC and metrics addresses and the supervised tasks.

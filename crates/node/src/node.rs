@@ -79,7 +79,7 @@ fn init_genesis(
 ) -> Result<(SealedHeader, B256), NodeError> {
     let suite = genesis.suite;
     let (state_root, mut batch) = state
-        .genesis(genesis)
+        .genesis(&banyan_modules::genesis_with_modules(genesis)?)
         .map_err(|e| NodeError::Execution(e.to_string()))?;
     let header = Header {
         number: 0,
@@ -166,11 +166,14 @@ impl Node {
             .public_key(&config.validator_key)
             .map_err(|e| NodeError::Config(format!("validator key: {e}")))?;
         let validator = suite.address(&public);
-        let executor = Executor::new(ExecConfig {
-            chain_id: genesis.chain_id,
-            suite,
-            block_gas_limit: genesis.gas_limit,
-        });
+        let executor = Executor::new(
+            ExecConfig {
+                chain_id: genesis.chain_id,
+                suite,
+                block_gas_limit: genesis.gas_limit,
+            },
+            banyan_modules::registry(&genesis.modules)?,
+        );
         let (events, _) = broadcast::channel(1024);
         let mut metrics_registry = Registry::default();
         let metrics = Metrics::register(&mut metrics_registry);

@@ -55,6 +55,18 @@ fn one() -> u64 {
     1
 }
 
+/// One native module a chain runs (an entry of the chain spec's `modules` section).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModuleSpec {
+    /// The version of the module's rules the chain runs; a node whose code is of another
+    /// version refuses to start rather than fork.
+    pub version: u32,
+    /// The module's genesis parameters (its documentation lists them); absent for none.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub params: serde_json::Value,
+}
+
 /// The chain specification every node of a chain must share; its hash identifies the chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +86,10 @@ pub struct Genesis {
     /// Initial validator set.
     #[serde(default)]
     pub validators: Vec<GenesisValidator>,
+    /// The native modules the chain runs, by name (see `docs/modules/`). Each gets an account
+    /// at its fixed address at genesis, holding its state.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub modules: BTreeMap<String, ModuleSpec>,
 }
 
 impl Genesis {

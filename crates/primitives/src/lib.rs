@@ -13,7 +13,7 @@ mod transaction;
 pub use alloy_primitives::{Address, B256, Bloom, Bytes, Log, LogData, TxKind, U256, keccak256};
 pub use banyan_crypto::Suite;
 pub use block::{Block, Header, SealedHeader};
-pub use genesis::{Genesis, GenesisAccount, GenesisError, GenesisValidator};
+pub use genesis::{Genesis, GenesisAccount, GenesisError, GenesisValidator, ModuleSpec};
 pub use receipt::Receipt;
 pub use transaction::{
     MAX_TX_BYTES, RecoveredTx, SM_TX_TYPE, SmTransaction, SmTxFields, TxError, sign_eth_transaction,

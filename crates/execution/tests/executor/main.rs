@@ -1,15 +1,16 @@
 //! Behaviour of the block executor, `eth_call`, `eth_estimateGas` and the native modules,
 //! seen from outside the crate.
 
+mod modules;
 mod support;
 
 use alloy_primitives::{Address, B256, Bytes, U256, address, b256, keccak256};
 use alloy_sol_types::{SolCall, SolEvent, sol};
 use banyan_crypto::Suite;
 use banyan_execution::{
-    BANYAN_CRYPTO_ADDRESS, CallRequest, ExecError, Executor, IBanyanCrypto, TxInput,
-    decode_revert_reason, encode_revert_reason,
+    CallRequest, ExecError, Executor, TxInput, decode_revert_reason, encode_revert_reason,
 };
+use banyan_modules::{BANYAN_CRYPTO_ADDRESS, IBanyanCrypto};
 use support::{asm::*, *};
 
 const TOPIC: B256 = b256!("00000000000000000000000000000000000000000000000000000000000000aa");

@@ -28,8 +28,17 @@ pub(crate) struct MemState {
 }
 
 impl MemState {
+    /// Accounts with `balances`, plus every built-in module's account as genesis writes it.
     pub(crate) fn with_balances(balances: &[(Address, U256)]) -> Self {
         let mut state = Self::default();
+        let module_code = Bytes::from_static(&banyan_module_api::MODULE_ACCOUNT_CODE);
+        for address in executor(Suite::Ecdsa).modules().addresses() {
+            let code_hash = keccak256(&module_code);
+            state.codes.insert(code_hash, module_code.clone());
+            state
+                .accounts
+                .insert(*address, account(0, U256::ZERO, code_hash));
+        }
         for (address, balance) in balances {
             state
                 .accounts
@@ -115,6 +124,22 @@ impl MemState {
             .unwrap_or_default()
     }
 
+    pub(crate) fn storage_at(&self, address: Address, slot: U256) -> U256 {
+        self.storage
+            .get(&(address, slot))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Every non-zero storage slot of `address`.
+    pub(crate) fn storage_of(&self, address: Address) -> Vec<(U256, U256)> {
+        self.storage
+            .iter()
+            .filter(|((a, _), _)| *a == address)
+            .map(|((_, slot), value)| (*slot, *value))
+            .collect()
+    }
+
     pub(crate) fn total_balance(&self) -> U256 {
         self.accounts.values().map(|a| a.balance).sum()
     }
@@ -147,12 +172,17 @@ impl StateReader for MemState {
     }
 }
 
+/// An executor with every built-in module (as `banyan init` enables them).
 pub(crate) fn executor(suite: Suite) -> Executor {
-    Executor::new(ExecConfig {
-        chain_id: CHAIN_ID,
-        suite,
-        block_gas_limit: BLOCK_GAS_LIMIT,
-    })
+    let modules = banyan_modules::registry(&banyan_modules::default_spec()).expect("built-ins");
+    Executor::new(
+        ExecConfig {
+            chain_id: CHAIN_ID,
+            suite,
+            block_gas_limit: BLOCK_GAS_LIMIT,
+        },
+        modules,
+    )
 }
 
 pub(crate) fn env(number: u64) -> BlockEnv {
@@ -221,6 +251,7 @@ pub(crate) fn transfer(sender: Address, nonce: u64, to: Address, value: U256) ->
 
 /// Hand-assembled EVM code.
 pub(crate) mod asm {
+    pub(crate) const STOP: u8 = 0x00;
     pub(crate) const ADD: u8 = 0x01;
     pub(crate) const ISZERO: u8 = 0x15;
     pub(crate) const CALLDATASIZE: u8 = 0x36;
@@ -238,6 +269,7 @@ pub(crate) mod asm {
     pub(crate) const PUSH32: u8 = 0x7f;
     pub(crate) const DUP1: u8 = 0x80;
     pub(crate) const LOG1: u8 = 0xa1;
+    pub(crate) const CALL: u8 = 0xf1;
     pub(crate) const RETURN: u8 = 0xf3;
     pub(crate) const DELEGATECALL: u8 = 0xf4;
     pub(crate) const STATICCALL: u8 = 0xfa;

@@ -1,15 +1,18 @@
-//! `BanyanCrypto`: the chain's hash functions for contracts (`IBanyanCrypto.sol`).
+//! `banyan-module-crypto`: the chain's hash functions for contracts (`IBanyanCrypto.sol`), a
+//! stateless native module at `0x…1000`. See `docs/modules/crypto.md`.
+//!
+//! This crate has no cargo features.
 
-use super::{ModuleCallContext, ModuleResult, NativeModule};
-use alloy_primitives::{Address, B256, address};
+use alloy_primitives::{Address, B256, Bytes, address};
 use alloy_sol_types::{SolCall, SolInterface};
+use banyan_module_api::{ModuleCallContext, ModuleError, ModuleState, NativeModule, bad_call};
 use sm3::{Digest, Sm3};
 
 /// The Solidity interface of [`BanyanCrypto`], generated from
 /// `contracts/interfaces/IBanyanCrypto.sol` (the file is the single source of truth).
 #[allow(missing_docs)]
 mod abi {
-    alloy_sol_types::sol!("../../contracts/interfaces/IBanyanCrypto.sol");
+    alloy_sol_types::sol!("../../../contracts/interfaces/IBanyanCrypto.sol");
 }
 pub use abi::IBanyanCrypto;
 
@@ -34,18 +37,29 @@ impl NativeModule for BanyanCrypto {
     }
 
     fn name(&self) -> &'static str {
-        "BanyanCrypto"
+        "crypto"
     }
 
-    fn call(&self, ctx: &ModuleCallContext, input: &[u8], gas_limit: u64) -> ModuleResult {
-        let gas_used = revm::precompile::calc_linear_cost(input.len(), BASE_GAS, WORD_GAS);
-        if gas_used > gas_limit {
-            return ModuleResult::OutOfGas;
-        }
-        let call = match IBanyanCrypto::IBanyanCryptoCalls::abi_decode(input) {
-            Ok(call) => call,
-            Err(error) => return bad_call(gas_used, input, &error),
-        };
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn call(
+        &self,
+        ctx: &ModuleCallContext,
+        input: &[u8],
+        state: &mut ModuleState<'_>,
+    ) -> Result<Bytes, ModuleError> {
+        state.charge(BASE_GAS + WORD_GAS * input.len().div_ceil(32) as u64)?;
+        let call = IBanyanCrypto::IBanyanCryptoCalls::abi_decode(input).map_err(|error| {
+            bad_call(
+                "BanyanCrypto",
+                "IBanyanCrypto.sol",
+                IBanyanCrypto::IBanyanCryptoCalls::SELECTORS,
+                input,
+                &error,
+            )
+        })?;
         let output = match call {
             IBanyanCrypto::IBanyanCryptoCalls::suiteHash(call) => {
                 let digest = ctx.suite.hash(&call.data);
@@ -58,28 +72,8 @@ impl NativeModule for BanyanCrypto {
                 IBanyanCrypto::suiteCall::abi_encode_returns(&suite_name(ctx.suite).to_string())
             }
         };
-        ModuleResult::Success {
-            gas_used,
-            output: output.into(),
-        }
+        Ok(output.into())
     }
-}
-
-fn bad_call(gas_used: u64, input: &[u8], error: &alloy_sol_types::Error) -> ModuleResult {
-    let known = input.get(..4).is_some_and(|selector| {
-        IBanyanCrypto::IBanyanCryptoCalls::SELECTORS
-            .iter()
-            .any(|known| known.as_slice() == selector)
-    });
-    let reason = if known {
-        format!("BanyanCrypto: malformed arguments: {error}")
-    } else {
-        format!(
-            "BanyanCrypto: unknown function selector 0x{}; see IBanyanCrypto.sol",
-            alloy_primitives::hex::encode(input.get(..4).unwrap_or(input))
-        )
-    };
-    ModuleResult::revert_with_reason(gas_used, &reason)
 }
 
 fn sm3_digest(data: &[u8]) -> B256 {
@@ -97,12 +91,14 @@ fn suite_name(suite: banyan_crypto::Suite) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode_revert_reason;
     use alloy_primitives::{U256, b256, keccak256};
+    use banyan_module_api::{MemoryBackend, ModuleRegistry, decode_revert_reason};
 
     fn ctx(suite: banyan_crypto::Suite) -> ModuleCallContext {
         ModuleCallContext {
+            address: BANYAN_CRYPTO_ADDRESS,
             caller: Address::ZERO,
+            origin: Address::ZERO,
             value: U256::ZERO,
             is_static: true,
             depth: 1,
@@ -113,10 +109,33 @@ mod tests {
         }
     }
 
-    fn success(result: ModuleResult) -> (u64, Vec<u8>) {
+    fn call(
+        suite: banyan_crypto::Suite,
+        input: &[u8],
+        gas_limit: u64,
+    ) -> (Result<Bytes, ModuleError>, u64) {
+        MemoryBackend::default().call(
+            &ModuleRegistry::new(),
+            &BanyanCrypto,
+            &ctx(suite),
+            input,
+            gas_limit,
+        )
+    }
+
+    fn success(result: (Result<Bytes, ModuleError>, u64)) -> (u64, Vec<u8>) {
         match result {
-            ModuleResult::Success { gas_used, output } => (gas_used, output.to_vec()),
-            other => panic!("expected success, got {other:?}"),
+            (Ok(output), gas_used) => (gas_used, output.to_vec()),
+            (Err(error), _) => panic!("expected success, got {error:?}"),
+        }
+    }
+
+    fn revert_reason(result: (Result<Bytes, ModuleError>, u64)) -> String {
+        match result {
+            (Err(ModuleError::Revert(data)), _) => {
+                decode_revert_reason(&data).expect("Error(string)")
+            }
+            other => panic!("expected a revert, got {other:?}"),
         }
     }
 
@@ -126,8 +145,7 @@ mod tests {
             data: b"abc".to_vec().into(),
         }
         .abi_encode();
-        let (gas, output) =
-            success(BanyanCrypto.call(&ctx(banyan_crypto::Suite::Ecdsa), &input, 10_000));
+        let (gas, output) = success(call(banyan_crypto::Suite::Ecdsa, &input, 10_000));
         let digest = IBanyanCrypto::sm3Call::abi_decode_returns(&output).expect("bytes32");
         assert_eq!(
             digest,
@@ -144,9 +162,8 @@ mod tests {
             data: b"abc".to_vec().into(),
         }
         .abi_encode();
-        let (_, ecdsa) =
-            success(BanyanCrypto.call(&ctx(banyan_crypto::Suite::Ecdsa), &input, 10_000));
-        let (_, sm) = success(BanyanCrypto.call(&ctx(banyan_crypto::Suite::Sm), &input, 10_000));
+        let (_, ecdsa) = success(call(banyan_crypto::Suite::Ecdsa, &input, 10_000));
+        let (_, sm) = success(call(banyan_crypto::Suite::Sm, &input, 10_000));
         assert_eq!(B256::from_slice(&ecdsa), keccak256(b"abc"));
         assert_eq!(B256::from_slice(&sm), sm3_digest(b"abc"));
     }
@@ -158,7 +175,7 @@ mod tests {
             (banyan_crypto::Suite::Ecdsa, "ecdsa"),
             (banyan_crypto::Suite::Sm, "sm"),
         ] {
-            let (_, output) = success(BanyanCrypto.call(&ctx(suite), &input, 10_000));
+            let (_, output) = success(call(suite, &input, 10_000));
             let decoded = IBanyanCrypto::suiteCall::abi_decode_returns(&output).expect("string");
             assert_eq!(decoded, name);
         }
@@ -167,12 +184,7 @@ mod tests {
     #[test]
     fn unknown_selector_and_bad_abi_revert_with_a_reason() {
         let suite = banyan_crypto::Suite::Ecdsa;
-        let ModuleResult::Revert { output, .. } =
-            BanyanCrypto.call(&ctx(suite), &[1, 2, 3, 4], 10_000)
-        else {
-            panic!("unknown selector must revert");
-        };
-        let reason = decode_revert_reason(&output).expect("Error(string)");
+        let reason = revert_reason(call(suite, &[1, 2, 3, 4], 10_000));
         assert!(
             reason.contains("unknown function selector 0x01020304"),
             "{reason}"
@@ -181,11 +193,7 @@ mod tests {
         // Right selector, data offset pointing past the end.
         let mut input = IBanyanCrypto::sm3Call::SELECTOR.to_vec();
         input.extend_from_slice(&[0xff; 32]);
-        let ModuleResult::Revert { output, .. } = BanyanCrypto.call(&ctx(suite), &input, 10_000)
-        else {
-            panic!("malformed arguments must revert");
-        };
-        let reason = decode_revert_reason(&output).expect("Error(string)");
+        let reason = revert_reason(call(suite, &input, 10_000));
         assert!(reason.contains("malformed arguments"), "{reason}");
     }
 
@@ -198,10 +206,10 @@ mod tests {
         let needed = 60 + 12 * (input.len() as u64).div_ceil(32);
         let suite = banyan_crypto::Suite::Sm;
         assert_eq!(
-            BanyanCrypto.call(&ctx(suite), &input, needed - 1),
-            ModuleResult::OutOfGas
+            call(suite, &input, needed - 1),
+            (Err(ModuleError::OutOfGas), needed - 1)
         );
-        let (gas, _) = success(BanyanCrypto.call(&ctx(suite), &input, needed));
+        let (gas, _) = success(call(suite, &input, needed));
         assert_eq!(gas, needed);
     }
 }

@@ -1,0 +1,229 @@
+//! Stateful native modules inside the EVM: module writes are journaled with the call frame that
+//! made them, refused under STATICCALL and DELEGATECALL, and reach the block's state changes.
+//! Evidence is the module under test; its own rules are tested in its crate.
+
+use crate::support::{asm::*, *};
+use alloy_primitives::{Address, B256, Bytes, U256, address, keccak256};
+use alloy_sol_types::SolCall;
+use banyan_crypto::Suite;
+use banyan_modules::{EVIDENCE_ADDRESS, IEvidence, evidence::layout::AnchorRecord};
+
+const FORWARDER: Address = address!("000000000000000000000000000000000000f0a1");
+
+/// Runtime that forwards its call data to `target` with `opcode` (CALL, STATICCALL or
+/// DELEGATECALL). With `revert_after` it then reverts whatever the call did; otherwise it
+/// stops on success and reverts when the call failed.
+fn forwarder(target: Address, opcode: u8, revert_after: bool) -> Vec<u8> {
+    let mut code = vec![
+        CALLDATASIZE,
+        PUSH1,
+        0,
+        PUSH1,
+        0,
+        CALLDATACOPY, // memory[0..] = call data
+        PUSH1,
+        0, // retSize
+        PUSH1,
+        0, // retOffset
+        CALLDATASIZE,
+        PUSH1,
+        0, // argsOffset
+    ];
+    if opcode == CALL {
+        code.extend([PUSH1, 0]); // value
+    }
+    code.push(PUSH20);
+    code.extend_from_slice(target.as_slice());
+    code.extend([GAS, opcode]);
+    if revert_after {
+        code.extend([PUSH1, 0, PUSH1, 0, REVERT]);
+    } else {
+        let dest = u8::try_from(code.len() + 5).expect("short code");
+        code.extend([
+            ISZERO, PUSH1, dest, JUMPI, STOP, JUMPDEST, PUSH1, 0, PUSH1, 0, REVERT,
+        ]);
+    }
+    code
+}
+
+fn anchor_call(hash: B256) -> Vec<u8> {
+    IEvidence::anchorCall {
+        hash,
+        kind: "contract".into(),
+        referenceId: "C-1".into(),
+        metadata: Bytes::from_static(b"v1"),
+    }
+    .abi_encode()
+}
+
+fn anchored_by(state: &MemState, hash: B256) -> Option<Address> {
+    let head = state.storage_at(EVIDENCE_ADDRESS, AnchorRecord::new(hash).head().0);
+    (!head.is_zero()).then(|| Address::from_slice(&head.to_be_bytes::<32>()[..20]))
+}
+
+#[test]
+fn a_transaction_anchors_and_the_write_reaches_the_block_changes() {
+    let executor = executor(Suite::Ecdsa);
+    let mut state = MemState::with_balances(&[(ALICE, ether(10))]);
+    let hash = keccak256(b"loan agreement");
+    let execution = run_block(
+        &executor,
+        &mut state,
+        1,
+        &[tx(
+            ALICE,
+            0,
+            Some(EVIDENCE_ADDRESS),
+            U256::ZERO,
+            anchor_call(hash),
+        )],
+    );
+    assert!(execution.outcomes[0].success, "{:?}", execution.outcomes);
+    assert_eq!(anchored_by(&state, hash), Some(ALICE));
+    let change = execution.changes.accounts[&EVIDENCE_ADDRESS]
+        .as_ref()
+        .expect("module account kept");
+    assert!(!change.storage.is_empty());
+    assert!(!change.storage_cleared);
+    let log = &execution.outcomes[0].logs[0];
+    assert_eq!(log.address, EVIDENCE_ADDRESS);
+    assert_eq!(log.topics()[1], hash);
+
+    // A second anchor of the same hash reverts and leaves the module's state as it was.
+    let before = state.storage_of(EVIDENCE_ADDRESS);
+    let execution = run_block(
+        &executor,
+        &mut state,
+        2,
+        &[tx(
+            ALICE,
+            1,
+            Some(EVIDENCE_ADDRESS),
+            U256::ZERO,
+            anchor_call(hash),
+        )],
+    );
+    assert!(!execution.outcomes[0].success);
+    assert!(execution.outcomes[0].logs.is_empty());
+    assert_eq!(state.storage_of(EVIDENCE_ADDRESS), before);
+}
+
+#[test]
+fn a_contract_calling_evidence_is_the_anchorer() {
+    let executor = executor(Suite::Sm);
+    let mut state = MemState::with_balances(&[(ALICE, ether(10))]);
+    state.put_contract(FORWARDER, &forwarder(EVIDENCE_ADDRESS, CALL, false));
+    let hash = keccak256(b"through a contract");
+    let execution = run_block(
+        &executor,
+        &mut state,
+        1,
+        &[tx(ALICE, 0, Some(FORWARDER), U256::ZERO, anchor_call(hash))],
+    );
+    assert!(execution.outcomes[0].success, "{:?}", execution.outcomes);
+    assert_eq!(anchored_by(&state, hash), Some(FORWARDER));
+    // eth_call of the view through the same path reads it back.
+    let result = executor
+        .call(
+            &env(2),
+            &state,
+            &block_hashes,
+            &banyan_execution::CallRequest {
+                to: Some(EVIDENCE_ADDRESS),
+                data: IEvidence::getAnchorCall { hash }.abi_encode().into(),
+                ..Default::default()
+            },
+        )
+        .expect("call");
+    let anchor = IEvidence::getAnchorCall::abi_decode_returns(&result.output).expect("decodes");
+    assert_eq!((anchor.anchorer, anchor.blockNumber), (FORWARDER, 1));
+}
+
+#[test]
+fn a_module_write_inside_a_call_that_reverts_is_gone() {
+    let executor = executor(Suite::Ecdsa);
+    let mut state = MemState::with_balances(&[(ALICE, ether(10))]);
+    state.put_contract(FORWARDER, &forwarder(EVIDENCE_ADDRESS, CALL, true));
+    let hash = keccak256(b"reverted later");
+    let execution = run_block(
+        &executor,
+        &mut state,
+        1,
+        &[tx(ALICE, 0, Some(FORWARDER), U256::ZERO, anchor_call(hash))],
+    );
+    // The inner call succeeded, then its caller reverted: nothing of it may remain.
+    assert!(!execution.outcomes[0].success);
+    assert!(execution.outcomes[0].logs.is_empty());
+    assert_eq!(anchored_by(&state, hash), None);
+    assert!(state.storage_of(EVIDENCE_ADDRESS).is_empty());
+    assert!(
+        !execution.changes.accounts.contains_key(&EVIDENCE_ADDRESS),
+        "{:?}",
+        execution.changes.accounts.get(&EVIDENCE_ADDRESS)
+    );
+}
+
+#[test]
+fn a_write_through_staticcall_or_delegatecall_reverts() {
+    let executor = executor(Suite::Ecdsa);
+    for opcode in [STATICCALL, DELEGATECALL] {
+        let mut state = MemState::with_balances(&[(ALICE, ether(10))]);
+        state.put_contract(FORWARDER, &forwarder(EVIDENCE_ADDRESS, opcode, false));
+        let hash = keccak256([opcode]);
+        let execution = run_block(
+            &executor,
+            &mut state,
+            1,
+            &[tx(ALICE, 0, Some(FORWARDER), U256::ZERO, anchor_call(hash))],
+        );
+        assert!(!execution.outcomes[0].success, "opcode {opcode:#x}");
+        assert_eq!(anchored_by(&state, hash), None);
+        assert!(state.storage_of(EVIDENCE_ADDRESS).is_empty());
+        // The reason the module gave, seen by eth_call straight at the module under a static
+        // frame, names the read-only call.
+        if opcode == STATICCALL {
+            let direct = executor
+                .call(
+                    &env(2),
+                    &state,
+                    &block_hashes,
+                    &banyan_execution::CallRequest {
+                        to: Some(FORWARDER),
+                        data: anchor_call(hash).into(),
+                        ..Default::default()
+                    },
+                )
+                .expect("call");
+            assert!(!direct.success);
+        }
+    }
+}
+
+#[test]
+fn value_sent_to_a_module_is_refused_and_its_account_survives_an_empty_touch() {
+    let executor = executor(Suite::Ecdsa);
+    let mut state = MemState::with_balances(&[(ALICE, ether(10))]);
+    let execution = run_block(
+        &executor,
+        &mut state,
+        1,
+        &[
+            tx(
+                ALICE,
+                0,
+                Some(EVIDENCE_ADDRESS),
+                U256::from(5),
+                anchor_call(B256::repeat_byte(1)),
+            ),
+            // A plain call with no data touches the (balance-less, nonce-less) account.
+            tx(ALICE, 1, Some(EVIDENCE_ADDRESS), U256::ZERO, Vec::new()),
+        ],
+    );
+    assert!(execution.outcomes.iter().all(|o| !o.success));
+    assert_eq!(state.balance(EVIDENCE_ADDRESS), U256::ZERO);
+    assert!(
+        state.exists(EVIDENCE_ADDRESS),
+        "EIP-161 must not delete a module account"
+    );
+    assert!(state.code(EVIDENCE_ADDRESS).is_some_and(|c| !c.is_empty()));
+}

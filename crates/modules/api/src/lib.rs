@@ -1,0 +1,189 @@
+//! `banyan-module-api` is the seam every native module plugs into: the [`NativeModule`] trait,
+//! the metered state handle a call gets ([`ModuleState`]), typed storage slots ([`slots`]), the
+//! read-only questions modules answer for each other ([`ViewQuery`]), the gas schedule
+//! ([`gas`]) and the [`ModuleRegistry`].
+//!
+//! It knows nothing of revm: the executor implements [`StateBackend`] over revm's journal, so
+//! a module's writes revert with the call frame that made them and commit with the block, and
+//! [`MemoryBackend`] runs a module alone in unit tests and at genesis. A module crate depends on
+//! this crate only, which keeps it small and quick to build.
+//!
+//! # Rules every module follows
+//!
+//! - Deterministic: same input and state, same output, writes, logs and gas, on every node.
+//! - Its state lives in its own account's storage, reached only through [`ModuleState`]; it reads
+//!   another module's state only through that module's [`ViewQuery`] answers, never by slot.
+//! - Gas is charged by [`ModuleState`] before the work it pays for; a module charges explicitly
+//!   ([`ModuleState::charge`]) for work proportional to its input.
+//! - Bad input reverts with Solidity's `Error(string)` saying what was wrong and what to do
+//!   ([`ModuleError::revert`]); nothing is written by a call that reverts.
+//!
+//! This crate has no cargo features.
+
+pub mod gas;
+mod registry;
+mod revert;
+pub mod slots;
+mod state;
+mod view;
+
+pub use registry::{ModuleRegistry, RegistryError};
+pub use revert::{decode_revert_reason, encode_revert_reason};
+pub use state::{AccountView, BackendFault, MemoryBackend, ModuleState, StateBackend};
+pub use view::{AnchorFacts, ViewAnswer, ViewKind, ViewQuery};
+
+use alloy_primitives::{Address, Bytes, U256};
+use std::fmt;
+
+/// Addresses below this one are reserved for Ethereum's own precompiles (present and future).
+pub const FIRST_MODULE_ADDRESS: u64 = 0x1000;
+
+/// The code stored at every module account: the single byte `0xFE` (INVALID). It is never run
+/// (the module answers first); it exists so that the account is never empty (EIP-161 would
+/// delete an empty account a call touches) and so that Solidity's `extcodesize` check before a
+/// call passes.
+pub const MODULE_ACCOUNT_CODE: [u8; 1] = [0xfe];
+
+/// What a module sees of the call it answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModuleCallContext {
+    /// The module's own address.
+    pub address: Address,
+    /// The immediate caller (`msg.sender`).
+    pub caller: Address,
+    /// The account that signed the transaction (`tx.origin`).
+    pub origin: Address,
+    /// Value sent with the call (always zero unless [`NativeModule::accepts_value`]).
+    pub value: U256,
+    /// The call is read-only (`STATICCALL`, or nested in one): writes revert.
+    pub is_static: bool,
+    /// Call depth (1 when a transaction calls the module directly).
+    pub depth: usize,
+    /// Height of the executing block.
+    pub block_number: u64,
+    /// Timestamp of the executing block.
+    pub timestamp: u64,
+    /// The chain id.
+    pub chain_id: u64,
+    /// The chain's crypto suite.
+    pub suite: banyan_crypto::Suite,
+}
+
+/// Why a module call did not return normally.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ModuleError {
+    /// The call reverts with this data (usually `Error(string)`); its writes are undone and the
+    /// caller keeps the gas not yet used.
+    #[error("reverted")]
+    Revert(Bytes),
+    /// The call's gas does not cover the work; all of it is consumed.
+    #[error("out of gas")]
+    OutOfGas,
+    /// The node could not read its state. The block cannot be executed on this node; the
+    /// backend keeps the underlying error for the executor to report.
+    #[error("state unavailable")]
+    StateUnavailable,
+}
+
+impl ModuleError {
+    /// A revert with Solidity's `Error(reason)` data.
+    pub fn revert(reason: impl AsRef<str>) -> Self {
+        Self::Revert(encode_revert_reason(reason.as_ref()))
+    }
+}
+
+/// A module's genesis parameters cannot start a chain.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GenesisError {
+    /// The parameters are malformed or out of bounds; says which and why.
+    #[error("invalid parameters: {0}")]
+    Params(String),
+    /// Writing the initial state failed.
+    #[error("initial state: {0}")]
+    State(#[from] ModuleError),
+}
+
+impl From<BackendFault> for ModuleError {
+    fn from(_: BackendFault) -> Self {
+        Self::StateUnavailable
+    }
+}
+
+/// A native module: Rust logic at a fixed address with a Solidity interface.
+pub trait NativeModule: Send + Sync + fmt::Debug {
+    /// The fixed address contracts call (at or above `0x…1000`).
+    fn address(&self) -> Address;
+    /// The name used in the chain spec's `modules` section and in errors, e.g. `"evidence"`.
+    fn name(&self) -> &'static str;
+    /// The version of the module's rules. The chain spec names the version a chain runs, so a
+    /// node whose module code is of another version refuses to start instead of forking.
+    fn version(&self) -> u32;
+    /// Whether calls may carry value. When `false` (the default) the call reverts before the
+    /// module runs, so no funds get stuck at the module's address.
+    fn accepts_value(&self) -> bool {
+        false
+    }
+    /// The questions this module answers for other modules (see [`ViewQuery`]).
+    fn views(&self) -> &'static [ViewKind] {
+        &[]
+    }
+    /// Writes the module's initial state at genesis from its chain-spec `params` (`null` when
+    /// none are given). The default accepts only `null`: a module without parameters.
+    fn genesis(
+        &self,
+        params: &serde_json::Value,
+        state: &mut ModuleState<'_>,
+    ) -> Result<(), GenesisError> {
+        let _ = state;
+        if params.is_null() {
+            Ok(())
+        } else {
+            Err(GenesisError::Params(
+                "this module takes no parameters".into(),
+            ))
+        }
+    }
+    /// Answers one call with ABI-encoded `input`. Gas is metered by `state`.
+    fn call(
+        &self,
+        ctx: &ModuleCallContext,
+        input: &[u8],
+        state: &mut ModuleState<'_>,
+    ) -> Result<Bytes, ModuleError>;
+    /// Answers a read-only question of another module. `state` is this module's own, read-only,
+    /// and shares the asking call's gas. Called only for kinds listed in [`Self::views`].
+    fn answer(
+        &self,
+        query: &ViewQuery,
+        state: &mut ModuleState<'_>,
+    ) -> Result<ViewAnswer, ModuleError> {
+        let _ = state;
+        Err(ModuleError::revert(format!(
+            "{}: does not answer {:?}",
+            self.name(),
+            query.kind()
+        )))
+    }
+}
+
+/// An ABI-level revert for input a module cannot decode: unknown selector or malformed
+/// arguments, naming the interface file to read.
+pub fn bad_call(
+    module: &str,
+    interface: &str,
+    selectors: &[[u8; 4]],
+    input: &[u8],
+    error: &alloy_sol_types::Error,
+) -> ModuleError {
+    let known = input
+        .get(..4)
+        .is_some_and(|selector| selectors.iter().any(|known| known.as_slice() == selector));
+    if known {
+        ModuleError::revert(format!("{module}: malformed arguments: {error}"))
+    } else {
+        ModuleError::revert(format!(
+            "{module}: unknown function selector 0x{}; see {interface}",
+            alloy_primitives::hex::encode(input.get(..4).unwrap_or(input))
+        ))
+    }
+}

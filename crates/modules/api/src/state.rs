@@ -1,0 +1,398 @@
+//! The state a module call reaches: [`ModuleState`], metered and scoped to the module's own
+//! account, over a [`StateBackend`] (revm's journal in the executor, [`MemoryBackend`] in tests
+//! and at genesis).
+
+use crate::{
+    ModuleCallContext, ModuleError, ModuleRegistry, NativeModule, ViewAnswer, ViewQuery, gas,
+    slots::{Slot, Word},
+};
+use alloy_primitives::{Address, B256, Bytes, Log, LogData, U256};
+use alloy_sol_types::SolEvent;
+use std::collections::BTreeMap;
+
+/// The backend could not read the node's state. The backend keeps the underlying error (the
+/// executor reports it and refuses the block); the module only learns that the call cannot go
+/// on, and returns [`ModuleError::StateUnavailable`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the node's state could not be read")]
+pub struct BackendFault;
+
+/// An account as a module may read it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AccountView {
+    /// Native balance.
+    pub balance: U256,
+    /// Nonce.
+    pub nonce: u64,
+    /// Whether the account has code (a contract, or a module).
+    pub has_code: bool,
+}
+
+/// Raw, unmetered state access. The executor implements it over revm's journal, so every write
+/// is journaled with the call frame that makes it; modules never see this trait, only
+/// [`ModuleState`].
+pub trait StateBackend {
+    /// The value of `slot` in `address`'s storage.
+    fn sload(&mut self, address: Address, slot: U256) -> Result<U256, BackendFault>;
+    /// Sets `slot` of `address` to `value`.
+    fn sstore(&mut self, address: Address, slot: U256, value: U256) -> Result<(), BackendFault>;
+    /// Appends a log to the current call frame.
+    fn log(&mut self, log: Log);
+    /// `address`'s balance, nonce and whether it has code.
+    fn account(&mut self, address: Address) -> Result<AccountView, BackendFault>;
+    /// Moves `amount` of native balance; `Ok(false)` when `from` holds less than `amount`
+    /// (nothing moves then).
+    fn transfer(&mut self, from: Address, to: Address, amount: U256) -> Result<bool, BackendFault>;
+}
+
+/// How deep view questions may nest (a module answering one asks another, ...).
+const MAX_VIEW_DEPTH: u8 = 4;
+
+/// The state handle of one module call: the module's own storage, its logs, native balance
+/// moves out of its account, reads of other accounts, and questions to other modules. Every
+/// operation is charged from the call's gas before it runs (see [`gas`]); under a read-only call
+/// (`STATICCALL`, or a view answer) every write reverts.
+pub struct ModuleState<'a> {
+    backend: &'a mut dyn StateBackend,
+    registry: &'a ModuleRegistry,
+    address: Address,
+    read_only: bool,
+    gas_limit: u64,
+    gas_used: u64,
+    view_depth: u8,
+}
+
+impl<'a> ModuleState<'a> {
+    /// The handle for a call to the module at `address` with `gas_limit` gas.
+    pub fn new(
+        backend: &'a mut dyn StateBackend,
+        registry: &'a ModuleRegistry,
+        address: Address,
+        read_only: bool,
+        gas_limit: u64,
+    ) -> Self {
+        Self {
+            backend,
+            registry,
+            address,
+            read_only,
+            gas_limit,
+            gas_used: 0,
+            view_depth: 0,
+        }
+    }
+
+    /// The module's own address: where its storage lives.
+    pub fn address(&self) -> Address {
+        self.address
+    }
+
+    /// Whether writes are refused (static call or view answer).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Gas charged so far.
+    pub fn gas_used(&self) -> u64 {
+        self.gas_used
+    }
+
+    /// Gas still available.
+    pub fn gas_left(&self) -> u64 {
+        self.gas_limit - self.gas_used
+    }
+
+    /// Charges `amount` gas, or fails with [`ModuleError::OutOfGas`] charging nothing.
+    pub fn charge(&mut self, amount: u64) -> Result<(), ModuleError> {
+        if amount > self.gas_left() {
+            return Err(ModuleError::OutOfGas);
+        }
+        self.gas_used += amount;
+        Ok(())
+    }
+
+    /// Reads one slot of the module's storage.
+    pub fn sload(&mut self, slot: Slot) -> Result<Word, ModuleError> {
+        self.charge(gas::SLOAD)?;
+        Ok(Word(self.backend.sload(self.address, slot.0)?))
+    }
+
+    /// Writes one slot of the module's storage (zero deletes it).
+    pub fn sstore(&mut self, slot: Slot, value: Word) -> Result<(), ModuleError> {
+        self.refuse_write("write storage")?;
+        let previous = self.backend.sload(self.address, slot.0)?;
+        let cost = if previous.is_zero() && !value.0.is_zero() {
+            gas::SSTORE_SET
+        } else {
+            gas::SSTORE_RESET
+        };
+        self.charge(cost)?;
+        self.backend.sstore(self.address, slot.0, value.0)?;
+        Ok(())
+    }
+
+    /// Emits `event` from the module's address (declared once, in the module's interface).
+    pub fn emit<E: SolEvent>(&mut self, event: &E) -> Result<(), ModuleError> {
+        self.emit_log(event.encode_log_data())
+    }
+
+    /// Emits a raw log from the module's address.
+    pub fn emit_log(&mut self, data: LogData) -> Result<(), ModuleError> {
+        self.refuse_write("emit a log")?;
+        let topics = data.topics().len() as u64;
+        let bytes = data.data.len() as u64;
+        self.charge(
+            gas::LOG
+                .saturating_add(gas::LOG_TOPIC.saturating_mul(topics))
+                .saturating_add(gas::LOG_BYTE.saturating_mul(bytes)),
+        )?;
+        self.backend.log(Log {
+            address: self.address,
+            data,
+        });
+        Ok(())
+    }
+
+    /// Reads another account's balance, nonce and whether it has code.
+    pub fn account(&mut self, address: Address) -> Result<AccountView, ModuleError> {
+        self.charge(gas::ACCOUNT_READ)?;
+        Ok(self.backend.account(address)?)
+    }
+
+    /// Moves `amount` of native balance from the module's account to `to`. Reverts when the
+    /// module holds less.
+    pub fn transfer(&mut self, to: Address, amount: U256) -> Result<(), ModuleError> {
+        self.refuse_write("move balance")?;
+        self.charge(gas::TRANSFER)?;
+        if self.backend.transfer(self.address, to, amount)? {
+            Ok(())
+        } else {
+            Err(ModuleError::revert(format!(
+                "module {} holds less than {amount} to send to {to}",
+                self.address
+            )))
+        }
+    }
+
+    /// Asks the module that answers `query`'s kind, with a read-only handle on its own state
+    /// sharing this call's gas.
+    pub fn ask(&mut self, query: &ViewQuery) -> Result<ViewAnswer, ModuleError> {
+        self.charge(gas::VIEW)?;
+        let kind = query.kind();
+        let Some(module) = self.registry.answering(kind).cloned() else {
+            return Err(ModuleError::revert(format!(
+                "no module on this chain answers {kind:?}; enable it in the chain spec's `modules`"
+            )));
+        };
+        if self.view_depth >= MAX_VIEW_DEPTH {
+            return Err(ModuleError::revert(format!(
+                "view questions nested deeper than {MAX_VIEW_DEPTH}"
+            )));
+        }
+        let mut nested = ModuleState {
+            backend: &mut *self.backend,
+            registry: self.registry,
+            address: module.address(),
+            read_only: true,
+            gas_limit: self.gas_limit - self.gas_used,
+            gas_used: 0,
+            view_depth: self.view_depth + 1,
+        };
+        let answer = module.answer(query, &mut nested);
+        let used = nested.gas_used;
+        self.gas_used += used;
+        answer
+    }
+
+    fn refuse_write(&self, what: &str) -> Result<(), ModuleError> {
+        if self.read_only {
+            Err(ModuleError::revert(format!(
+                "module {} cannot {what} in a read-only call (STATICCALL or view)",
+                self.address
+            )))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Reads a 32-byte value stored as a word.
+    pub fn sload_b256(&mut self, slot: Slot) -> Result<B256, ModuleError> {
+        Ok(self.sload(slot)?.to_b256())
+    }
+
+    /// Reads a byte string written by [`Self::store_bytes`] (at most `max_len` bytes; a longer
+    /// stored length means the state is corrupt and reads as an error).
+    pub fn load_bytes(&mut self, slot: Slot, max_len: usize) -> Result<Vec<u8>, ModuleError> {
+        let len = self.sload(slot)?.as_u64();
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        if len > max_len {
+            return Err(ModuleError::revert(format!(
+                "stored byte string at {slot} is {len} bytes, above its bound {max_len}"
+            )));
+        }
+        let mut out = Vec::with_capacity(len);
+        let data = slot.data_area();
+        for (i, remaining) in (0..len.div_ceil(32)).map(|i| (i, len - i * 32)) {
+            let word = self.sload(data.offset(i as u64))?.to_b256();
+            out.extend_from_slice(&word[..remaining.min(32)]);
+        }
+        Ok(out)
+    }
+
+    /// Stores `bytes` at `slot`: the length in `slot`, the data in 32-byte words from
+    /// [`Slot::data_area`] on (the last word zero-padded). Slots a longer earlier value used
+    /// are cleared.
+    pub fn store_bytes(&mut self, slot: Slot, bytes: &[u8]) -> Result<(), ModuleError> {
+        let old_len = self.sload(slot)?.as_u64();
+        let old_words = old_len.div_ceil(32);
+        let data = slot.data_area();
+        for (i, chunk) in bytes.chunks(32).enumerate() {
+            let mut word = [0u8; 32];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.sstore(data.offset(i as u64), Word::from(B256::new(word)))?;
+        }
+        let new_words = bytes.len().div_ceil(32) as u64;
+        for i in new_words..old_words {
+            self.sstore(data.offset(i), Word::ZERO)?;
+        }
+        self.sstore(slot, Word::from_u64(bytes.len() as u64))
+    }
+}
+
+/// A state held in memory: for module unit tests, and for writing a module's genesis state.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryBackend {
+    /// Storage by account and slot (zero values are removed).
+    pub storage: BTreeMap<Address, BTreeMap<U256, U256>>,
+    /// Accounts by address.
+    pub accounts: BTreeMap<Address, AccountView>,
+    /// Logs emitted, in order.
+    pub logs: Vec<Log>,
+}
+
+impl MemoryBackend {
+    /// Runs one call of `module` as the executor would, with `ctx.is_static` deciding whether
+    /// writes are allowed. On any error the backend is left as it was before the call (as revm's
+    /// journal reverts the call frame). Returns the result and the gas used; an out-of-gas call
+    /// used all of `gas_limit`.
+    pub fn call(
+        &mut self,
+        registry: &ModuleRegistry,
+        module: &dyn NativeModule,
+        ctx: &ModuleCallContext,
+        input: &[u8],
+        gas_limit: u64,
+    ) -> (Result<Bytes, ModuleError>, u64) {
+        let before = self.clone();
+        let mut state =
+            ModuleState::new(self, registry, module.address(), ctx.is_static, gas_limit);
+        let result = module.call(ctx, input, &mut state);
+        let gas_used = match result {
+            Err(ModuleError::OutOfGas) => gas_limit,
+            _ => state.gas_used(),
+        };
+        if result.is_err() {
+            *self = before;
+        }
+        (result, gas_used)
+    }
+}
+
+impl StateBackend for MemoryBackend {
+    fn sload(&mut self, address: Address, slot: U256) -> Result<U256, BackendFault> {
+        Ok(self
+            .storage
+            .get(&address)
+            .and_then(|s| s.get(&slot))
+            .copied()
+            .unwrap_or_default())
+    }
+
+    fn sstore(&mut self, address: Address, slot: U256, value: U256) -> Result<(), BackendFault> {
+        let storage = self.storage.entry(address).or_default();
+        if value.is_zero() {
+            storage.remove(&slot);
+        } else {
+            storage.insert(slot, value);
+        }
+        Ok(())
+    }
+
+    fn log(&mut self, log: Log) {
+        self.logs.push(log);
+    }
+
+    fn account(&mut self, address: Address) -> Result<AccountView, BackendFault> {
+        Ok(self.accounts.get(&address).copied().unwrap_or_default())
+    }
+
+    fn transfer(&mut self, from: Address, to: Address, amount: U256) -> Result<bool, BackendFault> {
+        let from_balance = self.accounts.get(&from).map_or(U256::ZERO, |a| a.balance);
+        if from_balance < amount {
+            return Ok(false);
+        }
+        self.accounts.entry(from).or_default().balance = from_balance - amount;
+        let to_account = self.accounts.entry(to).or_default();
+        to_account.balance = to_account.balance.saturating_add(amount);
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_primitives::address;
+
+    const MODULE: Address = address!("0000000000000000000000000000000000001234");
+
+    #[test]
+    fn writes_are_refused_when_read_only_and_gas_is_charged_first() {
+        let registry = ModuleRegistry::new();
+        let mut backend = MemoryBackend::default();
+        let slot = Slot::named("test", b"a");
+        {
+            let mut state = ModuleState::new(&mut backend, &registry, MODULE, true, 1_000_000);
+            assert!(matches!(
+                state.sstore(slot, Word::from_u64(1)),
+                Err(ModuleError::Revert(_))
+            ));
+            assert_eq!(state.gas_used(), 0);
+        }
+        assert!(backend.storage.is_empty());
+        {
+            let mut state =
+                ModuleState::new(&mut backend, &registry, MODULE, false, gas::SSTORE_SET - 1);
+            assert_eq!(
+                state.sstore(slot, Word::from_u64(1)),
+                Err(ModuleError::OutOfGas)
+            );
+        }
+        assert!(
+            backend.storage.values().all(BTreeMap::is_empty),
+            "nothing written"
+        );
+        let mut state = ModuleState::new(&mut backend, &registry, MODULE, false, gas::SSTORE_SET);
+        state
+            .sstore(slot, Word::from_u64(1))
+            .expect("exactly enough gas");
+        assert_eq!(state.gas_left(), 0);
+    }
+
+    #[test]
+    fn byte_strings_round_trip_and_shrink_cleanly() {
+        let registry = ModuleRegistry::new();
+        let mut backend = MemoryBackend::default();
+        let slot = Slot::named("test", b"bytes");
+        {
+            let mut state = ModuleState::new(&mut backend, &registry, MODULE, false, u64::MAX);
+            let long: Vec<u8> = (0..=99u8).collect();
+            state.store_bytes(slot, &long).expect("store");
+            assert_eq!(state.load_bytes(slot, 100).expect("load"), long);
+            assert!(state.load_bytes(slot, 99).is_err(), "bound enforced");
+            state.store_bytes(slot, b"short").expect("store");
+            assert_eq!(state.load_bytes(slot, 100).expect("load"), b"short");
+        }
+        // Length slot plus one data word: the three words of the longer value are gone.
+        assert_eq!(backend.storage[&MODULE].len(), 2);
+    }
+}

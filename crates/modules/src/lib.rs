@@ -1,0 +1,166 @@
+//! `banyan-modules`: the native modules this node can run, and what a chain spec's `modules`
+//! section makes of them: the [`ModuleRegistry`] the executor installs ([`registry`]) and the
+//! module accounts written at genesis ([`genesis_accounts`]).
+//!
+//! Adding a module: write its crate beside this one, add it to [`KNOWN`], and document it in
+//! `docs/modules/`. Nothing else in the node changes (ADR 0006).
+//!
+//! This crate has no cargo features.
+
+use alloy_primitives::{Address, Bytes};
+use banyan_module_api::{
+    GenesisError, MODULE_ACCOUNT_CODE, MemoryBackend, ModuleRegistry, ModuleState, NativeModule,
+    RegistryError,
+};
+use banyan_primitives::{Genesis, GenesisAccount, ModuleSpec};
+use std::{collections::BTreeMap, sync::Arc};
+
+pub use banyan_module_crypto::{
+    self as crypto, BANYAN_CRYPTO_ADDRESS, BanyanCrypto, IBanyanCrypto,
+};
+pub use banyan_module_evidence::{self as evidence, EVIDENCE_ADDRESS, Evidence, IEvidence};
+
+/// Every module this node's code carries, by chain-spec name.
+pub const KNOWN: &[(&str, fn() -> Arc<dyn NativeModule>)] = &[
+    ("crypto", || Arc::new(BanyanCrypto)),
+    ("evidence", || Arc::new(Evidence)),
+];
+
+/// A chain spec's `modules` section that this node cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum ModulesError {
+    /// The spec names a module this node does not have.
+    #[error(
+        "chain spec module `{name}` is unknown to this node (it knows: {known}); \
+         upgrade the node or remove the module from the spec"
+    )]
+    Unknown {
+        /// The name in the spec.
+        name: String,
+        /// The names this node knows.
+        known: String,
+    },
+    /// The spec runs another version of the module's rules than this node's code.
+    #[error(
+        "chain spec runs module `{name}` version {spec}, this node has version {code}; \
+         run a node release with version {spec} of the module"
+    )]
+    Version {
+        /// The module.
+        name: String,
+        /// Version in the spec.
+        spec: u32,
+        /// Version in this node's code.
+        code: u32,
+    },
+    /// The module's genesis parameters are refused.
+    #[error("chain spec module `{name}`: {source}")]
+    Genesis {
+        /// The module.
+        name: String,
+        /// Why.
+        source: GenesisError,
+    },
+    /// Two modules clash (address or view).
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// `alloc` already holds an account at a module's address.
+    #[error("genesis `alloc` has an account at {address}, where module `{name}` lives; remove it")]
+    AllocClash {
+        /// The module.
+        name: String,
+        /// Its address.
+        address: Address,
+    },
+}
+
+/// The spec enabling every known module at the version this node runs: what `banyan init` and
+/// `banyan dev` write.
+pub fn default_spec() -> BTreeMap<String, ModuleSpec> {
+    KNOWN
+        .iter()
+        .map(|(name, make)| {
+            (
+                (*name).to_string(),
+                ModuleSpec {
+                    version: make().version(),
+                    params: Default::default(),
+                },
+            )
+        })
+        .collect()
+}
+
+fn resolve(name: &str, spec: &ModuleSpec) -> Result<Arc<dyn NativeModule>, ModulesError> {
+    let make = KNOWN
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map(|(_, make)| make)
+        .ok_or_else(|| ModulesError::Unknown {
+            name: name.to_string(),
+            known: KNOWN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
+        })?;
+    let module = make();
+    if module.version() != spec.version {
+        return Err(ModulesError::Version {
+            name: name.to_string(),
+            spec: spec.version,
+            code: module.version(),
+        });
+    }
+    Ok(module)
+}
+
+/// The registry of the modules `modules` enables.
+pub fn registry(modules: &BTreeMap<String, ModuleSpec>) -> Result<ModuleRegistry, ModulesError> {
+    let mut registry = ModuleRegistry::new();
+    for (name, spec) in modules {
+        registry.register(resolve(name, spec)?)?;
+    }
+    Ok(registry)
+}
+
+/// The genesis accounts of `genesis`'s modules: each at its address with
+/// [`MODULE_ACCOUNT_CODE`] and the storage its `genesis` hook writes from its parameters.
+pub fn genesis_accounts(
+    genesis: &Genesis,
+) -> Result<BTreeMap<Address, GenesisAccount>, ModulesError> {
+    let registry = registry(&genesis.modules)?;
+    let mut accounts = BTreeMap::new();
+    for (name, spec) in &genesis.modules {
+        let module = resolve(name, spec)?;
+        let address = module.address();
+        if genesis.alloc.contains_key(&address) {
+            return Err(ModulesError::AllocClash {
+                name: name.clone(),
+                address,
+            });
+        }
+        let mut backend = MemoryBackend::default();
+        let mut state = ModuleState::new(&mut backend, &registry, address, false, u64::MAX);
+        module
+            .genesis(&spec.params, &mut state)
+            .map_err(|source| ModulesError::Genesis {
+                name: name.clone(),
+                source,
+            })?;
+        let storage = backend.storage.remove(&address).unwrap_or_default();
+        accounts.insert(
+            address,
+            GenesisAccount {
+                balance: Default::default(),
+                nonce: 0,
+                code: Some(Bytes::from_static(&MODULE_ACCOUNT_CODE)),
+                storage,
+            },
+        );
+    }
+    Ok(accounts)
+}
+
+/// `genesis` with its module accounts added to `alloc`: the state the chain starts from.
+pub fn genesis_with_modules(genesis: &Genesis) -> Result<Genesis, ModulesError> {
+    let mut full = genesis.clone();
+    full.alloc.extend(genesis_accounts(genesis)?);
+    Ok(full)
+}
