@@ -39,7 +39,14 @@ impl Rpc {
         self.http
             .request::<Value, _>(method, p)
             .await
-            .map_err(|e| anyhow!("{method} at {}: {e}", self.url))
+            .map_err(|e| match e {
+                // The node's own words (e.g. "execution reverted: Evidence: …"), without the
+                // error object's code and raw data.
+                jsonrpsee::core::ClientError::Call(obj) => {
+                    anyhow!("{method} at {}: {}", self.url, obj.message())
+                }
+                other => anyhow!("{method} at {}: {other}", self.url),
+            })
     }
 
     /// Chain id and suite of the node.
@@ -195,7 +202,7 @@ impl Signer {
 pub(crate) struct SendOpts {
     /// Node JSON-RPC URL.
     #[arg(long, default_value = "http://127.0.0.1:8545", env = "BANYAN_RPC")]
-    rpc: String,
+    pub(crate) rpc: String,
     /// Sender's secret key (hex), or use --key-file.
     #[arg(long, env = "BANYAN_KEY", hide_env_values = true)]
     key: Option<String>,
@@ -223,7 +230,15 @@ impl SendOpts {
         Ok(SecretKey::from_hex(hex.trim())?)
     }
 
-    async fn send(&self, to: Option<Address>, value: U256, data: Bytes) -> anyhow::Result<()> {
+    /// Signs and submits a transaction (gas estimated unless `--gas`), then waits for its
+    /// receipt unless `--no-wait`. A call that would revert fails at the estimate, with the
+    /// reason the chain gives.
+    pub(crate) async fn submit(
+        &self,
+        to: Option<Address>,
+        value: U256,
+        data: Bytes,
+    ) -> anyhow::Result<Sent> {
         let rpc = Rpc::connect(&self.rpc)?;
         let (chain_id, suite) = rpc.chain().await?;
         let signer = Signer::new(chain_id, suite, self.secret()?)?;
@@ -245,30 +260,75 @@ impl SendOpts {
         };
         let raw = signer.sign(nonce, to, value, data, gas, price)?;
         let hash = rpc.send_raw(&raw).await?;
-        println!("transaction {hash}");
         if self.no_wait {
-            return Ok(());
+            return Ok(Sent {
+                hash,
+                receipt: None,
+            });
         }
-        let r = rpc.wait_receipt(hash, Duration::from_secs(60)).await?;
+        let receipt = rpc.wait_receipt(hash, Duration::from_secs(60)).await?;
+        Ok(Sent {
+            hash,
+            receipt: Some(receipt),
+        })
+    }
+
+    async fn send(&self, to: Option<Address>, value: U256, data: Bytes) -> anyhow::Result<()> {
+        self.submit(to, value, data).await?.report(false)
+    }
+}
+
+/// A submitted transaction and, unless `--no-wait`, its receipt.
+pub(crate) struct Sent {
+    pub(crate) hash: B256,
+    pub(crate) receipt: Option<Value>,
+}
+
+impl Sent {
+    /// Prints the outcome (one JSON object with `json`); fails when the transaction reverted.
+    pub(crate) fn report(&self, json: bool) -> anyhow::Result<()> {
+        let Some(r) = &self.receipt else {
+            if json {
+                println!("{}", json!({"transaction": self.hash, "status": "pending"}));
+            } else {
+                println!("transaction {}", self.hash);
+            }
+            return Ok(());
+        };
         let status = if r["status"] == "0x1" {
             "success"
         } else {
             "reverted"
         };
-        println!("status      {status}");
-        println!("block       {}", parse_quantity(&r["blockNumber"])?);
-        println!("gas used    {}", parse_quantity(&r["gasUsed"])?);
-        if let Some(c) = r["contractAddress"].as_str() {
-            println!("contract    {c}");
+        let block = parse_quantity(&r["blockNumber"])?;
+        let gas_used = parse_quantity(&r["gasUsed"])?;
+        if json {
+            let mut out = json!({
+                "transaction": self.hash,
+                "status": status,
+                "block": block,
+                "gasUsed": gas_used,
+            });
+            if let Some(c) = r["contractAddress"].as_str() {
+                out["contract"] = json!(c);
+            }
+            println!("{out}");
+        } else {
+            println!("transaction {}", self.hash);
+            println!("status      {status}");
+            println!("block       {block}");
+            println!("gas used    {gas_used}");
+            if let Some(c) = r["contractAddress"].as_str() {
+                println!("contract    {c}");
+            }
         }
         if status != "success" {
-            bail!("transaction reverted");
+            bail!("transaction {} reverted", self.hash);
         }
         Ok(())
     }
 }
 
-/// `banyan tx ...`
 #[derive(clap::Subcommand)]
 pub(crate) enum TxCmd {
     /// Send a value transfer (and optional call data).
@@ -338,7 +398,7 @@ pub(crate) enum ContractCmd {
     },
 }
 
-fn rt() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn rt() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

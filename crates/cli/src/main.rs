@@ -4,6 +4,7 @@ mod account;
 mod bench;
 mod client;
 mod crypto_cmd;
+mod evidence_cmd;
 mod init;
 mod run;
 mod snapshot_cmd;
@@ -54,6 +55,9 @@ enum Command {
     /// Check, trusting only the genesis file, that a node's block was decided by the
     /// validators (its commit certificate and header).
     Verify(verify::VerifyArgs),
+    /// Evidence (notarisation): anchor, attest, revoke, show, list and prove document hashes.
+    #[command(subcommand)]
+    Evidence(evidence_cmd::EvidenceCmd),
 }
 
 fn init_tracing() {
@@ -101,6 +105,7 @@ fn main() -> std::process::ExitCode {
         Command::Contract(c) => client::run_contract(c),
         Command::Bench(a) => bench::run(a),
         Command::Verify(a) => verify::run(a),
+        Command::Evidence(c) => evidence_cmd::run(c),
         Command::Snapshot(c) => snapshot_cmd::run(c),
     };
     match result {

@@ -1,0 +1,403 @@
+//! `banyan evidence`: anchor a document's hash, attest or revoke an anchor, look anchors up, and
+//! prove one to a client that trusts only the genesis file. See `docs/modules/evidence.md`.
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_sol_types::SolCall;
+use anyhow::{Context, anyhow, bail};
+use banyan_crypto::Suite;
+use banyan_module_api::slots::Word;
+use banyan_modules::{
+    EVIDENCE_ADDRESS, IEvidence,
+    evidence::{
+        MAX_PAGE,
+        layout::{AnchorRecord, Fields},
+    },
+};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+use crate::client::{Rpc, SendOpts, rt};
+use crate::verify::{certified_block, load_genesis, prove_storage};
+
+/// The document an evidence command is about: a file (hashed here with the chain's suite) or
+/// its hash.
+#[derive(clap::Args, Debug)]
+#[group(required = true, multiple = false)]
+pub(crate) struct Document {
+    /// The document; its hash is computed with the chain's suite (Keccak-256 or SM3). Only the
+    /// hash leaves this machine.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// The document's 32-byte hash, if already computed.
+    #[arg(long)]
+    hash: Option<B256>,
+}
+
+impl Document {
+    fn hash(&self, suite: Suite) -> anyhow::Result<B256> {
+        match (&self.hash, &self.file) {
+            (Some(hash), _) => Ok(*hash),
+            (None, Some(path)) => {
+                let bytes =
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                Ok(suite.hash(&bytes))
+            }
+            (None, None) => bail!("give the document with --file FILE or --hash HASH"),
+        }
+    }
+}
+
+/// Read-only options: the node and the output format.
+#[derive(clap::Args, Debug)]
+pub(crate) struct ReadOpts {
+    /// Node JSON-RPC URL.
+    #[arg(long, default_value = "http://127.0.0.1:8545", env = "BANYAN_RPC")]
+    rpc: String,
+    /// One JSON object on stdout, for scripts.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `banyan evidence …`
+#[derive(clap::Subcommand)]
+pub(crate) enum EvidenceCmd {
+    /// Anchors a document's hash as the sender.
+    Anchor {
+        #[command(flatten)]
+        document: Document,
+        /// Document type, 1 to 32 printable ASCII characters (e.g. "invoice", "contract").
+        #[arg(long)]
+        kind: String,
+        /// Optional reference id, at most 64 bytes (e.g. an invoice number).
+        #[arg(long, default_value = "")]
+        reference: String,
+        /// Optional metadata, at most 1024 bytes, as text. Never personal data.
+        #[arg(long, default_value = "")]
+        metadata: String,
+        #[command(flatten)]
+        opts: SendOpts,
+        /// One JSON object on stdout, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Counter-signs an anchor made by another account.
+    Attest {
+        #[command(flatten)]
+        document: Document,
+        #[command(flatten)]
+        opts: SendOpts,
+        /// One JSON object on stdout, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revokes an anchor the sender made.
+    Revoke {
+        #[command(flatten)]
+        document: Document,
+        /// Why, 1 to 256 bytes.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        opts: SendOpts,
+        /// One JSON object on stdout, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shows an anchor and its attestations, as the node reports them.
+    Show {
+        #[command(flatten)]
+        document: Document,
+        #[command(flatten)]
+        read: ReadOpts,
+    },
+    /// Lists the hashes an account anchored, oldest first.
+    List {
+        /// The anchoring account.
+        #[arg(long)]
+        anchorer: Address,
+        /// Position of the first hash.
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+        /// Most hashes to list (at most 100).
+        #[arg(long, default_value_t = MAX_PAGE)]
+        limit: u64,
+        #[command(flatten)]
+        read: ReadOpts,
+    },
+    /// Proves an anchor as a client that trusts only the genesis file: the block's certificate
+    /// against the genesis validators, then the anchor's storage against the block's state root.
+    Verify {
+        #[command(flatten)]
+        document: Document,
+        /// The chain's genesis file: the only thing trusted.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// Prove at this block (default: the latest).
+        #[arg(long)]
+        block: Option<u64>,
+        #[command(flatten)]
+        read: ReadOpts,
+    },
+}
+
+pub(crate) fn run(cmd: EvidenceCmd) -> anyhow::Result<()> {
+    rt()?.block_on(async move {
+        match cmd {
+            EvidenceCmd::Anchor {
+                document,
+                kind,
+                reference,
+                metadata,
+                opts,
+                json,
+            } => {
+                let hash = document.hash(suite_of(&opts.rpc).await?)?;
+                let data = IEvidence::anchorCall {
+                    hash,
+                    kind,
+                    referenceId: reference,
+                    metadata: Bytes::from(metadata.into_bytes()),
+                }
+                .abi_encode();
+                send(&opts, hash, data, json).await
+            }
+            EvidenceCmd::Attest {
+                document,
+                opts,
+                json,
+            } => {
+                let hash = document.hash(suite_of(&opts.rpc).await?)?;
+                send(
+                    &opts,
+                    hash,
+                    IEvidence::attestCall { hash }.abi_encode(),
+                    json,
+                )
+                .await
+            }
+            EvidenceCmd::Revoke {
+                document,
+                reason,
+                opts,
+                json,
+            } => {
+                let hash = document.hash(suite_of(&opts.rpc).await?)?;
+                let data = IEvidence::revokeCall { hash, reason }.abi_encode();
+                send(&opts, hash, data, json).await
+            }
+            EvidenceCmd::Show { document, read } => show(&document, &read).await,
+            EvidenceCmd::List {
+                anchorer,
+                offset,
+                limit,
+                read,
+            } => list(anchorer, offset, limit, &read).await,
+            EvidenceCmd::Verify {
+                document,
+                genesis,
+                block,
+                read,
+            } => verify(&document, &genesis, block, &read).await,
+        }
+    })
+}
+
+async fn suite_of(url: &str) -> anyhow::Result<Suite> {
+    Ok(Rpc::connect(url)?.chain().await?.1)
+}
+
+async fn send(opts: &SendOpts, hash: B256, data: Vec<u8>, json: bool) -> anyhow::Result<()> {
+    let sent = opts
+        .submit(Some(EVIDENCE_ADDRESS), U256::ZERO, data.into())
+        .await?;
+    if !json {
+        println!("document    {hash}");
+    }
+    sent.report(json)
+}
+
+/// `eth_call` of a view of Evidence; a revert comes back as its reason.
+async fn view(rpc: &Rpc, data: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+    let request = json!({"to": EVIDENCE_ADDRESS, "data": Bytes::from(data)});
+    let out = rpc.call("eth_call", vec![request, json!("latest")]).await?;
+    let out: Bytes = serde_json::from_value(out).context("eth_call result")?;
+    Ok(out.to_vec())
+}
+
+async fn show(document: &Document, read: &ReadOpts) -> anyhow::Result<()> {
+    let rpc = Rpc::connect(&read.rpc)?;
+    let hash = document.hash(rpc.chain().await?.1)?;
+    let anchored = IEvidence::isAnchoredCall::abi_decode_returns(
+        &view(&rpc, IEvidence::isAnchoredCall { hash }.abi_encode()).await?,
+    )
+    .map_err(|e| anyhow!("isAnchored answer: {e}"))?;
+    if !anchored {
+        bail!("document {hash} is not anchored on this chain");
+    }
+    let anchor = IEvidence::getAnchorCall::abi_decode_returns(
+        &view(&rpc, IEvidence::getAnchorCall { hash }.abi_encode()).await?,
+    )
+    .map_err(|e| anyhow!("getAnchor answer: {e}"))?;
+    let attestations = IEvidence::attestationsCall::abi_decode_returns(
+        &view(&rpc, IEvidence::attestationsCall { hash }.abi_encode()).await?,
+    )
+    .map_err(|e| anyhow!("attestations answer: {e}"))?;
+    if read.json {
+        let list: Vec<Value> = attestations
+            .iter()
+            .map(|a| json!({"attester": a.attester, "block": a.blockNumber}))
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "hash": hash,
+                "anchorer": anchor.anchorer,
+                "block": anchor.blockNumber,
+                "timestamp": anchor.timestamp,
+                "kind": anchor.kind,
+                "reference": anchor.referenceId,
+                "metadata": Bytes::from(anchor.metadata.to_vec()),
+                "revoked": anchor.revoked,
+                "revokedAtBlock": anchor.revoked.then_some(anchor.revokedAtBlock),
+                "revocationReason": anchor.revoked.then_some(&anchor.revocationReason),
+                "attestations": list,
+            })
+        );
+        return Ok(());
+    }
+    println!("document    {hash}");
+    println!("anchorer    {}", anchor.anchorer);
+    println!(
+        "block       {} (time {})",
+        anchor.blockNumber, anchor.timestamp
+    );
+    println!("kind        {}", anchor.kind);
+    if !anchor.referenceId.is_empty() {
+        println!("reference   {}", anchor.referenceId);
+    }
+    if !anchor.metadata.is_empty() {
+        println!(
+            "metadata    {}",
+            String::from_utf8_lossy(&anchor.metadata).escape_debug()
+        );
+    }
+    if anchor.revoked {
+        println!(
+            "revoked     at block {}: {}",
+            anchor.revokedAtBlock, anchor.revocationReason
+        );
+    } else {
+        println!("revoked     no");
+    }
+    println!("attested by {} account(s)", attestations.len());
+    for a in &attestations {
+        println!("  {} at block {}", a.attester, a.blockNumber);
+    }
+    Ok(())
+}
+
+async fn list(anchorer: Address, offset: u64, limit: u64, read: &ReadOpts) -> anyhow::Result<()> {
+    let rpc = Rpc::connect(&read.rpc)?;
+    let call = IEvidence::anchorsOfCall {
+        anchorer,
+        offset,
+        limit,
+    };
+    let page = IEvidence::anchorsOfCall::abi_decode_returns(&view(&rpc, call.abi_encode()).await?)
+        .map_err(|e| anyhow!("anchorsOf answer: {e}"))?;
+    if read.json {
+        println!(
+            "{}",
+            json!({"anchorer": anchorer, "offset": offset, "total": page.total, "hashes": page.hashes})
+        );
+    } else {
+        println!(
+            "{anchorer} anchored {} document(s); showing {} from position {offset}",
+            page.total,
+            page.hashes.len()
+        );
+        for hash in &page.hashes {
+            println!("  {hash}");
+        }
+    }
+    Ok(())
+}
+
+async fn verify(
+    document: &Document,
+    genesis_path: &std::path::Path,
+    block: Option<u64>,
+    read: &ReadOpts,
+) -> anyhow::Result<()> {
+    let genesis = load_genesis(genesis_path)?;
+    if !genesis.modules.contains_key("evidence") {
+        bail!(
+            "{} does not enable the evidence module: nothing can be anchored on this chain",
+            genesis_path.display()
+        );
+    }
+    let hash = document.hash(genesis.suite)?;
+    let rpc = Rpc::connect(&read.rpc)?;
+    let certified = certified_block(&rpc, &genesis, block).await?;
+    let record = AnchorRecord::new(hash);
+    let values = prove_storage(
+        &rpc,
+        genesis.suite,
+        &certified,
+        EVIDENCE_ADDRESS,
+        &[record.head().to_b256(), record.times().to_b256()],
+    )
+    .await?;
+    let (number, block_hash) = (certified.header.number, certified.hash);
+    let Some(fields) = Fields::decode(Word(values[0]), Word(values[1])) else {
+        if read.json {
+            println!(
+                "{}",
+                json!({"hash": hash, "anchored": false, "block": number, "blockHash": block_hash})
+            );
+            return Ok(());
+        }
+        bail!("document {hash} is proven NOT anchored as of certified block {number} {block_hash}");
+    };
+    if read.json {
+        println!(
+            "{}",
+            json!({
+                "hash": hash,
+                "anchored": true,
+                "anchorer": fields.anchorer,
+                "anchoredAtBlock": fields.block_number,
+                "timestamp": fields.timestamp,
+                "revoked": fields.revoked,
+                "revokedAtBlock": fields.revoked.then_some(fields.revoked_at_block),
+                "attestations": fields.attestation_count,
+                "block": number,
+                "blockHash": block_hash,
+                "stateRoot": certified.header.state_root,
+                "genesisHash": certified.genesis_hash,
+            })
+        );
+        return Ok(());
+    }
+    println!(
+        "document {hash} was anchored by {} at block {} (time {})",
+        fields.anchorer, fields.block_number, fields.timestamp
+    );
+    if fields.revoked {
+        println!("  REVOKED at block {}", fields.revoked_at_block);
+    } else {
+        println!("  not revoked; {} attestation(s)", fields.attestation_count);
+    }
+    println!(
+        "  proven against block {number} {block_hash} (state root {}), certified by {}",
+        certified.header.state_root,
+        certified.describe()
+    );
+    println!(
+        "  chain {} ({}), genesis {}",
+        genesis.chain_id,
+        genesis.suite.name(),
+        certified.genesis_hash
+    );
+    Ok(())
+}
