@@ -221,6 +221,103 @@ fn check_acked(net: &TestNet, nodes: &[usize], acked: &[String]) {
     }
 }
 
+fn cli_json(args: &[&str]) -> Value {
+    let out = std::process::Command::new(bin())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "banyan {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Anchors a document through node `via` with `banyan evidence anchor`, then checks on every
+/// node that the anchor is visible (`evidence show`) and proven to a client holding only the
+/// genesis file (`evidence verify`), and that another document is proven not anchored.
+fn evidence_is_visible_and_provable_on_every_node(net: &TestNet, via: usize) {
+    let genesis = net.dir.join("genesis.json");
+    let suite = serde_json::from_str::<Genesis>(&std::fs::read_to_string(&genesis).unwrap())
+        .unwrap()
+        .suite;
+    // `banyan init` funds these accounts (fresh keys on an sm chain) and writes their keys.
+    let key_file = net.dir.join("accounts/dev1.key");
+    let text = std::fs::read_to_string(&key_file).unwrap();
+    let key = banyan_crypto::SecretKey::from_hex(text.trim().rsplit(':').next().unwrap()).unwrap();
+    let anchorer = suite.address(&suite.public_key(&key).unwrap());
+    let doc = net.dir.join("loan-agreement.txt");
+    std::fs::write(
+        &doc,
+        b"loan agreement between bank A and firm B, 2026-12-01",
+    )
+    .unwrap();
+    let doc = doc.to_str().unwrap();
+    let sent = cli_json(&[
+        "evidence",
+        "anchor",
+        "--rpc",
+        &net.nodes[via].url(),
+        "--key",
+        &key.to_hex(),
+        "--file",
+        doc,
+        "--kind",
+        "contract",
+        "--reference",
+        "LA-7",
+        "--json",
+    ]);
+    assert_eq!(sent["status"], "success", "{sent}");
+    let block = sent["block"].as_u64().unwrap();
+    wait_height(net, &[0, 1, 2, 3], block + 1, Duration::from_secs(60));
+    for node in &net.nodes {
+        let shown = cli_json(&[
+            "evidence",
+            "show",
+            "--rpc",
+            &node.url(),
+            "--file",
+            doc,
+            "--json",
+        ]);
+        assert_eq!(shown["anchorer"], json!(anchorer), "{shown}");
+        assert_eq!(
+            (shown["block"].as_u64(), &shown["kind"]),
+            (Some(block), &json!("contract"))
+        );
+        let proven = cli_json(&[
+            "evidence",
+            "verify",
+            "--rpc",
+            &node.url(),
+            "--genesis",
+            genesis.to_str().unwrap(),
+            "--file",
+            doc,
+            "--json",
+        ]);
+        assert_eq!(proven["anchored"], true, "{proven}");
+        assert_eq!(proven["anchorer"], json!(anchorer), "{proven}");
+        assert_eq!(proven["anchoredAtBlock"].as_u64(), Some(block), "{proven}");
+        assert!(proven["block"].as_u64().unwrap() >= block);
+    }
+    let absent = cli_json(&[
+        "evidence",
+        "verify",
+        "--rpc",
+        &net.nodes[0].url(),
+        "--genesis",
+        genesis.to_str().unwrap(),
+        "--hash",
+        &format!("{}", B256::repeat_byte(0x42)),
+        "--json",
+    ]);
+    assert_eq!(absent["anchored"], false, "{absent}");
+}
+
 #[test]
 fn four_nodes_agree_and_a_transaction_sent_to_one_is_committed_on_all() {
     let net = TestNet::start(bin(), 4, "ecdsa", &[]).unwrap();
@@ -298,6 +395,9 @@ fn four_nodes_agree_and_a_transaction_sent_to_one_is_committed_on_all() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    evidence_is_visible_and_provable_on_every_node(&net, 3);
+    check_agreement(&net, &[0, 1, 2, 3], 1);
 }
 
 #[test]
@@ -307,6 +407,7 @@ fn sm_network_agrees_with_sm2_certificates() {
     let common = check_agreement(&net, &[0, 1, 2, 3], 1);
     let cert = certificate(&net.nodes[0].rpc(), common);
     assert!(cert.signatures.iter().all(|s| s.signature.len() == 64));
+    evidence_is_visible_and_provable_on_every_node(&net, 1);
 }
 
 #[test]

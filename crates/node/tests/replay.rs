@@ -1,11 +1,17 @@
-//! Determinism: a chain built from transfers, contract deployments, calls and reverts is replayed
-//! from genesis in a fresh store, and every block re-executes to the same state root, receipts
-//! root and hash. A block whose header lies is refused.
+//! Determinism: a chain built from transfers, contract deployments, calls, reverts and Evidence
+//! module calls (anchors, attestations, a revocation, a refused duplicate) is replayed from
+//! genesis in a fresh store, and every block re-executes to the same state root, receipts root
+//! and hash. A block whose header lies is refused. Module state is in the state tree: its proof
+//! verifies against the header.
 #![allow(clippy::unwrap_used)]
 
 use alloy_consensus::{TxEip1559, TxLegacy, TypedTransaction};
-use alloy_primitives::{Address, Bytes, TxKind, U256};
+use alloy_primitives::{Address, Bytes, TxKind, U256, keccak256};
+use alloy_sol_types::SolCall;
 use banyan_crypto::{SecretKey, Suite};
+use banyan_module_api::slots::Word;
+use banyan_modules::evidence::layout::{AnchorRecord, Fields};
+use banyan_modules::{EVIDENCE_ADDRESS, IEvidence};
 use banyan_node::{DataDir, Node, NodeConfig, NodeError, dev_accounts, dev_genesis, replay};
 use banyan_primitives::{SmTxFields, sign_eth_transaction};
 use banyan_rpc::Backend;
@@ -75,6 +81,16 @@ fn sign(
         )
         .unwrap(),
     }
+}
+
+fn anchor(n: u64) -> Vec<u8> {
+    IEvidence::anchorCall {
+        hash: keccak256(n.to_be_bytes()),
+        kind: "invoice".into(),
+        referenceId: format!("INV-{n}"),
+        metadata: Bytes::from(vec![n as u8; n as usize * 40]),
+    }
+    .abi_encode()
 }
 
 fn erc20_transfer(to: Address, amount: U256) -> Vec<u8> {
@@ -157,6 +173,36 @@ fn build_chain(suite: Suite) -> Arc<Node> {
             vec![],
             21_000,
         );
+        // Evidence: account 1 anchors a document each round (round 3 repeats round 2's, which
+        // reverts and is included), account 2 attests the previous one, and account 1 revokes
+        // the first in round 5.
+        let doc = if round == 3 { 2 } else { round };
+        send(&node, 1, Some(EVIDENCE_ADDRESS), 0, anchor(doc), 600_000);
+        if round > 0 {
+            let hash = keccak256((round - 1).to_be_bytes());
+            send(
+                &node,
+                2,
+                Some(EVIDENCE_ADDRESS),
+                0,
+                IEvidence::attestCall { hash }.abi_encode(),
+                200_000,
+            );
+        }
+        if round == 5 {
+            let revoke = IEvidence::revokeCall {
+                hash: keccak256(0u64.to_be_bytes()),
+                reason: "superseded by a corrected invoice".into(),
+            };
+            send(
+                &node,
+                1,
+                Some(EVIDENCE_ADDRESS),
+                0,
+                revoke.abi_encode(),
+                200_000,
+            );
+        }
         node.produce_block().unwrap().expect("block");
     }
     node
@@ -178,6 +224,19 @@ fn replay_from_genesis_reproduces_every_block() {
             receipts.iter().any(|r| r.success && !r.logs.is_empty()),
             "{suite}: expected a Transfer log"
         );
+        let duplicate = source.chain().receipts(5).unwrap().unwrap();
+        let anchors: Vec<_> = duplicate
+            .iter()
+            .filter(|r| r.logs.iter().any(|l| l.address == EVIDENCE_ADDRESS))
+            .collect();
+        assert!(
+            !anchors.is_empty(),
+            "{suite}: expected Evidence logs in block 5"
+        );
+        assert!(
+            duplicate.iter().filter(|r| !r.success).count() >= 2,
+            "{suite}: the duplicate anchor (and the token overdraft) revert in block 5"
+        );
 
         let target = Node::open(&config(suite)).unwrap();
         let n = replay(source.chain(), &target, &|_, _| {}).unwrap();
@@ -195,6 +254,36 @@ fn replay_from_genesis_reproduces_every_block() {
         let again = Node::open(&config(suite)).unwrap();
         replay(source.chain(), &again, &|_, _| {}).unwrap();
         assert_eq!(again.head().1, source.head().1);
+    }
+}
+
+#[test]
+fn module_state_is_proven_against_the_header() {
+    for suite in [Suite::Ecdsa, Suite::Sm] {
+        let node = build_chain(suite);
+        let head = node.head_number();
+        let root = node
+            .chain()
+            .header(head)
+            .unwrap()
+            .unwrap()
+            .header
+            .state_root;
+        let record = AnchorRecord::new(keccak256(0u64.to_be_bytes()));
+        let slots = [record.head().0, record.times().0];
+        let proof = node.proof(head, EVIDENCE_ADDRESS, &slots).unwrap();
+        banyan_state::verify_account_proof(suite, root, &proof).unwrap();
+        let account = proof.account.as_ref().expect("module account exists");
+        assert_ne!(account.storage_root, banyan_state::empty_root(suite));
+        let fields = Fields::decode(Word(proof.storage[0].value), Word(proof.storage[1].value))
+            .expect("anchored");
+        assert_eq!(fields.block_number, 2, "{suite}: first anchor in block 2");
+        assert!(fields.revoked, "{suite}: revoked in round 5");
+        assert_eq!(fields.attestation_count, 1);
+        // A lie about the anchor's head slot does not verify.
+        let mut lie = proof.clone();
+        lie.storage[0].value ^= U256::from(1u64);
+        assert!(banyan_state::verify_account_proof(suite, root, &lie).is_err());
     }
 }
 
