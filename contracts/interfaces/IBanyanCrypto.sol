@@ -3,8 +3,8 @@ pragma solidity ^0.8.20;
 
 /// @title IBanyanCrypto
 /// @notice The chain's crypto suite, exposed to contracts as a native module (precompile).
-/// @dev Deployed natively at address 0x0000000000000000000000000000000000001000 on every Banyan
-///      chain; there is no contract code behind it. Call it like any contract:
+/// @dev Deployed natively at address 0x0000000000000000000000000000000000001000 on chains whose
+///      spec enables `crypto` (`banyan init` and `banyan dev` do); there is no contract code behind it. Call it like any contract:
 ///      ```solidity
 ///      IBanyanCrypto constant CRYPTO = IBanyanCrypto(address(0x1000));
 ///      bytes32 h = CRYPTO.suiteHash(data);

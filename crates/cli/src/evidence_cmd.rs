@@ -216,10 +216,11 @@ async fn send(opts: &SendOpts, hash: B256, data: Vec<u8>, json: bool) -> anyhow:
     sent.report(json)
 }
 
-/// `eth_call` of a view of Evidence; a revert comes back as its reason.
-async fn view(rpc: &Rpc, data: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+/// `eth_call` of a view of Evidence at `block` (one block for every read of a command); a revert
+/// comes back as its reason.
+async fn view(rpc: &Rpc, block: &Value, data: Vec<u8>) -> anyhow::Result<Vec<u8>> {
     let request = json!({"to": EVIDENCE_ADDRESS, "data": Bytes::from(data)});
-    let out = rpc.call("eth_call", vec![request, json!("latest")]).await?;
+    let out = rpc.call("eth_call", vec![request, block.clone()]).await?;
     let out: Bytes = serde_json::from_value(out).context("eth_call result")?;
     Ok(out.to_vec())
 }
@@ -227,19 +228,20 @@ async fn view(rpc: &Rpc, data: Vec<u8>) -> anyhow::Result<Vec<u8>> {
 async fn show(document: &Document, read: &ReadOpts) -> anyhow::Result<()> {
     let rpc = Rpc::connect(&read.rpc)?;
     let hash = document.hash(rpc.chain().await?.1)?;
+    let at = rpc.call("eth_blockNumber", vec![]).await?;
     let anchored = IEvidence::isAnchoredCall::abi_decode_returns(
-        &view(&rpc, IEvidence::isAnchoredCall { hash }.abi_encode()).await?,
+        &view(&rpc, &at, IEvidence::isAnchoredCall { hash }.abi_encode()).await?,
     )
     .map_err(|e| anyhow!("isAnchored answer: {e}"))?;
     if !anchored {
         bail!("document {hash} is not anchored on this chain");
     }
     let anchor = IEvidence::getAnchorCall::abi_decode_returns(
-        &view(&rpc, IEvidence::getAnchorCall { hash }.abi_encode()).await?,
+        &view(&rpc, &at, IEvidence::getAnchorCall { hash }.abi_encode()).await?,
     )
     .map_err(|e| anyhow!("getAnchor answer: {e}"))?;
     let attestations = IEvidence::attestationsCall::abi_decode_returns(
-        &view(&rpc, IEvidence::attestationsCall { hash }.abi_encode()).await?,
+        &view(&rpc, &at, IEvidence::attestationsCall { hash }.abi_encode()).await?,
     )
     .map_err(|e| anyhow!("attestations answer: {e}"))?;
     if read.json {
@@ -276,10 +278,11 @@ async fn show(document: &Document, read: &ReadOpts) -> anyhow::Result<()> {
         println!("reference   {}", anchor.referenceId);
     }
     if !anchor.metadata.is_empty() {
-        println!(
-            "metadata    {}",
-            String::from_utf8_lossy(&anchor.metadata).escape_debug()
-        );
+        // Text as it is; anything else (binary, control characters) as hex.
+        match std::str::from_utf8(&anchor.metadata) {
+            Ok(text) if !text.chars().any(char::is_control) => println!("metadata    {text}"),
+            _ => println!("metadata    {}", Bytes::from(anchor.metadata.to_vec())),
+        }
     }
     if anchor.revoked {
         println!(
@@ -303,8 +306,11 @@ async fn list(anchorer: Address, offset: u64, limit: u64, read: &ReadOpts) -> an
         offset,
         limit,
     };
-    let page = IEvidence::anchorsOfCall::abi_decode_returns(&view(&rpc, call.abi_encode()).await?)
-        .map_err(|e| anyhow!("anchorsOf answer: {e}"))?;
+    let latest = json!("latest");
+    let page = IEvidence::anchorsOfCall::abi_decode_returns(
+        &view(&rpc, &latest, call.abi_encode()).await?,
+    )
+    .map_err(|e| anyhow!("anchorsOf answer: {e}"))?;
     if read.json {
         println!(
             "{}",
@@ -350,12 +356,13 @@ async fn verify(
     .await?;
     let (number, block_hash) = (certified.header.number, certified.hash);
     let Some(fields) = Fields::decode(Word(values[0]), Word(values[1])) else {
+        // Proven absent: the answer is printed, and the exit status says "not anchored" to
+        // scripts either way.
         if read.json {
             println!(
                 "{}",
                 json!({"hash": hash, "anchored": false, "block": number, "blockHash": block_hash})
             );
-            return Ok(());
         }
         bail!("document {hash} is proven NOT anchored as of certified block {number} {block_hash}");
     };

@@ -22,7 +22,7 @@ use crate::client::{Rpc, parse_quantity};
 #[derive(clap::Args, Debug)]
 pub(crate) struct VerifyArgs {
     /// The node to ask.
-    #[arg(long, default_value = "http://127.0.0.1:8545")]
+    #[arg(long, default_value = "http://127.0.0.1:8545", env = "BANYAN_RPC")]
     rpc: String,
     /// The chain's genesis file: the only thing trusted.
     #[arg(long)]

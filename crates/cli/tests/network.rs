@@ -304,18 +304,23 @@ fn evidence_is_visible_and_provable_on_every_node(net: &TestNet, via: usize) {
         assert_eq!(proven["anchoredAtBlock"].as_u64(), Some(block), "{proven}");
         assert!(proven["block"].as_u64().unwrap() >= block);
     }
-    let absent = cli_json(&[
-        "evidence",
-        "verify",
-        "--rpc",
-        &net.nodes[0].url(),
-        "--genesis",
-        genesis.to_str().unwrap(),
-        "--hash",
-        &format!("{}", B256::repeat_byte(0x42)),
-        "--json",
-    ]);
-    assert_eq!(absent["anchored"], false, "{absent}");
+    // Another document is proven absent: the answer on stdout, a failure status for scripts.
+    let absent = std::process::Command::new(bin())
+        .args([
+            "evidence",
+            "verify",
+            "--rpc",
+            &net.nodes[0].url(),
+            "--genesis",
+        ])
+        .arg(&genesis)
+        .args(["--hash", &format!("{}", B256::repeat_byte(0x42)), "--json"])
+        .output()
+        .unwrap();
+    assert!(!absent.status.success());
+    let answer: Value = serde_json::from_slice(&absent.stdout).unwrap();
+    assert_eq!(answer["anchored"], false, "{answer}");
+    assert!(String::from_utf8_lossy(&absent.stderr).contains("proven NOT anchored"));
 }
 
 #[test]

@@ -8,8 +8,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use alloy_primitives::{Address, B256, Bytes};
+use banyan_primitives::SealedHeader;
 use banyan_primitives::consensus::{ChainBinding, ValidatorSet as CheckedSet};
-use banyan_primitives::{Genesis, SealedHeader};
 use malachitebft_app_channel::app::types::core::{
     self as mc, NilOrVal, Round, SignedExtension, VoteType,
 };
@@ -293,16 +293,6 @@ impl ValidatorSet {
             validators: validators.into(),
             total_power: set.total_power(),
         }
-    }
-
-    /// The set named in genesis.
-    pub fn from_genesis(
-        genesis: &Genesis,
-    ) -> Result<Self, banyan_primitives::consensus::ValidatorSetError> {
-        Ok(Self::from_checked(&CheckedSet::new(
-            genesis.suite,
-            &genesis.validators,
-        )?))
     }
 
     /// The validators in consensus order.

@@ -63,6 +63,9 @@ pub enum Verdict {
 pub trait Application: Send + Sync + 'static {
     /// Number and hash of the last committed block.
     fn head(&self) -> Result<(u64, B256), AppError>;
+    /// The validator set that decides `height`: the node's one source of it (today the genesis
+    /// set at every height; governance will change it at a defined height).
+    fn validators_at(&self, height: u64) -> Result<ValidatorSet, AppError>;
     /// A new block on the head, from the pool, executed and sealed by this validator.
     fn build_block(&self, height: u64, deadline: Instant) -> Result<Block, AppError>;
     /// Re-executes `block` on the head and compares every root and the seal.
@@ -144,8 +147,6 @@ pub struct ConsensusHandle {
 pub struct StartArgs {
     /// The chain binding and suite.
     pub ctx: BanyanContext,
-    /// The validator set (static, from genesis, for now).
-    pub validators: ValidatorSet,
     /// Validator (with its key) or observer.
     pub role: Role,
     /// Timeouts, pace, WAL location.
@@ -164,7 +165,6 @@ pub struct StartArgs {
 pub async fn start(args: StartArgs) -> Result<ConsensusHandle, AppError> {
     let StartArgs {
         ctx,
-        validators,
         role,
         settings,
         network,
@@ -173,6 +173,8 @@ pub async fn start(args: StartArgs) -> Result<ConsensusHandle, AppError> {
         gossip,
     } = args;
     let suite = ctx.suite();
+    let first_height = app.head()?.0 + 1;
+    let validators = app.validators_at(first_height)?;
     let (address, signer, guard) = match &role {
         Role::Validator(key) => {
             let public = suite
@@ -520,12 +522,14 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl Host {
-    fn params(&self) -> HeightParams<BanyanContext> {
-        HeightParams::new(
+    /// The parameters of `height`, with the validator set that decides it.
+    fn params(&mut self, height: u64) -> Result<HeightParams<BanyanContext>, AppError> {
+        self.validators = self.app.validators_at(height)?;
+        Ok(HeightParams::new(
             self.validators.clone(),
             self.settings.timeouts,
             Some(self.settings.target_block_time),
-        )
+        ))
     }
 
     async fn next_height(&self) -> Result<u64, AppError> {
@@ -552,7 +556,8 @@ impl Host {
             AppMsg::ConsensusReady { reply } => {
                 let height = self.next_height().await?;
                 tracing::info!("consensus starting at height {height}");
-                let _ignored = reply.send((Height(height), self.params()));
+                let params = self.params(height)?;
+                let _ignored = reply.send((Height(height), params));
             }
             AppMsg::StartedRound {
                 height,
@@ -690,7 +695,8 @@ impl Host {
                     );
                 }
                 let next = self.next_height().await?;
-                let _ignored = reply.send(Next::Start(Height(next), self.params()));
+                let params = self.params(next)?;
+                let _ignored = reply.send(Next::Start(Height(next), params));
             }
             AppMsg::GetDecidedValues { range, reply } => {
                 let app = Arc::clone(&self.app);
@@ -778,7 +784,7 @@ impl Host {
         &mut self,
         a: Assembled,
     ) -> Result<Option<ProposedValue<BanyanContext>>, AppError> {
-        if !self.validators.contains(&a.proposer) {
+        if !self.app.validators_at(a.height)?.contains(&a.proposer) {
             tracing::warn!(
                 "ignored a proposal from {}, which is not a validator",
                 a.proposer

@@ -31,6 +31,7 @@ struct ToyChain {
     key: SecretKey,
     own: Address,
     validators: HashMap<Address, banyan_crypto::PublicKey>,
+    set: ValidatorSet,
     blocks: Mutex<Vec<(Block, Option<CommitCertificate>)>>,
     proposals: Mutex<HashMap<B256, (u64, u32, Block)>>,
     /// When set, this node proposes blocks with a wrong state root.
@@ -59,6 +60,7 @@ impl ToyChain {
             suite,
             key,
             own,
+            set: ValidatorSet::from_checked(&CheckedSet::new(suite, set).unwrap()),
             validators: set
                 .iter()
                 .map(|v| {
@@ -87,6 +89,10 @@ impl Application for ToyChain {
         let blocks = self.blocks.lock();
         let (b, _) = blocks.last().unwrap();
         Ok((b.header.header.number, b.header.header.hash(self.suite)))
+    }
+
+    fn validators_at(&self, _height: u64) -> Result<ValidatorSet, AppError> {
+        Ok(self.set.clone())
     }
 
     fn build_block(&self, height: u64, _deadline: Instant) -> Result<Block, AppError> {
@@ -224,8 +230,6 @@ async fn start_cluster(suite: Suite, n: usize) -> Cluster {
             }
         })
         .collect();
-    let checked = CheckedSet::new(suite, &set).unwrap();
-    let validators = ValidatorSet::from_checked(&checked);
     let chain = ChainBinding {
         chain_id: 77,
         genesis_hash: B256::repeat_byte(7),
@@ -272,7 +276,6 @@ async fn start_cluster(suite: Suite, n: usize) -> Cluster {
         };
         let handle = host::start(host::StartArgs {
             ctx: ctx.clone(),
-            validators: validators.clone(),
             role: Role::Validator(key.clone()),
             settings,
             network: net,
@@ -291,7 +294,7 @@ async fn start_cluster(suite: Suite, n: usize) -> Cluster {
         handles,
         suite,
         chain,
-        checked,
+        checked: CheckedSet::new(suite, &set).unwrap(),
         _dirs: dirs,
     }
 }

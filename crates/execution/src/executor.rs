@@ -5,12 +5,14 @@ use crate::{
     db::{DbError, Overlay},
     decode_revert_reason,
     precompiles::BanyanPrecompiles,
+    screen::{Refusal, screen},
 };
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
-use banyan_module_api::ModuleRegistry;
+use banyan_module_api::{ModuleRegistry, ScreenedTx};
 use banyan_state::{KECCAK_EMPTY, StateChanges, StateReader};
 use revm::{
     Context, Database, ExecuteCommitEvm, ExecuteEvm, Journal, MainBuilder, MainContext,
+    context::ContextTr as _,
     context::{BlockEnv as RevmBlockEnv, CfgEnv, Evm, Transaction, TxEnv},
     context_interface::{
         result::{EVMError, ExecutionResult, HaltReason, InvalidTransaction, OutOfGasError},
@@ -114,6 +116,17 @@ impl Executor {
                         continue;
                     }
                 };
+                if !self.modules.screening().is_empty() {
+                    // Between transactions the journal is empty: the overlay is the block's
+                    // state so far.
+                    let overlay: &mut Overlay<'_> = evm.ctx.db_mut();
+                    if let Some(refusal) =
+                        screen(&self.modules, overlay, &screened(tx, env.number))?
+                    {
+                        execution.skipped.push((tx.hash, refusal.to_string()));
+                        continue;
+                    }
+                }
                 // The base fee is always zero, so the whole price goes to the beneficiary.
                 let effective_gas_price = tx_env.effective_gas_price(0);
                 match evm.transact_commit(tx_env) {
@@ -154,6 +167,27 @@ impl Executor {
             );
         }
         Ok(execution)
+    }
+
+    /// Screens `tx` as the pool admits it: every screening module's verdict on `state` (the
+    /// head), for a block at `block_number`. The block executor asks the same modules again
+    /// when the transaction's turn comes, on the block's state so far.
+    pub fn screen(
+        &self,
+        block_number: u64,
+        state: &dyn StateReader,
+        tx: &TxInput,
+    ) -> Result<Option<Refusal>, ExecError> {
+        if self.modules.screening().is_empty() {
+            return Ok(None);
+        }
+        let no_hashes = |_| None;
+        let mut overlay = Overlay::new(state, &no_hashes);
+        Ok(screen(
+            &self.modules,
+            &mut overlay,
+            &screened(tx, block_number),
+        )?)
     }
 
     /// `eth_call`: runs `req` on top of `state` without committing anything.
@@ -351,6 +385,16 @@ impl Executor {
                 Arc::clone(&self.modules),
                 self.cfg.suite,
             ))
+    }
+}
+
+fn screened(tx: &TxInput, block_number: u64) -> ScreenedTx<'_> {
+    ScreenedTx {
+        sender: tx.sender,
+        to: tx.to,
+        value: tx.value,
+        input: &tx.data,
+        block_number,
     }
 }
 

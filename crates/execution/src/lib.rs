@@ -32,12 +32,14 @@
 mod db;
 mod executor;
 mod precompiles;
+mod screen;
 mod types;
 
 pub use banyan_module_api::{
     ModuleCallContext, ModuleRegistry, NativeModule, decode_revert_reason, encode_revert_reason,
 };
 pub use executor::{CHAIN_SPEC, Executor};
+pub use screen::Refusal;
 pub use types::{
     BlockEnv, BlockExecution, CallOutcome, CallRequest, ExecConfig, ExecError, TxInput, TxOutcome,
 };

@@ -152,14 +152,14 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for BanyanPrecompiles {
             CallScheme::DelegateCall | CallScheme::CallCode
         ) {
             return Ok(Some(revert(format!(
-                "{}: native modules cannot be called with DELEGATECALL or CALLCODE",
+                "module {}: native modules cannot be called with DELEGATECALL or CALLCODE",
                 module.name()
             ))));
         }
         let value = inputs.value.get();
         if !value.is_zero() && !module.accepts_value() {
             return Ok(Some(revert(format!(
-                "{}: does not accept value",
+                "module {}: does not accept value",
                 module.name()
             ))));
         }

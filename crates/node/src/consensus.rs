@@ -36,6 +36,11 @@ impl Application for NodeApp {
         Ok((header.header.number, hash))
     }
 
+    fn validators_at(&self, height: u64) -> Result<ValidatorSet, AppError> {
+        let set = self.node.validators_at(height).map_err(app_err)?;
+        Ok(ValidatorSet::from_checked(&set))
+    }
+
     fn build_block(&self, height: u64, _deadline: Instant) -> Result<Block, AppError> {
         let (head, _) = self.head()?;
         if head + 1 != height {
@@ -115,8 +120,6 @@ pub(crate) async fn start_consensus(
         .ok_or_else(|| NodeError::Config("consensus needs the [network] table".into()))?;
     let genesis = node.genesis();
     let suite = genesis.suite;
-    let validators = ValidatorSet::from_genesis(genesis)
-        .map_err(|e| NodeError::Config(format!("genesis validators: {e}")))?;
     let ctx = BanyanContext::new(
         suite,
         ChainBinding {
@@ -157,7 +160,6 @@ pub(crate) async fn start_consensus(
     let (gossip_in_tx, mut gossip_in) = tokio::sync::mpsc::channel(256);
     let handle = host::start(StartArgs {
         ctx,
-        validators,
         role,
         settings,
         network: NetworkConfig {

@@ -12,7 +12,7 @@ use banyan_primitives::{
 use banyan_rpc::{Backend, BackendError, CommittedBlock, NodeStatus, SubmitError};
 use banyan_state::{Account, AccountProof, StateDb, StateReader};
 use banyan_storage::KvStore;
-use banyan_txpool::TxPool;
+use banyan_txpool::{AccountUnavailable, TxPool};
 use parking_lot::{Condvar, Mutex, RwLock};
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
@@ -33,6 +33,8 @@ pub struct Node {
     chain_id: u64,
     genesis: Genesis,
     genesis_hash: B256,
+    /// The genesis validator set, parsed once; read only through [`Node::validators_at`].
+    genesis_validators: Arc<ValidatorSet>,
     chain: ChainStore,
     proposals: ProposalStore,
     state: StateDb,
@@ -166,6 +168,10 @@ impl Node {
             .public_key(&config.validator_key)
             .map_err(|e| NodeError::Config(format!("validator key: {e}")))?;
         let validator = suite.address(&public);
+        let genesis_validators = Arc::new(
+            ValidatorSet::new(suite, &genesis.validators)
+                .map_err(|e| NodeError::Config(format!("genesis validators: {e}")))?,
+        );
         let executor = Executor::new(
             ExecConfig {
                 chain_id: genesis.chain_id,
@@ -182,6 +188,7 @@ impl Node {
             suite,
             chain_id: genesis.chain_id,
             genesis_hash,
+            genesis_validators,
             chain,
             proposals,
             state,
@@ -235,19 +242,29 @@ impl Node {
         &self.genesis
     }
 
+    /// The validator set that decides block `height`: the one source every check of seals,
+    /// certificates and consensus membership reads. Today the genesis set at every height;
+    /// governance will change it at a defined height, here.
+    pub fn validators_at(&self, height: u64) -> Result<Arc<ValidatorSet>, NodeError> {
+        let _ = height;
+        Ok(Arc::clone(&self.genesis_validators))
+    }
+
     /// Latest committed header and its hash.
     pub fn head(&self) -> (SealedHeader, B256) {
         self.head.read().clone()
     }
 
-    fn head_account(&self, address: Address) -> (u64, U256) {
+    /// The account's nonce and balance at the head. A failed read is logged here, with its
+    /// cause, and reported as unavailable: never guessed.
+    fn head_account(&self, address: Address) -> Result<(u64, U256), AccountUnavailable> {
         let root = self.head.read().0.header.state_root;
         match self.state.at(root).account(address) {
-            Ok(Some(a)) => (a.nonce, a.balance),
-            Ok(None) => (0, U256::ZERO),
+            Ok(Some(a)) => Ok((a.nonce, a.balance)),
+            Ok(None) => Ok((0, U256::ZERO)),
             Err(e) => {
                 tracing::error!(%address, error = %e, "reading account at head failed");
-                (u64::MAX, U256::ZERO)
+                Err(AccountUnavailable)
             }
         }
     }
@@ -410,8 +427,7 @@ impl Node {
             number: h.number,
             reason,
         };
-        let validators = ValidatorSet::new(self.suite, &self.genesis.validators)
-            .map_err(|e| invalid(format!("cannot check its commit certificate: {e}")))?;
+        let validators = self.validators_at(h.number)?;
         let chain = ChainBinding {
             chain_id: self.chain_id,
             genesis_hash: self.genesis_hash,
@@ -451,21 +467,14 @@ impl Node {
     /// Checks that `block` is sealed by the validator it names as proposer.
     fn check_seal(&self, block: &Block) -> Result<(), NodeError> {
         let h = &block.header.header;
-        let validator = self
-            .genesis
-            .validators
-            .iter()
-            .find(|v| v.address == h.proposer)
+        let validators = self.validators_at(h.number)?;
+        let validator = validators
+            .get(&h.proposer)
             .ok_or_else(|| NodeError::InvalidBlock {
                 number: h.number,
                 reason: format!("proposer {} is not a validator", h.proposer),
             })?;
-        let pk = banyan_crypto::PublicKey::from_bytes(self.suite, &validator.public_key).map_err(
-            |e| NodeError::InvalidBlock {
-                number: h.number,
-                reason: format!("validator key: {e}"),
-            },
-        )?;
+        let pk = validator.public_key();
         let sig = banyan_crypto::Signature::from_bytes(&block.header.signature).map_err(|e| {
             NodeError::InvalidBlock {
                 number: h.number,
@@ -749,9 +758,17 @@ impl Backend for Node {
     fn commit_certificate(&self, number: u64) -> Result<Option<CommitCertificate>, BackendError> {
         self.chain.certificate(number).map_err(be)
     }
-    fn validator_set(&self, _number: u64) -> Result<Vec<GenesisValidator>, BackendError> {
-        // Static until governance changes the set (docs/design/consensus.md, R10).
-        Ok(self.genesis.validators.clone())
+    fn validator_set(&self, number: u64) -> Result<Vec<GenesisValidator>, BackendError> {
+        let set = self.validators_at(number).map_err(be)?;
+        Ok(set
+            .validators()
+            .iter()
+            .map(|v| GenesisValidator {
+                address: v.address(),
+                public_key: Bytes::copy_from_slice(&v.public_key().to_bytes()),
+                power: v.voting_power(),
+            })
+            .collect())
     }
     fn pending_tx(&self, hash: B256) -> Option<Arc<RecoveredTx>> {
         self.pool.get(&hash)
@@ -781,7 +798,11 @@ impl Backend for Node {
         self.state.proof(root, address, slots).map_err(be)
     }
     fn pending_nonce(&self, address: Address) -> Result<u64, BackendError> {
-        let (nonce, _) = self.head_account(address);
+        let (nonce, _) = self.head_account(address).map_err(|_| {
+            BackendError(format!(
+                "the node could not read account {address} at its head state"
+            ))
+        })?;
         Ok(self
             .pool
             .next_nonce(address)
@@ -845,6 +866,20 @@ impl Node {
         let hash = tx.hash();
         if self.chain.tx_location(hash).map_err(be)?.is_some() {
             return Err(SubmitError::Pool(banyan_txpool::PoolError::AlreadyKnown));
+        }
+        // Module screens on the head state, outside the pool's lock; the block executor asks the
+        // same modules again when the transaction's turn comes.
+        let head = self.head().0.header;
+        let screened = self
+            .executor
+            .screen(
+                head.number + 1,
+                &self.state.at(head.state_root),
+                &crate::executor::tx_input(&tx),
+            )
+            .map_err(|e| BackendError(format!("screening the transaction failed: {e}")))?;
+        if let Some(refusal) = screened {
+            return Err(SubmitError::Refused(refusal));
         }
         self.pool
             .add_with(tx, &|sender| self.head_account(sender))?;

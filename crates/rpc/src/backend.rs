@@ -23,6 +23,9 @@ pub enum SubmitError {
     /// The pool refused it.
     #[error(transparent)]
     Pool(#[from] banyan_txpool::PoolError),
+    /// A module's screen refused it (the same check runs again at execution).
+    #[error(transparent)]
+    Refused(#[from] banyan_execution::Refusal),
     /// The node failed.
     #[error(transparent)]
     Backend(#[from] BackendError),

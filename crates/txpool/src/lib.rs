@@ -117,7 +117,17 @@ pub enum PoolError {
     /// The priority fee exceeds the max fee.
     #[error("max priority fee per gas higher than max fee per gas")]
     TipAboveFeeCap,
+    /// The node could not read the sender's account at the head (its log says why); nothing
+    /// was queued. Sending again later may succeed.
+    #[error("the node could not read account {0} at its head state; try again later")]
+    StateUnavailable(Address),
 }
+
+/// Reading an account's head state failed. The reader logs the cause; the pool only needs to
+/// know that it must not guess a nonce or balance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("account state unavailable")]
+pub struct AccountUnavailable;
 
 /// Outcome of a successful insertion.
 #[derive(Debug, PartialEq, Eq)]
@@ -252,7 +262,7 @@ impl TxPool {
 
     /// Validates and inserts `tx`; `account` is the sender's nonce and balance at the head.
     pub fn add(&self, tx: RecoveredTx, account: AccountState) -> Result<Added, PoolError> {
-        self.add_with(tx, &|_| account)
+        self.add_with(tx, &|_| Ok(account))
     }
 
     /// As [`TxPool::add`], reading the sender's head state while the pool is locked, so that a
@@ -260,13 +270,14 @@ impl TxPool {
     pub fn add_with(
         &self,
         tx: RecoveredTx,
-        account: &dyn Fn(Address) -> AccountState,
+        account: &dyn Fn(Address) -> Result<AccountState, AccountUnavailable>,
     ) -> Result<Added, PoolError> {
         self.check_static(&tx)?;
         let sender = tx.sender();
         let nonce = tx.nonce();
         let mut inner = self.inner.lock();
-        let (state_nonce, balance) = account(sender);
+        let (state_nonce, balance) =
+            account(sender).map_err(|AccountUnavailable| PoolError::StateUnavailable(sender))?;
         if inner.by_hash.contains_key(&tx.hash()) {
             return Err(PoolError::AlreadyKnown);
         }
@@ -431,11 +442,13 @@ impl TxPool {
     }
 
     /// After a block: drops included and now-invalid transactions. `account` gives each
-    /// affected sender's nonce and balance in the new head state.
+    /// affected sender's nonce and balance in the new head state; a sender whose account cannot
+    /// be read keeps its transactions until the next block re-validates them (they are checked
+    /// again at execution anyway).
     pub fn on_block(
         &self,
         senders: &[Address],
-        account: &dyn Fn(Address) -> AccountState,
+        account: &dyn Fn(Address) -> Result<AccountState, AccountUnavailable>,
     ) -> usize {
         let mut inner = self.inner.lock();
         let mut dropped = 0;
@@ -446,7 +459,9 @@ impl TxPool {
             let Some(txs) = inner.by_sender.get(&sender) else {
                 continue;
             };
-            let (nonce, balance) = account(sender);
+            let Ok((nonce, balance)) = account(sender) else {
+                continue;
+            };
             let stale: Vec<u64> = txs.range(..nonce).map(|(n, _)| *n).collect();
             for n in stale {
                 inner.remove(sender, n);

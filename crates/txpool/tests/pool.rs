@@ -197,10 +197,28 @@ fn revalidation_after_a_block() {
     }
     // Two were included; the balance now pays for only one more.
     let one = tx(&k, 2, 10).max_cost();
-    let dropped = p.on_block(&[sender], &|_| (2, one));
+    let dropped = p.on_block(&[sender], &|_| Ok((2, one)));
     assert_eq!(dropped, 1);
     assert_eq!(p.len(), 1);
     assert_eq!(p.next_nonce(sender), Some(3));
+}
+
+#[test]
+fn an_unreadable_account_is_never_guessed() {
+    let p = pool(100, 10);
+    let k = Suite::Ecdsa.generate_secret();
+    let sender = tx(&k, 0, 1).sender();
+    // Admission refuses, naming the account, and queues nothing.
+    assert_eq!(
+        p.add_with(tx(&k, 0, 10), &|_| Err(AccountUnavailable)),
+        Err(PoolError::StateUnavailable(sender))
+    );
+    assert!(p.is_empty());
+    // Re-validation keeps what it cannot check instead of dropping it.
+    p.add(tx(&k, 0, 10), rich()).unwrap();
+    p.add(tx(&k, 1, 10), rich()).unwrap();
+    assert_eq!(p.on_block(&[sender], &|_| Err(AccountUnavailable)), 0);
+    assert_eq!(p.len(), 2);
 }
 
 #[test]

@@ -6,6 +6,10 @@ use crate::support::{asm::*, *};
 use alloy_primitives::{Address, B256, Bytes, U256, address, keccak256};
 use alloy_sol_types::SolCall;
 use banyan_crypto::Suite;
+use banyan_module_api::{
+    ModuleCallContext, ModuleError, ModuleState, NativeModule, ScreenedTx, gas,
+    slots::{Slot, Word},
+};
 use banyan_modules::{EVIDENCE_ADDRESS, IEvidence, evidence::layout::AnchorRecord};
 
 const FORWARDER: Address = address!("000000000000000000000000000000000000f0a1");
@@ -226,4 +230,102 @@ fn value_sent_to_a_module_is_refused_and_its_account_survives_an_empty_touch() {
         "EIP-161 must not delete a module account"
     );
     assert!(state.code(EVIDENCE_ADDRESS).is_some_and(|c| !c.is_empty()));
+}
+
+/// A test module that screens transactions: `freeze(address)` (selector `0x00000001`, then the
+/// address as a word) marks an account, and every later transaction from it is refused.
+#[derive(Debug)]
+struct Blocklist;
+
+const BLOCKLIST: Address = address!("0000000000000000000000000000000000002000");
+
+impl NativeModule for Blocklist {
+    fn address(&self) -> Address {
+        BLOCKLIST
+    }
+    fn name(&self) -> &'static str {
+        "blocklist"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn screens_transactions(&self) -> bool {
+        true
+    }
+    fn call(
+        &self,
+        _: &ModuleCallContext,
+        input: &[u8],
+        state: &mut ModuleState<'_>,
+    ) -> Result<Bytes, ModuleError> {
+        state.charge(gas::call_cost(input.len()))?;
+        let (selector, word) = (input.get(..4), input.get(4..36));
+        let (Some([0, 0, 0, 1]), Some(word)) = (selector, word) else {
+            return Err(ModuleError::revert("Blocklist: unknown call"));
+        };
+        let frozen = Address::from_slice(&word[12..]);
+        state.sstore(Slot::named("frozen", frozen.as_slice()), Word::from_u64(1))?;
+        Ok(Bytes::new())
+    }
+    fn screen(&self, tx: &ScreenedTx<'_>, state: &mut ModuleState<'_>) -> Result<(), ModuleError> {
+        if state
+            .sload(Slot::named("frozen", tx.sender.as_slice()))?
+            .is_zero()
+        {
+            Ok(())
+        } else {
+            Err(ModuleError::revert(format!(
+                "Blocklist: {} is frozen",
+                tx.sender
+            )))
+        }
+    }
+}
+
+#[test]
+fn a_screening_module_refuses_in_the_block_and_at_admission_with_the_same_reason() {
+    let mut modules = banyan_modules::registry(&banyan_modules::default_spec()).unwrap();
+    modules.register(std::sync::Arc::new(Blocklist)).unwrap();
+    let executor = banyan_execution::Executor::new(
+        banyan_execution::ExecConfig {
+            chain_id: CHAIN_ID,
+            suite: Suite::Ecdsa,
+            block_gas_limit: BLOCK_GAS_LIMIT,
+        },
+        modules,
+    );
+    let mut state = MemState::with_balances(&[(ALICE, ether(10)), (BOB, ether(10))]);
+    state.put_module_account(BLOCKLIST);
+    let mut freeze = vec![0, 0, 0, 1];
+    freeze.extend_from_slice(&[0u8; 12]);
+    freeze.extend_from_slice(BOB.as_slice());
+    let bob_pays = transfer(BOB, 0, CAROL, U256::from(7));
+    assert_eq!(executor.screen(1, &state, &bob_pays).unwrap(), None);
+    let execution = run_block(
+        &executor,
+        &mut state,
+        1,
+        &[
+            tx(ALICE, 0, Some(BLOCKLIST), U256::ZERO, freeze),
+            bob_pays.clone(),
+        ],
+    );
+    // Frozen by the block's first transaction, BOB's transfer is refused in the same block.
+    assert_eq!(execution.outcomes.len(), 1);
+    assert!(execution.outcomes[0].success);
+    let expected = format!("refused by module blocklist: Blocklist: {BOB} is frozen");
+    assert_eq!(execution.skipped, vec![(bob_pays.hash, expected.clone())]);
+    assert_eq!(state.balance(CAROL), U256::ZERO);
+    // At admission, on the new head, the same module gives the same reason.
+    let refusal = executor
+        .screen(2, &state, &bob_pays)
+        .unwrap()
+        .expect("refused");
+    assert_eq!(refusal.to_string(), expected);
+    assert_eq!(
+        executor
+            .screen(2, &state, &transfer(ALICE, 1, CAROL, U256::from(1)))
+            .unwrap(),
+        None
+    );
 }

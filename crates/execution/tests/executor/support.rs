@@ -31,13 +31,8 @@ impl MemState {
     /// Accounts with `balances`, plus every built-in module's account as genesis writes it.
     pub(crate) fn with_balances(balances: &[(Address, U256)]) -> Self {
         let mut state = Self::default();
-        let module_code = Bytes::from_static(&banyan_module_api::MODULE_ACCOUNT_CODE);
         for address in executor(Suite::Ecdsa).modules().addresses() {
-            let code_hash = keccak256(&module_code);
-            state.codes.insert(code_hash, module_code.clone());
-            state
-                .accounts
-                .insert(*address, account(0, U256::ZERO, code_hash));
+            state.put_module_account(*address);
         }
         for (address, balance) in balances {
             state
@@ -45,6 +40,15 @@ impl MemState {
                 .insert(*address, account(0, *balance, KECCAK_EMPTY));
         }
         state
+    }
+
+    /// A module's account as genesis writes it: no balance, code `0xFE`.
+    pub(crate) fn put_module_account(&mut self, address: Address) {
+        let code = Bytes::from_static(&banyan_module_api::MODULE_ACCOUNT_CODE);
+        let code_hash = keccak256(&code);
+        self.codes.insert(code_hash, code);
+        self.accounts
+            .insert(address, account(0, U256::ZERO, code_hash));
     }
 
     pub(crate) fn put_contract(&mut self, address: Address, code: &[u8]) {

@@ -10,7 +10,8 @@ pub const CALL_WORD: u64 = 3;
 pub const SLOAD: u64 = 2_100;
 /// A storage write from zero to non-zero (cold `SSTORE` set).
 pub const SSTORE_SET: u64 = 22_100;
-/// Any other storage write (cold `SSTORE` reset); no refunds are given for clearing.
+/// Any other storage write (cold `SSTORE` reset); no refunds are given for clearing. Writing
+/// the value a slot already holds costs [`SLOAD`] and writes nothing.
 pub const SSTORE_RESET: u64 = 5_000;
 /// A log, plus [`LOG_TOPIC`] per topic and [`LOG_BYTE`] per data byte (as `LOGn`).
 pub const LOG: u64 = 375;
@@ -26,6 +27,10 @@ pub const TRANSFER: u64 = 9_000;
 pub const VIEW: u64 = 700;
 /// Per started 32-byte word hashed by a module (`KECCAK256`'s word cost).
 pub const HASH_WORD: u64 = 6;
+
+/// Gas each screening module may use per transaction ([`crate::NativeModule::screen`]). Not
+/// charged to the sender: it bounds the work a screen may do, the same on every node.
+pub const SCREEN: u64 = 1_000_000;
 
 /// The fixed charge of a call with `input_len` bytes of call data.
 pub fn call_cost(input_len: usize) -> u64 {

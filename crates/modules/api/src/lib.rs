@@ -69,6 +69,21 @@ pub struct ModuleCallContext {
     pub suite: banyan_crypto::Suite,
 }
 
+/// A transaction as screening sees it, before it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScreenedTx<'a> {
+    /// The signer.
+    pub sender: Address,
+    /// The callee; `None` creates a contract.
+    pub to: Option<Address>,
+    /// Value sent.
+    pub value: U256,
+    /// Call data or init code.
+    pub input: &'a [u8],
+    /// The height of the block it would run in (the head's next when admitted to the pool).
+    pub block_number: u64,
+}
+
 /// Why a module call did not return normally.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ModuleError {
@@ -150,6 +165,19 @@ pub trait NativeModule: Send + Sync + fmt::Debug {
         input: &[u8],
         state: &mut ModuleState<'_>,
     ) -> Result<Bytes, ModuleError>;
+    /// Whether this module screens transactions before they run (see [`Self::screen`]).
+    fn screens_transactions(&self) -> bool {
+        false
+    }
+    /// Refuses a transaction before it runs (a frozen sender, a rule broken). Called, with the
+    /// same answer, twice: when the pool admits the transaction (on the head state) and when its
+    /// turn comes in a block (on the block's state so far); a refused transaction is never
+    /// included. `state` is this module's own, read-only, with [`gas::SCREEN`] gas. Refuse with
+    /// [`ModuleError::revert`]: the reason is what the sender reads.
+    fn screen(&self, tx: &ScreenedTx<'_>, state: &mut ModuleState<'_>) -> Result<(), ModuleError> {
+        let _ = (tx, state);
+        Ok(())
+    }
     /// Answers a read-only question of another module. `state` is this module's own, read-only,
     /// and shares the asking call's gas. Called only for kinds listed in [`Self::views`].
     fn answer(
@@ -175,6 +203,12 @@ pub fn bad_call(
     input: &[u8],
     error: &alloy_sol_types::Error,
 ) -> ModuleError {
+    if input.len() < 4 {
+        return ModuleError::revert(format!(
+            "{module}: call data of {} bytes has no function selector; call a function of {interface}",
+            input.len()
+        ));
+    }
     let known = input
         .get(..4)
         .is_some_and(|selector| selectors.iter().any(|known| known.as_slice() == selector));

@@ -44,6 +44,8 @@ pub enum RegistryError {
 pub struct ModuleRegistry {
     modules: BTreeMap<Address, Arc<dyn NativeModule>>,
     views: BTreeMap<ViewKind, Arc<dyn NativeModule>>,
+    /// Modules that screen transactions, in address order (the order screens run in).
+    screening: Vec<Arc<dyn NativeModule>>,
 }
 
 impl fmt::Debug for ModuleRegistry {
@@ -90,6 +92,12 @@ impl ModuleRegistry {
             self.views.insert(*kind, Arc::clone(&module));
         }
         self.modules.insert(address, module);
+        self.screening = self
+            .modules
+            .values()
+            .filter(|m| m.screens_transactions())
+            .cloned()
+            .collect();
         Ok(())
     }
 
@@ -101,6 +109,11 @@ impl ModuleRegistry {
     /// The module that answers `kind`, if any.
     pub fn answering(&self, kind: ViewKind) -> Option<&Arc<dyn NativeModule>> {
         self.views.get(&kind)
+    }
+
+    /// The modules that screen transactions, in address order.
+    pub fn screening(&self) -> &[Arc<dyn NativeModule>] {
+        &self.screening
     }
 
     /// The module called `name`, if any.

@@ -1,14 +1,18 @@
 //! Typed storage slots for module state.
 //!
 //! A module's state is the storage of its own account, so it is covered by the state tree,
-//! proofs, snapshots and replay like any contract's. Slots are derived as Solidity derives
-//! mapping and array slots, with Keccak-256 on both suites (slot derivation is module logic, not
-//! the chain's hash; the state tree hashes the slot keys again with the suite's hash), so a tool
-//! that computes Solidity storage locations finds module state too:
+//! proofs, snapshots and replay like any contract's. Slots are derived with Keccak-256 on both
+//! suites (slot derivation is module logic, not the chain's hash; the state tree hashes the slot
+//! keys again with the suite's hash), in the spirit of Solidity's layout but not identical to it:
 //!
-//! - [`Slot::named`]: `keccak256(namespace ‖ 0x00 ‖ key)`, one record per key;
+//! - [`Slot::named`]: `keccak256(namespace ‖ 0x00 ‖ key)`, one record per key (a namespaced
+//!   key, not Solidity's `keccak256(key ‖ slot)` mapping rule);
 //! - [`Slot::offset`]: the record's next fields, `slot + n`;
-//! - [`Slot::data_area`]: `keccak256(slot)`, where a byte string's or a list's data starts.
+//! - [`Slot::data_area`]: `keccak256(slot)`, where a byte string's or a list's data starts
+//!   ([`WordList`] is exactly Solidity's `bytes32[]` layout; byte strings keep their length in
+//!   the slot, unlike Solidity's packed `bytes`).
+//!
+//! Each module documents its layout (`docs/modules/<name>.md`); a verifier needs nothing else.
 
 use crate::{ModuleError, ModuleState};
 use alloy_primitives::{Address, B256, U256, keccak256};

@@ -121,7 +121,11 @@ impl<'a> ModuleState<'a> {
     pub fn sstore(&mut self, slot: Slot, value: Word) -> Result<(), ModuleError> {
         self.refuse_write("write storage")?;
         let previous = self.backend.sload(self.address, slot.0)?;
-        let cost = if previous.is_zero() && !value.0.is_zero() {
+        if previous == value.0 {
+            // Nothing changes: priced as the read it is, and not written.
+            return self.charge(gas::SLOAD);
+        }
+        let cost = if previous.is_zero() {
             gas::SSTORE_SET
         } else {
             gas::SSTORE_RESET

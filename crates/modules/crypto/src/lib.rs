@@ -16,7 +16,8 @@ mod abi {
 }
 pub use abi::IBanyanCrypto;
 
-/// Where [`BanyanCrypto`] lives on every Banyan chain.
+/// Where [`BanyanCrypto`] lives on chains whose spec enables `crypto` (`banyan init` and
+/// `banyan dev` enable it).
 pub const BANYAN_CRYPTO_ADDRESS: Address = address!("0000000000000000000000000000000000001000");
 
 /// Fixed part of every call's gas, as for the SHA-256 precompile.

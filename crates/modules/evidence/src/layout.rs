@@ -133,6 +133,16 @@ impl AnchorRecord {
         Slot::named("evidence.attested", &key)
     }
 
+    /// Whether `hash` was ever anchored, and by whom, from slot `R` alone: anchorer, block and
+    /// revoked flag (what other modules ask).
+    pub(crate) fn head_fields(
+        &self,
+        state: &mut ModuleState<'_>,
+    ) -> Result<Option<Fields>, ModuleError> {
+        let head = state.sload(self.head())?;
+        Ok(Fields::decode(head, Word::ZERO))
+    }
+
     /// The fixed fields, `None` when `hash` was never anchored.
     pub(crate) fn fields(
         &self,

@@ -97,7 +97,7 @@ impl NativeModule for Evidence {
                 IEvidence::getAnchorCall::abi_encode_returns(&anchor)
             }
             Call::isAnchored(call) => {
-                let fields = AnchorRecord::new(call.hash).fields(state)?;
+                let fields = AnchorRecord::new(call.hash).head_fields(state)?;
                 IEvidence::isAnchoredCall::abi_encode_returns(&fields.is_some())
             }
             Call::attestations(call) => {
@@ -129,13 +129,14 @@ impl NativeModule for Evidence {
     ) -> Result<ViewAnswer, ModuleError> {
         match query {
             ViewQuery::EvidenceAnchor { hash } => {
-                let facts = AnchorRecord::new(*hash)
-                    .fields(state)?
-                    .map(|fields| AnchorFacts {
-                        anchorer: fields.anchorer,
-                        block_number: fields.block_number,
-                        revoked: fields.revoked,
-                    });
+                let facts =
+                    AnchorRecord::new(*hash)
+                        .head_fields(state)?
+                        .map(|fields| AnchorFacts {
+                            anchorer: fields.anchorer,
+                            block_number: fields.block_number,
+                            revoked: fields.revoked,
+                        });
                 Ok(ViewAnswer::EvidenceAnchor(facts))
             }
         }
@@ -328,13 +329,16 @@ fn read_attestations(
 fn check_kind(kind: &str) -> Result<(), ModuleError> {
     if kind.is_empty() || kind.len() > MAX_KIND_BYTES {
         return Err(ModuleError::revert(format!(
-            "Evidence: kind must be 1 to {MAX_KIND_BYTES} characters, got {} bytes",
+            "Evidence: kind must be 1 to {MAX_KIND_BYTES} bytes, got {}",
             kind.len()
         )));
     }
-    if !kind.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+    if !kind.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+        || !kind.bytes().any(|b| b.is_ascii_graphic())
+    {
         return Err(ModuleError::revert(
-            "Evidence: kind must be printable ASCII (letters, digits, punctuation, spaces)",
+            "Evidence: kind must be printable ASCII (letters, digits, punctuation, spaces), \
+             not only spaces",
         ));
     }
     Ok(())

@@ -152,6 +152,7 @@ fn duplicates_oversize_metadata_and_bad_labels_are_refused_and_store_nothing() {
     for (kind, expect) in [
         ("", "1 to 32"),
         ("a\nb", "printable ASCII"),
+        ("   ", "not only spaces"),
         (&"k".repeat(33), "1 to 32"),
     ] {
         let bad = reason(

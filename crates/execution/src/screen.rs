@@ -1,0 +1,103 @@
+//! Transaction screening by modules (`NativeModule::screen`): the same check, with the same
+//! answer, when the pool admits a transaction (head state) and when its turn comes in a block
+//! (the block's state so far). A refused transaction is never included.
+
+use crate::db::Overlay;
+use alloy_primitives::{Address, U256};
+use banyan_module_api::{
+    AccountView, BackendFault, ModuleError, ModuleRegistry, ModuleState, ScreenedTx, StateBackend,
+    decode_revert_reason, gas,
+};
+use banyan_state::{KECCAK_EMPTY, StateError};
+use revm::{Database, primitives::Log};
+
+/// A module refused a transaction before it ran.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("refused by module {module}: {reason}")]
+pub struct Refusal {
+    /// The refusing module's name.
+    pub module: &'static str,
+    /// Its reason, as the sender reads it.
+    pub reason: String,
+}
+
+/// Read-only state for a screen, over the block overlay. Writes never reach it: the handle is
+/// read-only and refuses them first.
+struct ScreenBackend<'a, 'b> {
+    overlay: &'a mut Overlay<'b>,
+    error: Option<StateError>,
+}
+
+impl ScreenBackend<'_, '_> {
+    fn fault(&mut self, error: StateError) -> BackendFault {
+        self.error = Some(error);
+        BackendFault
+    }
+}
+
+impl StateBackend for ScreenBackend<'_, '_> {
+    fn sload(&mut self, address: Address, slot: U256) -> Result<U256, BackendFault> {
+        self.overlay
+            .storage(address, slot)
+            .map_err(|e| self.fault(e.0))
+    }
+
+    fn sstore(&mut self, _: Address, _: U256, _: U256) -> Result<(), BackendFault> {
+        Err(BackendFault)
+    }
+
+    fn log(&mut self, _: Log) {}
+
+    fn account(&mut self, address: Address) -> Result<AccountView, BackendFault> {
+        match self.overlay.basic(address) {
+            Ok(info) => Ok(info.map_or_else(AccountView::default, |info| AccountView {
+                balance: info.balance,
+                nonce: info.nonce,
+                has_code: info.code_hash != KECCAK_EMPTY,
+            })),
+            Err(e) => Err(self.fault(e.0)),
+        }
+    }
+
+    fn transfer(&mut self, _: Address, _: Address, _: U256) -> Result<bool, BackendFault> {
+        Err(BackendFault)
+    }
+}
+
+/// Runs every screening module on `tx` over `overlay`. `Ok(None)`: admitted.
+pub(crate) fn screen(
+    registry: &ModuleRegistry,
+    overlay: &mut Overlay<'_>,
+    tx: &ScreenedTx<'_>,
+) -> Result<Option<Refusal>, StateError> {
+    for module in registry.screening() {
+        let mut backend = ScreenBackend {
+            overlay,
+            error: None,
+        };
+        let mut state =
+            ModuleState::new(&mut backend, registry, module.address(), true, gas::SCREEN);
+        let reason = match module.screen(tx, &mut state) {
+            Ok(()) => continue,
+            Err(ModuleError::Revert(data)) => decode_revert_reason(&data).unwrap_or_else(|| {
+                format!("revert data 0x{}", alloy_primitives::hex::encode(&data))
+            }),
+            Err(ModuleError::OutOfGas) => {
+                format!("its screen used more than the {} gas it may", gas::SCREEN)
+            }
+            Err(ModuleError::StateUnavailable) => {
+                return Err(backend.error.take().unwrap_or_else(|| {
+                    StateError::Corrupt(format!(
+                        "module {} tried to write while screening",
+                        module.name()
+                    ))
+                }));
+            }
+        };
+        return Ok(Some(Refusal {
+            module: module.name(),
+            reason,
+        }));
+    }
+    Ok(None)
+}
