@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::client::{Rpc, Signer, parse_quantity};
+use banyan_sdk::{Client as Rpc, Signer};
 
 /// Creation bytecode of contracts/BanyanToken.sol (see contracts/README.md for how it was built).
 const TOKEN_BIN: &str = include_str!("../../../contracts/build/BanyanToken.bin");
@@ -108,9 +108,9 @@ async fn spawn_dev(per_account: u64) -> anyhow::Result<(Spawned, String)> {
         .context("starting banyan dev")?;
     let spawned = Spawned { child, _dir: dir };
     let url = format!("http://127.0.0.1:{port}");
-    let rpc = Rpc::connect(&url)?;
+    let rpc = Rpc::connect(&url).await?;
     let start = Instant::now();
-    while rpc.call("eth_blockNumber", vec![]).await.is_err() {
+    while rpc.block_number().await.is_err() {
         if start.elapsed() > Duration::from_secs(30) {
             bail!("spawned node did not answer on {url} within 30 s");
         }
@@ -123,7 +123,7 @@ async fn spawn_dev(per_account: u64) -> anyhow::Result<(Spawned, String)> {
 async fn wait_height(rpc: &Rpc, height: u64, timeout: Duration) -> anyhow::Result<()> {
     let start = Instant::now();
     loop {
-        let head = parse_quantity(&rpc.call("eth_blockNumber", vec![]).await?)?;
+        let head = rpc.block_number().await?;
         if head >= height {
             return Ok(());
         }
@@ -140,10 +140,10 @@ async fn connect_all(urls: &[String]) -> anyhow::Result<(Vec<Rpc>, u64, Suite)> 
     let mut rpcs = Vec::with_capacity(urls.len());
     let mut first: Option<(u64, Suite, Value)> = None;
     for url in urls {
-        let rpc = Rpc::connect(url)?;
+        let rpc = Rpc::connect(url).await?;
         let (chain_id, suite) = rpc.chain().await?;
-        let genesis = rpc
-            .call("eth_getBlockByNumber", vec![json!("0x0"), json!(false)])
+        let genesis: Value = rpc
+            .request::<Value>("eth_getBlockByNumber", vec![json!("0x0"), json!(false)])
             .await?["hash"]
             .clone();
         match &first {
@@ -196,7 +196,7 @@ async fn send_all(rpc: &Rpc, txs: Vec<Vec<u8>>) -> anyhow::Result<()> {
     }
     if let Some(h) = last {
         let r = rpc.wait_receipt(h, Duration::from_secs(120)).await?;
-        if r["status"] != "0x1" {
+        if !r.success() {
             bail!("setup transaction {h} reverted");
         }
     }
@@ -243,7 +243,7 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
     let (rpcs, chain_id, suite) = connect_all(&urls).await?;
     let rpc = rpcs[0].clone();
     let url = urls.join(", ");
-    let price = parse_quantity(&rpc.call("eth_gasPrice", vec![]).await?)? as u128;
+    let price = rpc.gas_price().await?;
     let funder = Signer::new(chain_id, suite, SecretKey::from_hex(&a.funder_key)?)?;
     let senders: Vec<Signer> = (0..a.senders)
         .map(|_| Signer::new(chain_id, suite, suite.generate_secret()))
@@ -278,7 +278,7 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
         send_all(&rpc, chunk.to_vec()).await.context("setup")?;
     }
     // Every node must hold the funding before a sender submits to it.
-    let setup_head = parse_quantity(&rpc.call("eth_blockNumber", vec![]).await?)?;
+    let setup_head = rpc.block_number().await?;
     for (other, url) in rpcs.iter().zip(&urls).skip(1) {
         wait_height(other, setup_head, Duration::from_secs(60))
             .await
@@ -327,7 +327,7 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
         committed: (0..senders.len()).map(|_| AtomicU64::new(0)).collect(),
         latencies_ms: Mutex::new(Vec::new()),
     });
-    let start_block = parse_quantity(&rpc.call("eth_blockNumber", vec![]).await?)?;
+    let start_block = rpc.block_number().await?;
     let started = Instant::now();
     let rejected = Arc::new(AtomicU64::new(0));
     let backpressure = Arc::new(AtomicU64::new(0));
@@ -411,10 +411,10 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
             eprintln!("bench: timed out with {included} of {total} included");
             break;
         }
-        let head = parse_quantity(&rpc.call("eth_blockNumber", vec![]).await?)?;
+        let head = rpc.block_number().await?;
         while next_block <= head {
-            let b = rpc
-                .call(
+            let b: Value = rpc
+                .request(
                     "eth_getBlockByNumber",
                     vec![json!(format!("{next_block:#x}")), json!(false)],
                 )

@@ -1,201 +1,13 @@
-//! A small JSON-RPC client and transaction builder, and the `tx` and `contract` commands.
+//! The `tx` and `contract` commands, and the sending options every command that submits a
+//! transaction shares. The client itself is `banyan-sdk`.
 
-use alloy_consensus::{TxEip1559, TypedTransaction};
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
-use anyhow::{Context, anyhow, bail};
-use banyan_crypto::{SecretKey, Suite};
-use banyan_primitives::{SmTxFields, sign_eth_transaction};
-use jsonrpsee::core::client::ClientT;
-use jsonrpsee::core::params::ArrayParams;
-use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
-use serde_json::{Value, json};
+use alloy_primitives::{Address, B256, Bytes, U256};
+use anyhow::{Context, bail};
+use banyan_crypto::SecretKey;
+use banyan_sdk::{BlockId, Client, Receipt, Signer};
+use serde_json::json;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
-/// A connection to a node's JSON-RPC.
-#[derive(Clone)]
-pub(crate) struct Rpc {
-    http: HttpClient,
-    url: String,
-}
-
-impl Rpc {
-    pub(crate) fn connect(url: &str) -> anyhow::Result<Self> {
-        let http = HttpClientBuilder::default()
-            .request_timeout(Duration::from_secs(30))
-            .build(url)
-            .with_context(|| format!("invalid RPC URL {url}"))?;
-        Ok(Self {
-            http,
-            url: url.to_string(),
-        })
-    }
-
-    pub(crate) async fn call(&self, method: &str, params: Vec<Value>) -> anyhow::Result<Value> {
-        let mut p = ArrayParams::new();
-        for v in params {
-            p.insert(v)?;
-        }
-        self.http
-            .request::<Value, _>(method, p)
-            .await
-            .map_err(|e| match e {
-                // The node's own words (e.g. "execution reverted: Evidence: …"), without the
-                // error object's code and raw data.
-                jsonrpsee::core::ClientError::Call(obj) => {
-                    anyhow!("{method} at {}: {}", self.url, obj.message())
-                }
-                other => anyhow!("{method} at {}: {other}", self.url),
-            })
-    }
-
-    /// Chain id and suite of the node.
-    pub(crate) async fn chain(&self) -> anyhow::Result<(u64, Suite)> {
-        let status = self.call("banyan_status", vec![]).await?;
-        let chain_id = status["chainId"]
-            .as_u64()
-            .ok_or_else(|| anyhow!("banyan_status without chainId"))?;
-        let suite: Suite = status["suite"]
-            .as_str()
-            .unwrap_or("ecdsa")
-            .parse()
-            .map_err(|e| anyhow!("{e}"))?;
-        Ok((chain_id, suite))
-    }
-
-    pub(crate) async fn pending_nonce(&self, address: Address) -> anyhow::Result<u64> {
-        let v = self
-            .call(
-                "eth_getTransactionCount",
-                vec![json!(address), json!("pending")],
-            )
-            .await?;
-        parse_quantity(&v)
-    }
-
-    pub(crate) async fn send_raw(&self, raw: &[u8]) -> anyhow::Result<B256> {
-        let v = self
-            .call(
-                "eth_sendRawTransaction",
-                vec![json!(Bytes::copy_from_slice(raw))],
-            )
-            .await?;
-        serde_json::from_value(v).context("transaction hash")
-    }
-
-    /// Submits several transactions in one JSON-RPC batch; one result per transaction.
-    pub(crate) async fn send_raw_batch(
-        &self,
-        raws: &[Vec<u8>],
-    ) -> anyhow::Result<Vec<Result<B256, String>>> {
-        let mut batch = jsonrpsee::core::params::BatchRequestBuilder::new();
-        for raw in raws {
-            let mut p = ArrayParams::new();
-            p.insert(Bytes::copy_from_slice(raw))?;
-            batch.insert("eth_sendRawTransaction", p)?;
-        }
-        let resp = self
-            .http
-            .batch_request::<B256>(batch)
-            .await
-            .map_err(|e| anyhow!("batch eth_sendRawTransaction at {}: {e}", self.url))?;
-        Ok(resp
-            .iter()
-            .map(|r| r.clone().map_err(|e| e.message().to_string()))
-            .collect())
-    }
-
-    /// Polls for a receipt until `timeout`.
-    pub(crate) async fn wait_receipt(
-        &self,
-        hash: B256,
-        timeout: Duration,
-    ) -> anyhow::Result<Value> {
-        let start = Instant::now();
-        loop {
-            let r = self
-                .call("eth_getTransactionReceipt", vec![json!(hash)])
-                .await?;
-            if !r.is_null() {
-                return Ok(r);
-            }
-            if start.elapsed() > timeout {
-                bail!("no receipt for {hash} after {timeout:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-pub(crate) fn parse_quantity(v: &Value) -> anyhow::Result<u64> {
-    let s = v
-        .as_str()
-        .ok_or_else(|| anyhow!("expected a hex quantity, got {v}"))?;
-    u64::from_str_radix(s.trim_start_matches("0x"), 16)
-        .with_context(|| format!("invalid quantity {s}"))
-}
-
-/// Signs transactions for one account on one chain.
-#[derive(Clone)]
-pub(crate) struct Signer {
-    pub(crate) chain_id: u64,
-    pub(crate) suite: Suite,
-    pub(crate) key: SecretKey,
-    pub(crate) address: Address,
-}
-
-impl Signer {
-    pub(crate) fn new(chain_id: u64, suite: Suite, key: SecretKey) -> anyhow::Result<Self> {
-        let pk = suite.public_key(&key)?;
-        Ok(Self {
-            chain_id,
-            suite,
-            address: suite.address(&pk),
-            key,
-        })
-    }
-
-    /// Signs an EIP-1559 transaction (ecdsa chains) or an SM transaction (sm chains).
-    pub(crate) fn sign(
-        &self,
-        nonce: u64,
-        to: Option<Address>,
-        value: U256,
-        data: Bytes,
-        gas_limit: u64,
-        gas_price: u128,
-    ) -> anyhow::Result<Vec<u8>> {
-        let kind = to.map_or(TxKind::Create, TxKind::Call);
-        Ok(match self.suite {
-            Suite::Ecdsa => sign_eth_transaction(
-                TypedTransaction::Eip1559(TxEip1559 {
-                    chain_id: self.chain_id,
-                    nonce,
-                    gas_limit,
-                    max_fee_per_gas: gas_price,
-                    max_priority_fee_per_gas: gas_price,
-                    to: kind,
-                    value,
-                    input: data,
-                    access_list: Default::default(),
-                }),
-                &self.key,
-            )?,
-            Suite::Sm => SmTxFields {
-                chain_id: self.chain_id,
-                nonce,
-                max_priority_fee_per_gas: gas_price,
-                max_fee_per_gas: gas_price,
-                gas_limit,
-                to: kind,
-                value,
-                input: data,
-            }
-            .sign(&self.key)?
-            .encoded_2718(),
-        })
-    }
-}
+use std::time::Duration;
 
 /// Options shared by commands that send a transaction.
 #[derive(clap::Args)]
@@ -239,38 +51,17 @@ impl SendOpts {
         value: U256,
         data: Bytes,
     ) -> anyhow::Result<Sent> {
-        let rpc = Rpc::connect(&self.rpc)?;
-        let (chain_id, suite) = rpc.chain().await?;
-        let signer = Signer::new(chain_id, suite, self.secret()?)?;
-        let nonce = rpc.pending_nonce(signer.address).await?;
-        let price = match self.gas_price {
-            Some(p) => p,
-            None => parse_quantity(&rpc.call("eth_gasPrice", vec![]).await?)? as u128,
+        let client = Client::connect(&self.rpc).await?;
+        let signer = Signer::for_chain(&client, self.secret()?).await?;
+        let hash = signer
+            .send(&client, to, value, data, self.gas, self.gas_price)
+            .await?;
+        let receipt = if self.no_wait {
+            None
+        } else {
+            Some(client.wait_receipt(hash, Duration::from_secs(60)).await?)
         };
-        let gas = match self.gas {
-            Some(g) => g,
-            None => {
-                let mut req = json!({"from": signer.address, "value": value, "data": data});
-                if let Some(to) = to {
-                    req["to"] = json!(to);
-                }
-                let est = parse_quantity(&rpc.call("eth_estimateGas", vec![req]).await?)?;
-                est + est / 5
-            }
-        };
-        let raw = signer.sign(nonce, to, value, data, gas, price)?;
-        let hash = rpc.send_raw(&raw).await?;
-        if self.no_wait {
-            return Ok(Sent {
-                hash,
-                receipt: None,
-            });
-        }
-        let receipt = rpc.wait_receipt(hash, Duration::from_secs(60)).await?;
-        Ok(Sent {
-            hash,
-            receipt: Some(receipt),
-        })
+        Ok(Sent { hash, receipt })
     }
 
     async fn send(&self, to: Option<Address>, value: U256, data: Bytes) -> anyhow::Result<()> {
@@ -281,7 +72,7 @@ impl SendOpts {
 /// A submitted transaction and, unless `--no-wait`, its receipt.
 pub(crate) struct Sent {
     pub(crate) hash: B256,
-    pub(crate) receipt: Option<Value>,
+    pub(crate) receipt: Option<Receipt>,
 }
 
 impl Sent {
@@ -295,34 +86,28 @@ impl Sent {
             }
             return Ok(());
         };
-        let status = if r["status"] == "0x1" {
-            "success"
-        } else {
-            "reverted"
-        };
-        let block = parse_quantity(&r["blockNumber"])?;
-        let gas_used = parse_quantity(&r["gasUsed"])?;
+        let status = if r.success() { "success" } else { "reverted" };
         if json {
             let mut out = json!({
                 "transaction": self.hash,
                 "status": status,
-                "block": block,
-                "gasUsed": gas_used,
+                "block": r.block_number,
+                "gasUsed": r.gas_used,
             });
-            if let Some(c) = r["contractAddress"].as_str() {
+            if let Some(c) = r.contract_address {
                 out["contract"] = json!(c);
             }
             println!("{out}");
         } else {
             println!("transaction {}", self.hash);
             println!("status      {status}");
-            println!("block       {block}");
-            println!("gas used    {gas_used}");
-            if let Some(c) = r["contractAddress"].as_str() {
+            println!("block       {}", r.block_number);
+            println!("gas used    {}", r.gas_used);
+            if let Some(c) = r.contract_address {
                 println!("contract    {c}");
             }
         }
-        if status != "success" {
+        if !r.success() {
             bail!("transaction {} reverted", self.hash);
         }
         Ok(())
@@ -447,13 +232,22 @@ pub(crate) fn run_contract(cmd: ContractCmd) -> anyhow::Result<()> {
             data,
             from,
         } => rt()?.block_on(async move {
-            let rpc = Rpc::connect(&rpc)?;
-            let mut req = json!({"to": to, "data": data});
-            if let Some(f) = from {
-                req["from"] = json!(f);
-            }
-            let out = rpc.call("eth_call", vec![req, json!("latest")]).await?;
-            println!("{}", out.as_str().unwrap_or_default());
+            let client = Client::connect(&rpc).await?;
+            let out: Bytes = match from {
+                None => client.call(to, data, BlockId::Latest).await?,
+                Some(from) => {
+                    client
+                        .request(
+                            "eth_call",
+                            vec![
+                                json!({"to": to, "data": data, "from": from}),
+                                json!("latest"),
+                            ],
+                        )
+                        .await?
+                }
+            };
+            println!("{out}");
             Ok(())
         }),
         ContractCmd::Send {

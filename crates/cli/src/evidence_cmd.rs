@@ -2,22 +2,16 @@
 //! prove one to a client that trusts only the genesis file. See `docs/modules/evidence.md`.
 
 use alloy_primitives::{Address, B256, Bytes, U256};
-use alloy_sol_types::SolCall;
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
 use banyan_crypto::Suite;
-use banyan_module_api::slots::Word;
-use banyan_modules::{
-    EVIDENCE_ADDRESS, IEvidence,
-    evidence::{
-        MAX_PAGE,
-        layout::{AnchorRecord, Fields},
-    },
-};
+use banyan_modules::evidence::MAX_PAGE;
+use banyan_sdk::evidence::{self, EVIDENCE_ADDRESS};
+use banyan_sdk::{BlockId, Client};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
-use crate::client::{Rpc, SendOpts, rt};
-use crate::verify::{certified_block, load_genesis, prove_storage};
+use crate::client::{SendOpts, rt};
+use crate::verify::{certified_block, load_genesis};
 
 /// The document an evidence command is about: a file (hashed here with the chain's suite) or
 /// its hash.
@@ -152,13 +146,7 @@ pub(crate) fn run(cmd: EvidenceCmd) -> anyhow::Result<()> {
                 json,
             } => {
                 let hash = document.hash(suite_of(&opts.rpc).await?)?;
-                let data = IEvidence::anchorCall {
-                    hash,
-                    kind,
-                    referenceId: reference,
-                    metadata: Bytes::from(metadata.into_bytes()),
-                }
-                .abi_encode();
+                let data = evidence::anchor_call(hash, &kind, &reference, metadata.as_bytes());
                 send(&opts, hash, data, json).await
             }
             EvidenceCmd::Attest {
@@ -167,13 +155,7 @@ pub(crate) fn run(cmd: EvidenceCmd) -> anyhow::Result<()> {
                 json,
             } => {
                 let hash = document.hash(suite_of(&opts.rpc).await?)?;
-                send(
-                    &opts,
-                    hash,
-                    IEvidence::attestCall { hash }.abi_encode(),
-                    json,
-                )
-                .await
+                send(&opts, hash, evidence::attest_call(hash), json).await
             }
             EvidenceCmd::Revoke {
                 document,
@@ -182,8 +164,7 @@ pub(crate) fn run(cmd: EvidenceCmd) -> anyhow::Result<()> {
                 json,
             } => {
                 let hash = document.hash(suite_of(&opts.rpc).await?)?;
-                let data = IEvidence::revokeCall { hash, reason }.abi_encode();
-                send(&opts, hash, data, json).await
+                send(&opts, hash, evidence::revoke_call(hash, &reason), json).await
             }
             EvidenceCmd::Show { document, read } => show(&document, &read).await,
             EvidenceCmd::List {
@@ -203,12 +184,12 @@ pub(crate) fn run(cmd: EvidenceCmd) -> anyhow::Result<()> {
 }
 
 async fn suite_of(url: &str) -> anyhow::Result<Suite> {
-    Ok(Rpc::connect(url)?.chain().await?.1)
+    Ok(Client::connect(url).await?.chain().await?.1)
 }
 
-async fn send(opts: &SendOpts, hash: B256, data: Vec<u8>, json: bool) -> anyhow::Result<()> {
+async fn send(opts: &SendOpts, hash: B256, data: Bytes, json: bool) -> anyhow::Result<()> {
     let sent = opts
-        .submit(Some(EVIDENCE_ADDRESS), U256::ZERO, data.into())
+        .submit(Some(EVIDENCE_ADDRESS), U256::ZERO, data)
         .await?;
     if !json {
         println!("document    {hash}");
@@ -216,34 +197,14 @@ async fn send(opts: &SendOpts, hash: B256, data: Vec<u8>, json: bool) -> anyhow:
     sent.report(json)
 }
 
-/// `eth_call` of a view of Evidence at `block` (one block for every read of a command); a revert
-/// comes back as its reason.
-async fn view(rpc: &Rpc, block: &Value, data: Vec<u8>) -> anyhow::Result<Vec<u8>> {
-    let request = json!({"to": EVIDENCE_ADDRESS, "data": Bytes::from(data)});
-    let out = rpc.call("eth_call", vec![request, block.clone()]).await?;
-    let out: Bytes = serde_json::from_value(out).context("eth_call result")?;
-    Ok(out.to_vec())
-}
-
 async fn show(document: &Document, read: &ReadOpts) -> anyhow::Result<()> {
-    let rpc = Rpc::connect(&read.rpc)?;
+    let rpc = Client::connect(&read.rpc).await?;
     let hash = document.hash(rpc.chain().await?.1)?;
-    let at = rpc.call("eth_blockNumber", vec![]).await?;
-    let anchored = IEvidence::isAnchoredCall::abi_decode_returns(
-        &view(&rpc, &at, IEvidence::isAnchoredCall { hash }.abi_encode()).await?,
-    )
-    .map_err(|e| anyhow!("isAnchored answer: {e}"))?;
-    if !anchored {
+    // Every read at one block, so a block committed in between cannot mix two states.
+    let at = BlockId::Number(rpc.block_number().await?);
+    let Some((anchor, attestations)) = evidence::anchor(&rpc, hash, at).await? else {
         bail!("document {hash} is not anchored on this chain");
-    }
-    let anchor = IEvidence::getAnchorCall::abi_decode_returns(
-        &view(&rpc, &at, IEvidence::getAnchorCall { hash }.abi_encode()).await?,
-    )
-    .map_err(|e| anyhow!("getAnchor answer: {e}"))?;
-    let attestations = IEvidence::attestationsCall::abi_decode_returns(
-        &view(&rpc, &at, IEvidence::attestationsCall { hash }.abi_encode()).await?,
-    )
-    .map_err(|e| anyhow!("attestations answer: {e}"))?;
+    };
     if read.json {
         let list: Vec<Value> = attestations
             .iter()
@@ -300,29 +261,19 @@ async fn show(document: &Document, read: &ReadOpts) -> anyhow::Result<()> {
 }
 
 async fn list(anchorer: Address, offset: u64, limit: u64, read: &ReadOpts) -> anyhow::Result<()> {
-    let rpc = Rpc::connect(&read.rpc)?;
-    let call = IEvidence::anchorsOfCall {
-        anchorer,
-        offset,
-        limit,
-    };
-    let latest = json!("latest");
-    let page = IEvidence::anchorsOfCall::abi_decode_returns(
-        &view(&rpc, &latest, call.abi_encode()).await?,
-    )
-    .map_err(|e| anyhow!("anchorsOf answer: {e}"))?;
+    let rpc = Client::connect(&read.rpc).await?;
+    let (hashes, total) = evidence::anchors_of(&rpc, anchorer, offset, limit).await?;
     if read.json {
         println!(
             "{}",
-            json!({"anchorer": anchorer, "offset": offset, "total": page.total, "hashes": page.hashes})
+            json!({"anchorer": anchorer, "offset": offset, "total": total, "hashes": hashes})
         );
     } else {
         println!(
-            "{anchorer} anchored {} document(s); showing {} from position {offset}",
-            page.total,
-            page.hashes.len()
+            "{anchorer} anchored {total} document(s); showing {} from position {offset}",
+            hashes.len()
         );
-        for hash in &page.hashes {
+        for hash in &hashes {
             println!("  {hash}");
         }
     }
@@ -343,19 +294,18 @@ async fn verify(
         );
     }
     let hash = document.hash(genesis.suite)?;
-    let rpc = Rpc::connect(&read.rpc)?;
+    let rpc = Client::connect(&read.rpc).await?;
     let certified = certified_block(&rpc, &genesis, block).await?;
-    let record = AnchorRecord::new(hash);
-    let values = prove_storage(
+    let (number, block_hash) = (certified.header.number, certified.hash);
+    let proven = evidence::prove_anchor(
         &rpc,
         genesis.suite,
-        &certified,
-        EVIDENCE_ADDRESS,
-        &[record.head().to_b256(), record.times().to_b256()],
+        number,
+        certified.header.state_root,
+        hash,
     )
     .await?;
-    let (number, block_hash) = (certified.header.number, certified.hash);
-    let Some(fields) = Fields::decode(Word(values[0]), Word(values[1])) else {
+    let Some(fields) = proven else {
         // Proven absent: the answer is printed, and the exit status says "not anchored" to
         // scripts either way.
         if read.json {

@@ -5,6 +5,7 @@ use alloy_primitives::{Address, B256, Bloom, Bytes, Log, U256, b256};
 use banyan_execution::CallRequest;
 use banyan_primitives::consensus::CommitCertificate;
 use banyan_primitives::{GenesisValidator, Receipt, RecoveredTx, SealedHeader};
+use banyan_sdk::wire::{WireCertificate, WireHeader, WireValidatorSet};
 use serde_json::{Value, json};
 
 use crate::error::{RpcError, invalid_params};
@@ -125,32 +126,25 @@ pub(crate) fn parse_call_request(v: &Value) -> Result<CallRequest, RpcError> {
     })
 }
 
+/// A block object: the header fields of [`WireHeader`] (one definition with the SDK), plus the
+/// fields Ethereum clients expect that are constant on Banyan, the size and the transactions.
 pub(crate) fn header_json(h: &SealedHeader, hash: B256, txs: Value, size: usize) -> Value {
-    let hd = &h.header;
-    json!({
-        "number": q(hd.number),
-        "hash": hash,
-        "parentHash": hd.parent_hash,
+    let mut block = serde_json::to_value(WireHeader::new(&h.header, hash, &h.signature))
+        .unwrap_or_else(|_| json!({}));
+    let extra = json!({
         "nonce": "0x0000000000000000",
         "sha3Uncles": EMPTY_OMMERS,
-        "logsBloom": hd.logs_bloom,
-        "transactionsRoot": hd.transactions_root,
-        "stateRoot": hd.state_root,
-        "receiptsRoot": hd.receipts_root,
-        "miner": hd.proposer,
         "difficulty": "0x0",
         "totalDifficulty": "0x0",
-        "extraData": hd.extra_data,
         "size": q(size as u64),
-        "gasLimit": q(hd.gas_limit),
-        "gasUsed": q(hd.gas_used),
-        "timestamp": q(hd.timestamp),
-        "baseFeePerGas": q(hd.base_fee_per_gas),
         "mixHash": B256::ZERO,
         "transactions": txs,
         "uncles": [],
-        "sealSignature": h.signature,
-    })
+    });
+    if let (Some(block), Value::Object(extra)) = (block.as_object_mut(), extra) {
+        block.extend(extra);
+    }
+    block
 }
 
 /// Where a transaction sits in the chain, if it is committed.
@@ -246,28 +240,12 @@ pub(crate) fn receipt_json(r: &Receipt, receipts: &[Receipt], place: &TxPlace) -
 
 /// `banyan_getCommitCertificate`: the certificate's fields, signatures in stored order.
 pub(crate) fn certificate_json(cert: &CommitCertificate) -> Value {
-    let signatures: Vec<Value> = cert
-        .signatures
-        .iter()
-        .map(|s| json!({"validator": s.validator, "signature": s.signature}))
-        .collect();
-    json!({
-        "height": q(cert.height),
-        "round": q(cert.round),
-        "blockHash": cert.block_hash,
-        "signatures": signatures,
-    })
+    serde_json::to_value(WireCertificate::from(cert)).unwrap_or(Value::Null)
 }
 
-/// `banyan_getValidatorSet`: the validators in genesis order and their total power.
+/// `banyan_getValidatorSet`: the validators and their total power.
 pub(crate) fn validator_set_json(validators: &[GenesisValidator]) -> Value {
-    // u128: a sum of u64 powers cannot overflow it.
-    let total: u128 = validators.iter().map(|v| u128::from(v.power)).sum();
-    let list: Vec<Value> = validators
-        .iter()
-        .map(|v| json!({"address": v.address, "publicKey": v.public_key, "power": q(v.power)}))
-        .collect();
-    json!({"totalPower": q(total), "validators": list})
+    serde_json::to_value(WireValidatorSet::new(validators)).unwrap_or(Value::Null)
 }
 
 #[cfg(test)]

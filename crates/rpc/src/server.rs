@@ -571,19 +571,13 @@ fn proof(p: Params<'_>, c: &Ctx) -> R {
     }
     let n = c.resolve(parse_block_tag(v.get(2))?)?;
     let pr = c.backend.proof(n, addr, &slots).map_err(backend_err)?;
-    let acct = pr.account.clone();
-    let empty_root = banyan_state::empty_root(c.backend.suite());
-    Ok(json!({
-        "address": pr.address,
-        "accountProof": pr.account_proof,
-        "balance": acct.as_ref().map_or(U256::ZERO, |a| a.balance),
-        "nonce": q(acct.as_ref().map_or(0, |a| a.nonce)),
-        "codeHash": acct.as_ref().map_or(banyan_state::KECCAK_EMPTY, |a| a.code_hash),
-        "storageHash": acct.as_ref().map_or(empty_root, |a| a.storage_root),
-        "storageProof": pr.storage.iter().map(|s| json!({"key": B256::from(s.key), "value": s.value, "proof": s.proof})).collect::<Vec<_>>(),
-        "blockNumber": q(n),
-        "stateRoot": c.backend.header(n).map_err(backend_err)?.map(|h| h.header.state_root),
-    }))
+    let state_root = c
+        .backend
+        .header(n)
+        .map_err(backend_err)?
+        .map(|h| h.header.state_root);
+    let wire = banyan_sdk::wire::WireProof::new(c.backend.suite(), &pr, n, state_root);
+    serde_json::to_value(wire).map_err(backend_err)
 }
 
 enum Topic {

@@ -1,0 +1,146 @@
+//! Typed bindings of the Evidence module (`IEvidence.sol`, `docs/modules/evidence.md`).
+
+use crate::{BlockId, Client, SdkError};
+use alloy_primitives::{Address, B256, Bytes};
+use alloy_sol_types::SolCall;
+use banyan_crypto::Suite;
+use banyan_module_api::slots::Word;
+use banyan_modules::evidence::layout::{AnchorRecord, Fields};
+pub use banyan_modules::{EVIDENCE_ADDRESS, IEvidence};
+
+/// Call data of `anchor`.
+pub fn anchor_call(hash: B256, kind: &str, reference: &str, metadata: &[u8]) -> Bytes {
+    IEvidence::anchorCall {
+        hash,
+        kind: kind.to_string(),
+        referenceId: reference.to_string(),
+        metadata: Bytes::copy_from_slice(metadata),
+    }
+    .abi_encode()
+    .into()
+}
+
+/// Call data of `attest`.
+pub fn attest_call(hash: B256) -> Bytes {
+    IEvidence::attestCall { hash }.abi_encode().into()
+}
+
+/// Call data of `revoke`.
+pub fn revoke_call(hash: B256, reason: &str) -> Bytes {
+    IEvidence::revokeCall {
+        hash,
+        reason: reason.to_string(),
+    }
+    .abi_encode()
+    .into()
+}
+
+fn decode<C: SolCall>(client: &Client, output: &[u8]) -> Result<C::Return, SdkError> {
+    C::abi_decode_returns(output).map_err(|e| SdkError::Decode {
+        method: "eth_call",
+        url: client.url().to_string(),
+        source: serde::de::Error::custom(format!("{}: {e}", C::SIGNATURE)),
+    })
+}
+
+/// The anchor of `hash` at block `at`, its attestations, or `None` when never anchored.
+pub async fn anchor(
+    client: &Client,
+    hash: B256,
+    at: BlockId,
+) -> Result<Option<(IEvidence::Anchor, Vec<IEvidence::Attestation>)>, SdkError> {
+    let output = client
+        .call(
+            EVIDENCE_ADDRESS,
+            IEvidence::isAnchoredCall { hash }.abi_encode().into(),
+            at,
+        )
+        .await?;
+    if !decode::<IEvidence::isAnchoredCall>(client, &output)? {
+        return Ok(None);
+    }
+    let output = client
+        .call(
+            EVIDENCE_ADDRESS,
+            IEvidence::getAnchorCall { hash }.abi_encode().into(),
+            at,
+        )
+        .await?;
+    let anchor = decode::<IEvidence::getAnchorCall>(client, &output)?;
+    let output = client
+        .call(
+            EVIDENCE_ADDRESS,
+            IEvidence::attestationsCall { hash }.abi_encode().into(),
+            at,
+        )
+        .await?;
+    let attestations = decode::<IEvidence::attestationsCall>(client, &output)?;
+    Ok(Some((anchor, attestations)))
+}
+
+/// Up to `limit` hashes `anchorer` anchored, from `offset`, and its total, at the latest block.
+pub async fn anchors_of(
+    client: &Client,
+    anchorer: Address,
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<B256>, u64), SdkError> {
+    let call = IEvidence::anchorsOfCall {
+        anchorer,
+        offset,
+        limit,
+    };
+    let output = client
+        .call(EVIDENCE_ADDRESS, call.abi_encode().into(), BlockId::Latest)
+        .await?;
+    let page = decode::<IEvidence::anchorsOfCall>(client, &output)?;
+    Ok((page.hashes, page.total))
+}
+
+/// Proves the anchor of `hash` against `state_root`, the state root of block `number` that the
+/// caller has already proven (by its commit certificate): `Some` with the anchor's fixed
+/// fields, or `None` when the proof shows it was never anchored. Nothing the node says is
+/// trusted: the proof must follow from the root, for exactly the slots asked.
+pub async fn prove_anchor(
+    client: &Client,
+    suite: Suite,
+    number: u64,
+    state_root: B256,
+    hash: B256,
+) -> Result<Option<Fields>, SdkError> {
+    let record = AnchorRecord::new(hash);
+    let slots = [record.head().to_b256(), record.times().to_b256()];
+    let wire = client
+        .proof(EVIDENCE_ADDRESS, &slots, BlockId::Number(number))
+        .await?;
+    let proof = wire.account_proof(suite);
+    let bad = |reason: String| SdkError::Proof { state_root, reason };
+    if proof.address != EVIDENCE_ADDRESS {
+        return Err(bad(format!(
+            "it proves account {} instead of {EVIDENCE_ADDRESS}",
+            proof.address
+        )));
+    }
+    let asked: Vec<_> = slots.iter().map(|s| s.0).collect();
+    let answered: Vec<_> = proof
+        .storage
+        .iter()
+        .map(|s| s.key.to_be_bytes::<32>())
+        .collect();
+    if answered != asked {
+        return Err(bad(
+            "it proves other storage slots than the ones asked for".into()
+        ));
+    }
+    banyan_state::verify_account_proof(suite, state_root, &proof)
+        .map_err(|e| bad(e.to_string()))?;
+    if proof.account.is_none() {
+        return Err(bad(format!(
+            "it shows no account at {EVIDENCE_ADDRESS}: the chain does not run the evidence module"
+        )));
+    }
+    Ok(Fields::decode(
+        Word(proof.storage[0].value),
+        Word(proof.storage[1].value),
+    ))
+}

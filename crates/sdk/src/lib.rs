@@ -1,0 +1,21 @@
+//! `banyan-sdk`: a typed Rust client for Banyan nodes.
+//!
+//! - [`wire`]: the JSON shapes the node's RPC server emits for headers, commit certificates,
+//!   validator sets and proofs, with their conversions to the chain's types. The server builds
+//!   its answers from these types, so a client and the server share one definition.
+//! - [`quantity`]: Ethereum hex quantities, parsed in one place.
+//! - [`Client`]: JSON-RPC over HTTP or WebSocket with typed methods and typed errors.
+//! - [`Signer`]: signs transactions for either suite (EIP-1559 on `ecdsa`, the native SM2
+//!   transaction on `sm`).
+//! - [`evidence`]: typed bindings of the Evidence module.
+//!
+//! This crate has no cargo features.
+
+mod client;
+pub mod evidence;
+pub mod quantity;
+mod signer;
+pub mod wire;
+
+pub use client::{BlockId, Client, Receipt, SdkError};
+pub use signer::Signer;
