@@ -26,17 +26,11 @@ pub(crate) struct VerifyArgs {
     block: Option<u64>,
 }
 
-/// The genesis block hash, computed locally from the genesis file.
+/// The genesis block hash, computed locally from the genesis file (no node runs).
 fn genesis_hash(genesis: &Genesis) -> anyhow::Result<B256> {
-    let key = genesis.suite.generate_secret();
-    let config = banyan_node::config::NodeConfig::new(
-        banyan_node::config::DataDir::Memory,
-        genesis.clone(),
-        key,
-    );
-    let node = banyan_node::Node::with_store(&config, banyan_storage::open_memory())
+    let header = banyan_chain::genesis::genesis_header(genesis)
         .map_err(|e| anyhow!("cannot build the genesis block: {e}"))?;
-    Ok(node.genesis_hash())
+    Ok(header.hash(genesis.suite))
 }
 
 /// Reads and validates the genesis file: the only thing a verifying client trusts.

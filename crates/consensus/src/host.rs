@@ -75,7 +75,7 @@ pub trait Application: Send + Sync + 'static {
     /// A committed block and its certificate.
     fn certified_block(&self, height: u64) -> Result<Option<(Block, BanyanCert)>, AppError>;
     /// Lowest height whose block and certificate this node can serve.
-    fn history_min_height(&self) -> u64;
+    fn history_min_height(&self) -> Result<u64, AppError>;
     /// Persists a proposed block (durably) before consensus hears about it.
     fn store_proposal(&self, height: u64, round: u32, block: &Block) -> Result<(), AppError>;
     /// A stored proposal by block hash.
@@ -736,7 +736,7 @@ impl Host {
                 let _ignored = reply.send(outcome);
             }
             AppMsg::GetHistoryMinHeight { reply } => {
-                let _ignored = reply.send(Height(self.app.history_min_height()));
+                let _ignored = reply.send(Height(self.app.history_min_height()?));
             }
             AppMsg::RestreamProposal {
                 height,
@@ -833,7 +833,7 @@ fn decided_values(
     range: RangeInclusive<Height>,
 ) -> Result<Vec<RawDecidedValue<BanyanContext>>, AppError> {
     let (head, _) = app.head()?;
-    let start = range.start().0.max(app.history_min_height());
+    let start = range.start().0.max(app.history_min_height()?);
     let end = range
         .end()
         .0

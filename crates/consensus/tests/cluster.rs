@@ -173,8 +173,8 @@ impl Application for ToyChain {
             .and_then(|(b, c)| c.clone().map(|c| (b.clone(), c))))
     }
 
-    fn history_min_height(&self) -> u64 {
-        1
+    fn history_min_height(&self) -> Result<u64, AppError> {
+        Ok(1)
     }
 
     fn store_proposal(&self, height: u64, round: u32, block: &Block) -> Result<(), AppError> {

@@ -76,8 +76,8 @@ impl Application for NodeApp {
             .map(|cert| (block, cert)))
     }
 
-    fn history_min_height(&self) -> u64 {
-        crate::snapshot::history_min(self.node.chain())
+    fn history_min_height(&self) -> Result<u64, AppError> {
+        self.node.chain().history_min().map_err(app_err)
     }
 
     fn store_proposal(&self, height: u64, round: u32, block: &Block) -> Result<(), AppError> {

@@ -9,7 +9,7 @@ use banyan_state::{StateDb, ordered_root};
 use banyan_storage::WriteBatch;
 
 use crate::NodeError;
-use crate::chain::ChainStore;
+use banyan_chain::ChainStore;
 
 /// A block built or re-executed, ready to be committed.
 pub(crate) struct ExecutedBlock {

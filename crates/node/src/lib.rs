@@ -3,7 +3,6 @@
 //! chain of `banyan dev`; Prometheus metrics and their `/metrics` endpoint; commit certificates
 //! stored with their blocks, and the store of proposed blocks that consensus commits from.
 
-mod chain;
 pub mod config;
 mod consensus;
 mod dev;
@@ -11,17 +10,17 @@ mod executor;
 mod metrics;
 mod metrics_server;
 mod node;
-mod proposals;
 mod snapshot;
 
-pub use chain::ChainStore;
+pub use banyan_chain::{
+    ChainError, ChainStore, MAX_PROPOSAL_BYTES, MAX_STORED_PROPOSALS, ProposalStore,
+};
 pub use config::{
     BlockConfig, ConsensusSection, DataDir, MetricsSection, NetworkSection, NodeConfig,
     PoolSection, Role, RpcSection, load_config, validate,
 };
 pub use dev::{DEV_KEYS, DEV_VALIDATOR_KEY, DevAccount, dev_accounts, dev_genesis};
 pub use node::{Node, replay};
-pub use proposals::{MAX_PROPOSAL_BYTES, MAX_STORED_PROPOSALS, ProposalStore};
 pub use snapshot::{export_snapshot, import_snapshot};
 
 use alloy_primitives::B256;
@@ -40,9 +39,9 @@ pub enum NodeError {
     /// Stored data does not decode.
     #[error("stored chain data is corrupt: {0}")]
     Corrupt(String),
-    /// The proposal store refused a proposal, or holds more than it may.
-    #[error("proposal store: {0}")]
-    Proposal(String),
+    /// The chain store (blocks, certificates, proposals) failed or refused.
+    #[error(transparent)]
+    Chain(#[from] banyan_chain::ChainError),
     /// The data directory belongs to another chain.
     #[error(
         "data directory holds chain {stored}, but the configured genesis is {configured}; use the matching genesis or a fresh data directory"

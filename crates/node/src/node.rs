@@ -21,11 +21,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::broadcast;
 
 use crate::NodeError;
-use crate::chain::ChainStore;
 use crate::config::{BlockConfig, DataDir, NodeConfig};
 use crate::executor::{ExecutedBlock, child_env, execute, verify_block};
 use crate::metrics::Metrics;
-use crate::proposals::ProposalStore;
+use banyan_chain::ChainStore;
+use banyan_chain::ProposalStore;
 
 /// Shared state of a node.
 pub struct Node {
@@ -80,21 +80,8 @@ fn init_genesis(
     genesis: &Genesis,
 ) -> Result<(SealedHeader, B256), NodeError> {
     let suite = genesis.suite;
-    let (state_root, mut batch) = state
-        .genesis(&banyan_modules::genesis_with_modules(genesis)?)
-        .map_err(|e| NodeError::Execution(e.to_string()))?;
-    let header = Header {
-        number: 0,
-        timestamp: genesis.timestamp,
-        state_root,
-        transactions_root: banyan_state::empty_root(suite),
-        receipts_root: banyan_state::empty_root(suite),
-        gas_limit: genesis.gas_limit,
-        // Commit to the whole chain specification (chain id, suite, validators, allocations), so
-        // that the genesis hash identifies the chain.
-        extra_data: Bytes::copy_from_slice(suite.hash(genesis.to_json().as_bytes()).as_slice()),
-        ..Header::default()
-    };
+    let (header, mut batch) = banyan_chain::genesis::genesis_block(state, genesis)
+        .map_err(banyan_chain::ChainError::from)?;
     let hash = header.hash(suite);
     match chain.genesis_hash()? {
         Some(stored) if stored != hash => Err(NodeError::GenesisMismatch {

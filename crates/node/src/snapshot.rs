@@ -16,46 +16,20 @@
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
-use alloy_primitives::{B256, Bytes};
-use alloy_rlp::{RlpDecodable, RlpEncodable};
+use alloy_primitives::Bytes;
 use banyan_primitives::consensus::CommitCertificate;
-use banyan_primitives::{Block, Receipt, RecoveredTx};
+use banyan_primitives::{Receipt, RecoveredTx};
 use banyan_state::{SnapshotAccount, StateDb, ordered_root};
 use banyan_storage::Table;
 
+use banyan_chain::ChainStore;
+use banyan_chain::snapshot::{
+    self, AccountRecord, HISTORY_MIN_KEY, HeadRecord, MAGIC, StoragePair,
+};
+
 use crate::NodeError;
-use crate::chain::ChainStore;
 use crate::config::NodeConfig;
 use crate::node::Node;
-
-const MAGIC: &[u8] = b"banyan-snapshot/1\n";
-/// Largest record: a head record carries a whole block and its receipts.
-const MAX_RECORD: usize = 64 * 1024 * 1024;
-/// Meta key of the lowest height whose block this node holds (set by an import).
-pub(crate) const HISTORY_MIN_KEY: &[u8] = b"history_min";
-
-#[derive(RlpEncodable, RlpDecodable)]
-struct HeadRecord {
-    genesis_hash: B256,
-    block: Block,
-    receipts: Vec<Bytes>,
-    certificate: Bytes,
-}
-
-#[derive(RlpEncodable, RlpDecodable)]
-struct StoragePair {
-    key: Bytes,
-    value: Bytes,
-}
-
-#[derive(RlpEncodable, RlpDecodable)]
-struct AccountRecord {
-    key: Bytes,
-    account: Bytes,
-    storage: Vec<StoragePair>,
-    /// Empty when the account has no code.
-    code: Bytes,
-}
 
 fn io(path: &Path, e: std::io::Error) -> NodeError {
     NodeError::Config(format!("snapshot {}: {e}", path.display()))
@@ -66,28 +40,14 @@ fn bad(path: &Path, what: impl std::fmt::Display) -> NodeError {
 }
 
 fn write_record(out: &mut impl Write, bytes: &[u8], path: &Path) -> Result<(), NodeError> {
-    let len = u32::try_from(bytes.len()).map_err(|_| bad(path, "record too large"))?;
-    out.write_all(&len.to_be_bytes()).map_err(|e| io(path, e))?;
-    out.write_all(bytes).map_err(|e| io(path, e))
+    snapshot::write_record(out, bytes).map_err(|e| match e {
+        snapshot::RecordError::Io(e) => io(path, e),
+        other => bad(path, other),
+    })
 }
 
 fn read_record(input: &mut impl Read, path: &Path) -> Result<Vec<u8>, NodeError> {
-    let mut len = [0u8; 4];
-    input
-        .read_exact(&mut len)
-        .map_err(|e| bad(path, format!("truncated ({e})")))?;
-    let len = u32::from_be_bytes(len) as usize;
-    if len > MAX_RECORD {
-        return Err(bad(
-            path,
-            format!("a record of {len} bytes (limit {MAX_RECORD})"),
-        ));
-    }
-    let mut buf = vec![0u8; len];
-    input
-        .read_exact(&mut buf)
-        .map_err(|e| bad(path, format!("truncated ({e})")))?;
-    Ok(buf)
+    snapshot::read_record(input).map_err(|e| bad(path, e))
 }
 
 /// Writes a snapshot of `node`'s head state to `path` (through a temporary file, renamed when
@@ -248,16 +208,4 @@ pub fn import_snapshot(config: &NodeConfig, path: &Path) -> Result<u64, NodeErro
         height + 1
     );
     Ok(height)
-}
-
-/// Lowest height this node holds a block for: 1, or the snapshot's height after an import.
-pub(crate) fn history_min(chain: &ChainStore) -> u64 {
-    match chain.kv().get(Table::Meta, HISTORY_MIN_KEY) {
-        Ok(Some(v)) if v.len() == 8 => {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&v);
-            u64::from_be_bytes(b)
-        }
-        _ => 1,
-    }
 }

@@ -7,8 +7,8 @@
 use alloy_primitives::{Address, B256, Bytes};
 use banyan_crypto::{SecretKey, Suite};
 use banyan_node::{
-    BlockConfig, ChainStore, DataDir, MAX_PROPOSAL_BYTES, MAX_STORED_PROPOSALS, Node, NodeConfig,
-    NodeError, ProposalStore, dev_accounts, dev_genesis,
+    BlockConfig, ChainError, ChainStore, DataDir, MAX_PROPOSAL_BYTES, MAX_STORED_PROPOSALS, Node,
+    NodeConfig, NodeError, ProposalStore, dev_accounts, dev_genesis,
 };
 use banyan_primitives::consensus::{
     ChainBinding, CommitCertificate, CommitSignature, ValidatorSet, VoteType,
@@ -329,7 +329,7 @@ fn a_damaged_certificate_is_an_error() {
     assert_eq!(chain.certificate(7).unwrap(), Some(cert));
     for number in [8, 9, 10] {
         match chain.certificate(number) {
-            Err(NodeError::Corrupt(msg)) => assert!(
+            Err(ChainError::Corrupt(msg)) => assert!(
                 msg.starts_with(&format!("commit certificate of block {number}: ")),
                 "{msg}"
             ),
@@ -433,7 +433,7 @@ fn damaged_proposals_are_errors_not_panics() {
         batch.put(Table::Proposals, key.clone(), bytes);
         store.write(batch).unwrap();
         let err = proposals.proposal(B256::from_slice(&key)).expect_err(what);
-        assert!(matches!(err, NodeError::Corrupt(_)), "{what}: {err:?}");
+        assert!(matches!(err, ChainError::Corrupt(_)), "{what}: {err:?}");
         assert!(proposals.proposals_at(3).is_err(), "{what}");
         let mut batch = WriteBatch::default();
         assert!(
@@ -453,7 +453,7 @@ fn the_proposal_store_refuses_what_exceeds_its_bounds() {
     let proposals = ProposalStore::new(store, Suite::Ecdsa);
     // A block filed under another height.
     let err = proposals.put_proposal(4, 0, &proposed(5, 1)).unwrap_err();
-    assert!(matches!(err, NodeError::Proposal(_)), "{err:?}");
+    assert!(matches!(err, ChainError::Proposal(_)), "{err:?}");
     // A block above the size limit is not written.
     let mut huge = proposed(5, 1);
     huge.transactions = vec![Bytes::from(vec![0; MAX_PROPOSAL_BYTES])];

@@ -15,7 +15,7 @@ use banyan_primitives::Block;
 use banyan_storage::{Entry, KvStore, Table, WriteBatch};
 use std::sync::Arc;
 
-use crate::NodeError;
+use crate::ChainError;
 
 /// Largest encoded proposal (height, round and block) the store writes or reads: 64 MiB, about
 /// eight times the largest block the default 30M gas limit admits (calldata at 4 gas per byte).
@@ -46,16 +46,16 @@ impl ProposalStore {
     /// Stores `block`, proposed at `height` in `round`, durably: when this returns `Ok` the
     /// proposal survives a crash. Refuses a block whose number is not `height`, and one whose
     /// encoding exceeds [`MAX_PROPOSAL_BYTES`].
-    pub fn put_proposal(&self, height: u64, round: u32, block: &Block) -> Result<(), NodeError> {
+    pub fn put_proposal(&self, height: u64, round: u32, block: &Block) -> Result<(), ChainError> {
         let number = block.header.header.number;
         if number != height {
-            return Err(NodeError::Proposal(format!(
+            return Err(ChainError::Proposal(format!(
                 "refusing to store block {number} as a proposal for height {height}"
             )));
         }
         let value = encode(height, round, block);
         if value.len() > MAX_PROPOSAL_BYTES {
-            return Err(NodeError::Proposal(format!(
+            return Err(ChainError::Proposal(format!(
                 "proposal at height {height} round {round} is {} bytes, above the limit of \
                  {MAX_PROPOSAL_BYTES} bytes",
                 value.len()
@@ -69,7 +69,7 @@ impl ProposalStore {
     }
 
     /// The proposal of the block with `hash`: its height, round and the block.
-    pub fn proposal(&self, hash: B256) -> Result<Option<(u64, u32, Block)>, NodeError> {
+    pub fn proposal(&self, hash: B256) -> Result<Option<(u64, u32, Block)>, ChainError> {
         self.store
             .get(Table::Proposals, hash.as_slice())?
             .map(|value| self.decode(hash.as_slice(), &value))
@@ -77,7 +77,7 @@ impl ProposalStore {
     }
 
     /// Every proposal stored for `height`, as `(round, block)` in round order.
-    pub fn proposals_at(&self, height: u64) -> Result<Vec<(u32, Block)>, NodeError> {
+    pub fn proposals_at(&self, height: u64) -> Result<Vec<(u32, Block)>, ChainError> {
         let mut out = Vec::new();
         for (key, value) in self.entries()? {
             let (h, round, block) = self.decode(&key, &value)?;
@@ -95,7 +95,7 @@ impl ProposalStore {
         &self,
         batch: &mut WriteBatch,
         height: u64,
-    ) -> Result<usize, NodeError> {
+    ) -> Result<usize, ChainError> {
         let mut pruned = 0;
         for (key, value) in self.entries()? {
             let (h, _, _) = self.decode(&key, &value)?;
@@ -108,12 +108,12 @@ impl ProposalStore {
     }
 
     /// Every stored entry, refusing a store above [`MAX_STORED_PROPOSALS`].
-    fn entries(&self) -> Result<Vec<Entry>, NodeError> {
+    fn entries(&self) -> Result<Vec<Entry>, ChainError> {
         let entries =
             self.store
                 .range(Table::Proposals, &[], &KEY_END, MAX_STORED_PROPOSALS + 1)?;
         if entries.len() > MAX_STORED_PROPOSALS {
-            return Err(NodeError::Proposal(format!(
+            return Err(ChainError::Proposal(format!(
                 "the proposal store holds more than {MAX_STORED_PROPOSALS} proposals; each \
                  commit prunes them, so proposals are being stored without being committed"
             )));
@@ -123,9 +123,9 @@ impl ProposalStore {
 
     /// Decodes the value stored under `key`, checking that it is one bounded, well-formed
     /// proposal of the block with that hash.
-    fn decode(&self, key: &[u8], value: &[u8]) -> Result<(u64, u32, Block), NodeError> {
+    fn decode(&self, key: &[u8], value: &[u8]) -> Result<(u64, u32, Block), ChainError> {
         let corrupt =
-            |what: String| NodeError::Corrupt(format!("proposal {}: {what}", hex_of(key)));
+            |what: String| ChainError::Corrupt(format!("proposal {}: {what}", hex_of(key)));
         if key.len() != 32 {
             return Err(corrupt(format!(
                 "key is {} bytes, expected a 32-byte block hash",
@@ -154,7 +154,7 @@ impl ProposalStore {
 }
 
 fn hex_of(bytes: &[u8]) -> String {
-    format!("0x{}", hex::encode(bytes))
+    format!("0x{}", alloy_primitives::hex::encode(bytes))
 }
 
 /// RLP `[height, round, block]`.

@@ -8,13 +8,15 @@ use banyan_primitives::{Block, Receipt, SealedHeader, height_key};
 use banyan_storage::{KvStore, Table, WriteBatch};
 use std::sync::Arc;
 
-use crate::NodeError;
+use crate::ChainError;
 
 const HEAD_KEY: &[u8] = b"head";
 const GENESIS_HASH_KEY: &[u8] = b"genesis_hash";
+/// Meta key of the lowest height whose block this node holds (set by a snapshot import).
+pub const HISTORY_MIN_KEY: &[u8] = b"history_min";
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> NodeError {
-    NodeError::Corrupt(format!("{what}: {e}"))
+fn corrupt(what: &str, e: impl std::fmt::Display) -> ChainError {
+    ChainError::Corrupt(format!("{what}: {e}"))
 }
 
 /// Read and write access to the chain's blocks.
@@ -36,7 +38,7 @@ impl ChainStore {
     }
 
     /// Height of the last committed block, `None` before genesis is written.
-    pub fn head(&self) -> Result<Option<u64>, NodeError> {
+    pub fn head(&self) -> Result<Option<u64>, ChainError> {
         match self.store.get(Table::Meta, HEAD_KEY)? {
             None => Ok(None),
             Some(b) => {
@@ -49,8 +51,22 @@ impl ChainStore {
         }
     }
 
+    /// Lowest height whose block this store holds: 1, or the snapshot's height after an import.
+    pub fn history_min(&self) -> Result<u64, ChainError> {
+        match self.store.get(Table::Meta, HISTORY_MIN_KEY)? {
+            None => Ok(1),
+            Some(v) => {
+                let bytes: [u8; 8] = v
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| corrupt("lowest held height", "not 8 bytes"))?;
+                Ok(u64::from_be_bytes(bytes))
+            }
+        }
+    }
+
     /// Hash of the genesis block this store was created with.
-    pub fn genesis_hash(&self) -> Result<Option<B256>, NodeError> {
+    pub fn genesis_hash(&self) -> Result<Option<B256>, ChainError> {
         Ok(self
             .store
             .get(Table::Meta, GENESIS_HASH_KEY)?
@@ -58,7 +74,7 @@ impl ChainStore {
     }
 
     /// Sealed header at `number`.
-    pub fn header(&self, number: u64) -> Result<Option<SealedHeader>, NodeError> {
+    pub fn header(&self, number: u64) -> Result<Option<SealedHeader>, ChainError> {
         self.store
             .get(Table::Headers, &height_key(number))?
             .map(|b| SealedHeader::decode(&mut b.as_slice()).map_err(|e| corrupt("header", e)))
@@ -66,7 +82,7 @@ impl ChainStore {
     }
 
     /// Height of the block with `hash`.
-    pub fn number_by_hash(&self, hash: B256) -> Result<Option<u64>, NodeError> {
+    pub fn number_by_hash(&self, hash: B256) -> Result<Option<u64>, ChainError> {
         Ok(self
             .store
             .get(Table::BlockHashes, hash.as_slice())?
@@ -74,7 +90,7 @@ impl ChainStore {
     }
 
     /// Encoded transactions of block `number`.
-    pub fn body(&self, number: u64) -> Result<Option<Vec<Bytes>>, NodeError> {
+    pub fn body(&self, number: u64) -> Result<Option<Vec<Bytes>>, ChainError> {
         self.store
             .get(Table::Bodies, &height_key(number))?
             .map(|b| Vec::<Bytes>::decode(&mut b.as_slice()).map_err(|e| corrupt("body", e)))
@@ -82,7 +98,7 @@ impl ChainStore {
     }
 
     /// The whole block at `number`.
-    pub fn block(&self, number: u64) -> Result<Option<Block>, NodeError> {
+    pub fn block(&self, number: u64) -> Result<Option<Block>, ChainError> {
         let (Some(header), Some(transactions)) = (self.header(number)?, self.body(number)?) else {
             return Ok(None);
         };
@@ -93,7 +109,7 @@ impl ChainStore {
     }
 
     /// Receipts of block `number`.
-    pub fn receipts(&self, number: u64) -> Result<Option<Vec<Receipt>>, NodeError> {
+    pub fn receipts(&self, number: u64) -> Result<Option<Vec<Receipt>>, ChainError> {
         let Some(b) = self.store.get(Table::Receipts, &height_key(number))? else {
             return Ok(None);
         };
@@ -110,7 +126,7 @@ impl ChainStore {
     ///
     /// Decoding checks the encoding and that the certificate is for `number`, nothing more:
     /// certificates are verified before they are stored.
-    pub fn certificate(&self, number: u64) -> Result<Option<CommitCertificate>, NodeError> {
+    pub fn certificate(&self, number: u64) -> Result<Option<CommitCertificate>, ChainError> {
         let Some(b) = self.store.get(Table::Certificates, &height_key(number))? else {
             return Ok(None);
         };
@@ -126,7 +142,7 @@ impl ChainStore {
     }
 
     /// Height and index of a committed transaction.
-    pub fn tx_location(&self, hash: B256) -> Result<Option<(u64, u32)>, NodeError> {
+    pub fn tx_location(&self, hash: B256) -> Result<Option<(u64, u32)>, ChainError> {
         let Some(b) = self.store.get(Table::TxLookup, hash.as_slice())? else {
             return Ok(None);
         };
