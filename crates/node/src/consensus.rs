@@ -176,22 +176,34 @@ pub(crate) async fn start_consensus(
 
     // Transactions from peers go into our pool; they are not gossiped again (full mesh).
     let receiver = node.clone();
-    tokio::spawn(async move {
+    crate::spawn_supervised(node.clone(), "gossip-in", async move {
         while let Some((_peer, txs)) = gossip_in.recv().await {
             let node = receiver.clone();
-            let _checked = tokio::task::spawn_blocking(move || {
+            let checked = tokio::task::spawn_blocking(move || {
                 for raw in txs {
                     node.accept_gossiped(&raw);
                 }
             })
             .await;
+            if let Err(e) = checked {
+                // A panic checking gossiped transactions is a bug: the task fails with it.
+                std::panic::resume_unwind(e.into_panic());
+            }
         }
     });
     // Transactions our RPC accepts are batched and sent to every peer.
     let (out_tx, out_rx) = tokio::sync::mpsc::channel::<Bytes>(GOSSIP_QUEUE);
     node.set_gossip(out_tx);
-    tokio::spawn(gossip_out(handle.network.clone(), out_rx));
-    tokio::spawn(watch_peers(node.clone(), handle.network.clone()));
+    crate::spawn_supervised(
+        node.clone(),
+        "gossip-out",
+        gossip_out(handle.network.clone(), out_rx),
+    );
+    crate::spawn_supervised(
+        node.clone(),
+        "watch-peers",
+        watch_peers(node.clone(), handle.network.clone()),
+    );
     tracing::info!(
         "consensus running as {} on {} with {} peers configured",
         config.consensus.role,

@@ -69,6 +69,14 @@ pub enum NodeError {
     /// The metrics server could not start, or stopped.
     #[error("metrics server: {0}")]
     Metrics(String),
+    /// A supervised task panicked or ended while the node was running; the node stopped.
+    #[error("task `{task}` {how}; the node stopped (the log above says why)")]
+    TaskFailed {
+        /// The task's name.
+        task: &'static str,
+        /// "panicked" or "exited".
+        how: &'static str,
+    },
     /// The chain spec's `modules` section cannot run on this node.
     #[error(transparent)]
     Modules(#[from] banyan_modules::ModulesError),
@@ -88,6 +96,29 @@ pub struct NodeHandle {
     producer: Option<std::thread::JoinHandle<Result<(), NodeError>>>,
     consensus: Option<banyan_consensus::host::ConsensusHandle>,
     metrics: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Spawns `task` under the node's supervision: if it panics, or ends while the node is
+/// running, the node logs which task and how, and stops (`NodeHandle::wait` then returns
+/// [`NodeError::TaskFailed`]). A task that ends because the node is stopping is not a failure.
+pub(crate) fn spawn_supervised(
+    node: Arc<Node>,
+    name: &'static str,
+    task: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let handle = tokio::spawn(task);
+    tokio::spawn(async move {
+        let how = match handle.await {
+            Ok(()) => "exited",
+            Err(e) if e.is_panic() => "panicked",
+            Err(_) => "was cancelled",
+        };
+        if node.is_stopped() && how != "panicked" {
+            return;
+        }
+        tracing::error!("task `{name}` {how}; the node is shutting down");
+        node.fail(name, how);
+    });
 }
 
 /// Runs consensus until it fails or the node is asked to stop.
@@ -111,7 +142,7 @@ async fn drive_consensus(
                 if node.is_stopped() {
                     host.abort();
                     consensus.engine.actor.stop(None);
-                    return Ok(());
+                    return node.failure().map_or(Ok(()), Err);
                 }
             }
         }
@@ -163,7 +194,10 @@ impl NodeHandle {
         };
         let _ = self.rpc.stop();
         self.rpc.clone().stopped().await;
-        result
+        match (result, self.node.failure()) {
+            (Ok(()), Some(failure)) => Err(failure),
+            (result, _) => result,
+        }
     }
 
     /// Asks the node to stop; `wait` then returns.
@@ -231,4 +265,56 @@ pub async fn start_node(node: Arc<Node>, config: &NodeConfig) -> Result<NodeHand
         consensus,
         metrics,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dev_node() -> Arc<Node> {
+        let accounts = dev_accounts(banyan_crypto::Suite::Ecdsa, 1).expect("dev accounts");
+        let (genesis, key) =
+            dev_genesis(banyan_crypto::Suite::Ecdsa, 1, &accounts, 1).expect("dev genesis");
+        Node::open(&NodeConfig::new(DataDir::Memory, genesis, key)).expect("node")
+    }
+
+    #[tokio::test]
+    async fn a_supervised_task_that_panics_or_exits_stops_the_node_naming_it() {
+        let node = dev_node();
+        spawn_supervised(node.clone(), "doomed", async { panic!("a bug") });
+        for _ in 0..100 {
+            if node.is_stopped() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(node.is_stopped());
+        let failure = node.failure().expect("failure recorded").to_string();
+        assert!(failure.contains("`doomed` panicked"), "{failure}");
+
+        let node = dev_node();
+        spawn_supervised(node.clone(), "quitter", async {});
+        for _ in 0..100 {
+            if node.is_stopped() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(matches!(
+            node.failure(),
+            Some(NodeError::TaskFailed {
+                task: "quitter",
+                how: "exited"
+            })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_task_ending_because_the_node_stops_is_not_a_failure() {
+        let node = dev_node();
+        node.stop();
+        spawn_supervised(node.clone(), "done", async {});
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(node.failure().is_none());
+    }
 }
