@@ -9,7 +9,10 @@ mod backend;
 mod error;
 mod filters;
 mod json;
+mod namespaces;
 mod server;
+
+use namespaces::banyan::proof as banyan_proof;
 
 pub use backend::{Backend, BackendError, CommittedBlock, NodeStatus, SubmitError};
 pub use jsonrpsee::server::ServerHandle;

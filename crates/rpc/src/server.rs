@@ -1,19 +1,16 @@
 //! Method registration and the HTTP + WebSocket server (one port).
 
-use alloy_primitives::{B256, U256};
-use jsonrpsee::server::{
-    BatchRequestConfig, PendingSubscriptionSink, RpcModule, Server, ServerConfig, ServerHandle,
-    SubscriptionMessage,
-};
+use alloy_primitives::B256;
+use jsonrpsee::server::{BatchRequestConfig, RpcModule, Server, ServerConfig, ServerHandle};
 use jsonrpsee::types::Params;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backend::{Backend, CommittedBlock, SubmitError};
-use crate::error::{RpcError, exec_error, invalid_params, limit_exceeded, server_error};
-use crate::filters::{FilterKind, Filters, LogCriteria, parse_log_filter};
+use crate::backend::Backend;
+use crate::error::{RpcError, invalid_params, limit_exceeded, server_error};
+use crate::filters::{Filters, LogCriteria};
 use crate::json::*;
 
 /// Bounds and address of the server.
@@ -59,15 +56,16 @@ impl Default for RpcConfig {
     }
 }
 
-struct Ctx {
-    backend: Arc<dyn Backend>,
-    config: RpcConfig,
-    filters: Filters,
+/// What every method handler gets: the node, the server's bounds and the installed filters.
+pub(crate) struct Ctx {
+    pub(crate) backend: Arc<dyn Backend>,
+    pub(crate) config: RpcConfig,
+    pub(crate) filters: Filters,
 }
 
-type R = Result<Value, RpcError>;
+pub(crate) type R = Result<Value, RpcError>;
 
-fn params_vec(p: &Params<'_>) -> Result<Vec<Value>, RpcError> {
+pub(crate) fn params_vec(p: &Params<'_>) -> Result<Vec<Value>, RpcError> {
     if p.is_object() {
         return Err(invalid_params("positional (array) parameters expected"));
     }
@@ -75,12 +73,12 @@ fn params_vec(p: &Params<'_>) -> Result<Vec<Value>, RpcError> {
     Ok(v.unwrap_or_default())
 }
 
-fn backend_err(e: impl std::fmt::Display) -> RpcError {
+pub(crate) fn backend_err(e: impl std::fmt::Display) -> RpcError {
     server_error(e.to_string())
 }
 
 impl Ctx {
-    fn resolve(&self, tag: BlockTag) -> Result<u64, RpcError> {
+    pub(crate) fn resolve(&self, tag: BlockTag) -> Result<u64, RpcError> {
         let head = self.backend.head_number();
         match tag {
             BlockTag::Latest => Ok(head),
@@ -96,7 +94,7 @@ impl Ctx {
         }
     }
 
-    fn block_hash(&self, number: u64) -> Result<Option<B256>, RpcError> {
+    pub(crate) fn block_hash(&self, number: u64) -> Result<Option<B256>, RpcError> {
         Ok(self
             .backend
             .header(number)
@@ -104,7 +102,7 @@ impl Ctx {
             .map(|h| h.header.hash(self.backend.suite())))
     }
 
-    fn block_json(&self, number: u64, full: bool) -> R {
+    pub(crate) fn block_json(&self, number: u64, full: bool) -> R {
         let Some(h) = self.backend.header(number).map_err(backend_err)? else {
             return Ok(Value::Null);
         };
@@ -138,7 +136,12 @@ impl Ctx {
         Ok(header_json(&h, hash, Value::Array(txs), size))
     }
 
-    fn logs(&self, criteria: &LogCriteria, from: u64, to: u64) -> Result<Vec<Value>, RpcError> {
+    pub(crate) fn logs(
+        &self,
+        criteria: &LogCriteria,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<Value>, RpcError> {
         if to < from {
             return Ok(vec![]);
         }
@@ -167,7 +170,7 @@ impl Ctx {
         Ok(out)
     }
 
-    fn collect_logs(
+    pub(crate) fn collect_logs(
         &self,
         criteria: &LogCriteria,
         receipts: &[banyan_primitives::Receipt],
@@ -200,466 +203,11 @@ impl Ctx {
 }
 
 fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMethodError> {
-    m.register_method("eth_chainId", |_, c, _| -> R {
-        Ok(json!(q(c.backend.chain_id())))
-    })?;
-    m.register_method("net_version", |_, c, _| -> R {
-        Ok(json!(c.backend.chain_id().to_string()))
-    })?;
-    m.register_method("net_listening", |_, _, _| -> R { Ok(json!(true)) })?;
-    m.register_method("net_peerCount", |_, _, _| -> R { Ok(json!("0x0")) })?;
-    m.register_method("web3_clientVersion", |_, _, _| -> R {
-        Ok(json!(format!("banyan/v{}", env!("CARGO_PKG_VERSION"))))
-    })?;
-    m.register_method("web3_sha3", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let data = parse_bytes(v.first().unwrap_or(&Value::Null), "data")?;
-        let _ = c;
-        Ok(json!(alloy_primitives::keccak256(&data)))
-    })?;
-    m.register_method("eth_blockNumber", |_, c, _| -> R {
-        Ok(json!(q(c.backend.head_number())))
-    })?;
-    m.register_method("eth_syncing", |_, c, _| -> R {
-        Ok(match c.backend.syncing() {
-            None => json!(false),
-            Some((starting, current, highest)) => json!({
-                "startingBlock": q(starting),
-                "currentBlock": q(current),
-                "highestBlock": q(highest),
-            }),
-        })
-    })?;
-    m.register_method("eth_mining", |_, _, _| -> R { Ok(json!(false)) })?;
-    m.register_method("eth_accounts", |_, _, _| -> R { Ok(json!([])) })?;
-    m.register_method("eth_gasPrice", |_, c, _| -> R {
-        Ok(json!(q(c.backend.gas_price())))
-    })?;
-    m.register_method("eth_maxPriorityFeePerGas", |_, c, _| -> R {
-        Ok(json!(q(c.backend.gas_price())))
-    })?;
-    m.register_method("eth_feeHistory", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let count = match v.first() {
-            Some(Value::String(s)) => parse_u64(s)?,
-            Some(Value::Number(n)) => n
-                .as_u64()
-                .ok_or_else(|| invalid_params("invalid block count"))?,
-            _ => return Err(invalid_params("blockCount required")),
-        }
-        .clamp(1, 1024);
-        let newest = c.resolve(parse_block_tag(v.get(1))?)?;
-        let oldest = newest.saturating_sub(count - 1);
-        let percentiles = v.get(2).and_then(Value::as_array).map_or(0, |a| a.len());
-        let mut ratios = vec![];
-        for n in oldest..=newest {
-            let h = c.backend.header(n).map_err(backend_err)?;
-            let r = h.map_or(0.0, |h| {
-                h.header.gas_used as f64 / h.header.gas_limit.max(1) as f64
-            });
-            ratios.push(json!(r));
-        }
-        let price = q(c.backend.gas_price());
-        let reward: Vec<Value> = (oldest..=newest)
-            .map(|_| json!(vec![price.clone(); percentiles]))
-            .collect();
-        let mut o = json!({
-            "oldestBlock": q(oldest),
-            "baseFeePerGas": vec!["0x0"; (newest - oldest + 2) as usize],
-            "gasUsedRatio": ratios,
-        });
-        if percentiles > 0 {
-            o["reward"] = json!(reward);
-        }
-        Ok(o)
-    })?;
-    m.register_method("eth_getBlockByNumber", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let full = v.get(1).and_then(Value::as_bool).unwrap_or(false);
-        match parse_block_tag(v.first())? {
-            BlockTag::Number(n) if n > c.backend.head_number() => Ok(Value::Null),
-            tag => c.block_json(c.resolve(tag)?, full),
-        }
-    })?;
-    m.register_method("eth_getBlockByHash", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let hash: B256 = v
-            .first()
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| invalid_params("block hash required"))?;
-        let full = v.get(1).and_then(Value::as_bool).unwrap_or(false);
-        match c.backend.number_by_hash(hash).map_err(backend_err)? {
-            Some(n) => c.block_json(n, full),
-            None => Ok(Value::Null),
-        }
-    })?;
-    m.register_method("eth_getBlockTransactionCountByNumber", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let n = c.resolve(parse_block_tag(v.first())?)?;
-        Ok(json!(q(c
-            .backend
-            .body(n)
-            .map_err(backend_err)?
-            .map_or(0, |b| b.len()) as u64)))
-    })?;
-    m.register_method("eth_getTransactionByHash", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let hash: B256 = v
-            .first()
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| invalid_params("transaction hash required"))?;
-        if let Some((n, i)) = c.backend.tx_location(hash).map_err(backend_err)? {
-            let body = c.backend.body(n).map_err(backend_err)?.unwrap_or_default();
-            let Some(tx) = body
-                .get(i as usize)
-                .and_then(|raw| c.backend.decode_tx(raw))
-            else {
-                return Ok(Value::Null);
-            };
-            let block_hash = c.block_hash(n)?.unwrap_or_default();
-            return Ok(tx_json(
-                &tx,
-                Some(&TxPlace {
-                    block_hash,
-                    number: n,
-                    index: i,
-                }),
-            ));
-        }
-        Ok(c.backend
-            .pending_tx(hash)
-            .map_or(Value::Null, |tx| tx_json(&tx, None)))
-    })?;
-    m.register_method("eth_getTransactionReceipt", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let hash: B256 = v
-            .first()
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| invalid_params("transaction hash required"))?;
-        let Some((n, i)) = c.backend.tx_location(hash).map_err(backend_err)? else {
-            return Ok(Value::Null);
-        };
-        let receipts = c
-            .backend
-            .receipts(n)
-            .map_err(backend_err)?
-            .unwrap_or_default();
-        let Some(r) = receipts.get(i as usize) else {
-            return Err(server_error("receipt missing for committed transaction"));
-        };
-        let block_hash = c.block_hash(n)?.unwrap_or_default();
-        Ok(receipt_json(
-            r,
-            &receipts,
-            &TxPlace {
-                block_hash,
-                number: n,
-                index: i,
-            },
-        ))
-    })?;
-    m.register_method("eth_getTransactionCount", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let addr = parse_address(v.first().unwrap_or(&Value::Null), "address")?;
-        if v.get(1).and_then(Value::as_str) == Some("pending") {
-            return Ok(json!(q(c
-                .backend
-                .pending_nonce(addr)
-                .map_err(backend_err)?)));
-        }
-        let n = c.resolve(parse_block_tag(v.get(1))?)?;
-        Ok(json!(q(c
-            .backend
-            .account(n, addr)
-            .map_err(backend_err)?
-            .map_or(0, |a| a.nonce))))
-    })?;
-    m.register_method("eth_getBalance", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let addr = parse_address(v.first().unwrap_or(&Value::Null), "address")?;
-        let n = c.resolve(parse_block_tag(v.get(1))?)?;
-        Ok(json!(
-            c.backend
-                .account(n, addr)
-                .map_err(backend_err)?
-                .map_or(U256::ZERO, |a| a.balance)
-        ))
-    })?;
-    m.register_method("eth_getCode", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let addr = parse_address(v.first().unwrap_or(&Value::Null), "address")?;
-        let n = c.resolve(parse_block_tag(v.get(1))?)?;
-        Ok(json!(c.backend.code(n, addr).map_err(backend_err)?))
-    })?;
-    m.register_method("eth_getStorageAt", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let addr = parse_address(v.first().unwrap_or(&Value::Null), "address")?;
-        let slot: U256 = v
-            .get(1)
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| invalid_params("storage slot required"))?;
-        let n = c.resolve(parse_block_tag(v.get(2))?)?;
-        let value = c.backend.storage(n, addr, slot).map_err(backend_err)?;
-        Ok(json!(B256::from(value)))
-    })?;
-    m.register_blocking_method("eth_call", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let req = parse_call_request(v.first().unwrap_or(&Value::Null))?;
-        let n = c.resolve(parse_block_tag(v.get(1))?)?;
-        let out = c.backend.call(n, &req).map_err(exec_error)?;
-        if !out.success {
-            return Err(crate::error::reverted(
-                out.revert_reason.as_deref(),
-                &out.output,
-            ));
-        }
-        Ok(json!(out.output))
-    })?;
-    m.register_blocking_method("eth_estimateGas", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let req = parse_call_request(v.first().unwrap_or(&Value::Null))?;
-        let n = c.resolve(parse_block_tag(v.get(1))?)?;
-        Ok(json!(q(c
-            .backend
-            .estimate_gas(n, &req)
-            .map_err(exec_error)?)))
-    })?;
-    m.register_method("eth_sendRawTransaction", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let raw = parse_bytes(v.first().unwrap_or(&Value::Null), "transaction")?;
-        match c.backend.submit(&raw) {
-            Ok(hash) => Ok(json!(hash)),
-            Err(SubmitError::Backend(e)) => Err(server_error(e.to_string())),
-            Err(e) => Err(server_error(e.to_string())),
-        }
-    })?;
-    m.register_blocking_method("eth_getLogs", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let f = parse_log_filter(v.first())?;
-        if let Some(h) = f.block_hash {
-            let Some(n) = c.backend.number_by_hash(h).map_err(backend_err)? else {
-                return Err(invalid_params(format!("block {h} not found")));
-            };
-            return Ok(json!(c.logs(&f.criteria, n, n)?));
-        }
-        if let (Some(BlockTag::Number(a)), Some(BlockTag::Number(b))) = (f.from, f.to)
-            && b >= a
-            && b - a >= c.config.max_log_block_range
-        {
-            return Err(limit_exceeded(format!(
-                "block range {a}..={b} exceeds the limit of {} blocks; narrow fromBlock/toBlock",
-                c.config.max_log_block_range
-            )));
-        }
-        let head = c.backend.head_number();
-        let clamp = |t: BlockTag| match t {
-            BlockTag::Number(n) => Ok(n.min(head)),
-            other => c.resolve(other),
-        };
-        let from = clamp(f.from.unwrap_or(BlockTag::Latest))?;
-        let to = clamp(f.to.unwrap_or(BlockTag::Latest))?;
-        Ok(json!(c.logs(&f.criteria, from, to)?))
-    })?;
-    m.register_method("eth_newFilter", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let f = parse_log_filter(v.first())?;
-        let head = c.backend.head_number();
-        let start = match f.from {
-            Some(t) => c.resolve(t)?.saturating_sub(1).min(head),
-            None => head,
-        };
-        Ok(json!(q(c
-            .filters
-            .install(FilterKind::Logs(f.criteria), start)?)))
-    })?;
-    m.register_method("eth_newBlockFilter", |_, c, _| -> R {
-        Ok(json!(q(c
-            .filters
-            .install(FilterKind::Blocks, c.backend.head_number())?)))
-    })?;
-    m.register_method("eth_uninstallFilter", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let id = parse_u64(v.first().and_then(Value::as_str).unwrap_or(""))?;
-        Ok(json!(c.filters.uninstall(id)))
-    })?;
-    m.register_blocking_method("eth_getFilterChanges", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let id = parse_u64(v.first().and_then(Value::as_str).unwrap_or(""))?;
-        let head = c.backend.head_number();
-        let out = c.filters.poll(id, head, |kind, from| -> R {
-            // Bound the work of one poll; a filter left unpolled for long returns the newest part.
-            let from = from.max(head.saturating_sub(c.config.max_log_block_range - 1));
-            match kind {
-                FilterKind::Blocks => {
-                    let mut hashes = vec![];
-                    for n in from..=head {
-                        if let Some(h) = c.block_hash(n)? {
-                            hashes.push(json!(h));
-                        }
-                    }
-                    Ok(json!(hashes))
-                }
-                FilterKind::Logs(criteria) => Ok(json!(c.logs(criteria, from, head)?)),
-            }
-        });
-        out.unwrap_or_else(|| Err(invalid_params("filter not found")))
-    })?;
-    m.register_blocking_method("eth_getFilterLogs", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let id = parse_u64(v.first().and_then(Value::as_str).unwrap_or(""))?;
-        let _ = id;
-        let _ = c;
-        Err(invalid_params(
-            "eth_getFilterLogs is not supported; use eth_getLogs with the same criteria",
-        ))
-    })?;
-    m.register_method("banyan_getProof", |p, c, _| -> R { proof(p, c) })?;
-    m.register_method("eth_getProof", |p, c, _| -> R { proof(p, c) })?;
-    m.register_method("banyan_getCommitCertificate", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let n = match parse_block_tag(v.first())? {
-            BlockTag::Number(n) if n > c.backend.head_number() => return Ok(Value::Null),
-            tag => c.resolve(tag)?,
-        };
-        Ok(c.backend
-            .commit_certificate(n)
-            .map_err(backend_err)?
-            .map_or(Value::Null, |cert| certificate_json(&cert)))
-    })?;
-    m.register_method("banyan_getValidatorSet", |p, c, _| -> R {
-        let v = params_vec(&p)?;
-        let n = c.resolve(parse_block_tag(v.first())?)?;
-        let validators = c.backend.validator_set(n).map_err(backend_err)?;
-        Ok(validator_set_json(&validators))
-    })?;
-    m.register_method("banyan_status", |_, c, _| -> R {
-        serde_json::to_value(c.backend.status()).map_err(backend_err)
-    })?;
-    m.register_method("banyan_txpoolStatus", |_, c, _| -> R {
-        Ok(json!({"pending": c.backend.status().txpool_size}))
-    })?;
-    m.register_subscription(
-        "eth_subscribe",
-        "eth_subscription",
-        "eth_unsubscribe",
-        subscribe,
-    )?;
-    Ok(())
-}
-
-fn proof(p: Params<'_>, c: &Ctx) -> R {
-    let v = params_vec(&p)?;
-    let addr = parse_address(v.first().unwrap_or(&Value::Null), "address")?;
-    let slots: Vec<U256> = match v.get(1) {
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|s| {
-                s.as_str()
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| invalid_params("invalid storage key"))
-            })
-            .collect::<Result<_, _>>()?,
-        None | Some(Value::Null) => vec![],
-        _ => return Err(invalid_params("storage keys must be an array")),
-    };
-    if slots.len() > 1_000 {
-        return Err(limit_exceeded("at most 1000 storage keys per proof"));
-    }
-    let n = c.resolve(parse_block_tag(v.get(2))?)?;
-    let pr = c.backend.proof(n, addr, &slots).map_err(backend_err)?;
-    let state_root = c
-        .backend
-        .header(n)
-        .map_err(backend_err)?
-        .map(|h| h.header.state_root);
-    let wire = banyan_sdk::wire::WireProof::new(c.backend.suite(), &pr, n, state_root);
-    serde_json::to_value(wire).map_err(backend_err)
-}
-
-enum Topic {
-    Heads,
-    Logs(LogCriteria),
-}
-
-async fn subscribe(
-    p: Params<'static>,
-    pending: PendingSubscriptionSink,
-    c: Arc<Ctx>,
-    _: jsonrpsee::Extensions,
-) -> jsonrpsee::core::SubscriptionResult {
-    let v: Vec<Value> = match params_vec(&p) {
-        Ok(v) => v,
-        Err(e) => {
-            pending.reject(e).await;
-            return Ok(());
-        }
-    };
-    let topic = match v.first().and_then(Value::as_str) {
-        Some("newHeads") => Topic::Heads,
-        Some("logs") => match parse_log_filter(v.get(1)) {
-            Ok(f) => Topic::Logs(f.criteria),
-            Err(e) => {
-                pending.reject(e).await;
-                return Ok(());
-            }
-        },
-        other => {
-            pending
-                .reject(invalid_params(format!(
-                    "unsupported subscription {other:?}; use newHeads or logs"
-                )))
-                .await;
-            return Ok(());
-        }
-    };
-    let mut rx = c.backend.subscribe();
-    let sink = pending.accept().await?;
-    loop {
-        let block: CommittedBlock = tokio::select! {
-            _ = sink.closed() => return Ok(()),
-            r = rx.recv() => match r {
-                Ok(b) => b,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(_) => return Ok(()),
-            },
-        };
-        let items: Vec<Value> = match &topic {
-            Topic::Heads => vec![header_json(
-                &block.header,
-                block.hash,
-                json!([]),
-                block.header.header.encoded().len(),
-            )],
-            Topic::Logs(criteria) => {
-                let mut out = vec![];
-                let mut idx = 0;
-                for (i, r) in block.receipts.iter().enumerate() {
-                    let place = TxPlace {
-                        block_hash: block.hash,
-                        number: block.header.header.number,
-                        index: i as u32,
-                    };
-                    for log in &r.logs {
-                        if criteria.matches(log) {
-                            out.push(log_json(log, &place, r.tx_hash, idx));
-                        }
-                        idx += 1;
-                    }
-                }
-                out
-            }
-        };
-        for item in items {
-            let raw = serde_json::value::to_raw_value(&item)?;
-            if sink.send(SubscriptionMessage::from(raw)).await.is_err() {
-                return Ok(());
-            }
-        }
-    }
+    crate::namespaces::eth::register(m)?;
+    crate::namespaces::net::register(m)?;
+    crate::namespaces::web3::register(m)?;
+    crate::namespaces::banyan::register(m)?;
+    crate::namespaces::subscribe::register(m)
 }
 
 /// The CORS layer for `origins` (see [`RpcConfig::cors_allow_origins`]).

@@ -1,0 +1,7 @@
+//! One file per JSON-RPC namespace, each registering its methods.
+
+pub(crate) mod banyan;
+pub(crate) mod eth;
+pub(crate) mod net;
+pub(crate) mod subscribe;
+pub(crate) mod web3;
