@@ -44,10 +44,37 @@ use crate::guard::SafetyGuard;
 use crate::network::{NetworkConfig, NetworkHandle, spawn_network};
 use crate::signing::{BanyanSigner, BanyanVerifier, ConsensusSignature};
 
-/// A failure in the application, as the host reports it.
+/// Why consensus cannot go on. Each variant keeps its source, so the node's error (and the
+/// log) says what failed underneath.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct AppError(pub String);
+pub enum AppError {
+    /// The application (the node) failed: its own error, kept whole.
+    #[error(transparent)]
+    Application(Box<dyn std::error::Error + Send + Sync>),
+    /// A rule the host enforces was broken (a key outside the validator set, a decided block
+    /// missing from the proposal store); the message says which.
+    #[error("{0}")]
+    Refused(String),
+    /// The validator key does not work with the chain's suite.
+    #[error("validator key: {0}")]
+    Key(#[from] banyan_crypto::CryptoError),
+    /// The peer network could not start.
+    #[error("cannot start the peer network: {0}")]
+    Network(String),
+    /// The engine could not start, or stopped.
+    #[error("consensus engine: {0}")]
+    Engine(String),
+    /// A blocking application task did not finish.
+    #[error("application task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl AppError {
+    /// Wraps the application's own error.
+    pub fn application(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Application(Box::new(error))
+    }
+}
 
 /// The outcome of re-executing a proposed block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,12 +204,10 @@ pub async fn start(args: StartArgs) -> Result<ConsensusHandle, AppError> {
     let validators = app.validators_at(first_height)?;
     let (address, signer, guard) = match &role {
         Role::Validator(key) => {
-            let public = suite
-                .public_key(key)
-                .map_err(|e| AppError(format!("validator key: {e}")))?;
+            let public = suite.public_key(key).map_err(AppError::Key)?;
             let address = suite.address(&public);
             if !validators.contains(&address) {
-                return Err(AppError(format!(
+                return Err(AppError::Refused(format!(
                     "validator key belongs to {address}, which is not in the validator set"
                 )));
             }
@@ -196,7 +221,9 @@ pub async fn start(args: StartArgs) -> Result<ConsensusHandle, AppError> {
             // Any address outside the set: the engine only signs for members.
             let address = Address::ZERO;
             if validators.contains(&address) {
-                return Err(AppError("the zero address cannot be a validator".into()));
+                return Err(AppError::Refused(
+                    "the zero address cannot be a validator".into(),
+                ));
             }
             (address, None, None)
         }
@@ -215,7 +242,7 @@ pub async fn start(args: StartArgs) -> Result<ConsensusHandle, AppError> {
     });
     let (net_ref, net_handle, listen_addr) = spawn_network(network, guard, gossip_bytes)
         .await
-        .map_err(|e| AppError(format!("cannot start the peer network: {e}")))?;
+        .map_err(|e| AppError::Network(e.to_string()))?;
     let (tx_net, mut rx_net) = tokio::sync::mpsc::channel::<NetworkMsg<BanyanContext>>(64);
     {
         let net_ref = net_ref.clone();
@@ -255,7 +282,7 @@ pub async fn start(args: StartArgs) -> Result<ConsensusHandle, AppError> {
         .with_default_request(RequestContext::new(64))
         .build()
         .await
-        .map_err(|e| AppError(format!("cannot start the consensus engine: {e}")))?;
+        .map_err(|e| AppError::Engine(format!("cannot start: {e}")))?;
     let host = Host {
         ctx,
         app,
@@ -518,7 +545,7 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, AppError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| AppError(format!("application task failed: {e}")))?
+        .map_err(AppError::Task)?
 }
 
 impl Host {
@@ -544,7 +571,7 @@ impl Host {
                 return Err(error);
             }
         }
-        Err(AppError("the consensus engine stopped".into()))
+        Err(AppError::Engine("it stopped".into()))
     }
 
     async fn handle(
@@ -633,7 +660,7 @@ impl Host {
                         .network
                         .send(NetworkMsg::PublishProposalPart(part))
                         .await
-                        .map_err(|_| AppError("the network stopped".into()))?;
+                        .map_err(|_| AppError::Engine("the network actor stopped".into()))?;
                 }
             }
             AppMsg::ReceivedProposalPart {
@@ -671,7 +698,7 @@ impl Host {
                 let hash = certificate.value_id.0;
                 let app = Arc::clone(&self.app);
                 let block = blocking(move || app.proposal(hash)).await?.ok_or_else(|| {
-                    AppError(format!(
+                    AppError::Refused(format!(
                         "decided block {hash} at height {} is not in the proposal store",
                         certificate.height
                     ))
@@ -753,7 +780,7 @@ impl Host {
                             .network
                             .send(NetworkMsg::PublishProposalPart(part))
                             .await
-                            .map_err(|_| AppError("the network stopped".into()))?;
+                            .map_err(|_| AppError::Engine("the network actor stopped".into()))?;
                     }
                 }
             }

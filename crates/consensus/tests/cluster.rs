@@ -135,7 +135,7 @@ impl Application for ToyChain {
             return Ok(Verdict::Invalid("proposer is not a validator".into()));
         };
         let sig = banyan_crypto::Signature::from_bytes(&block.header.signature)
-            .map_err(|e| AppError(e.to_string()))?;
+            .map_err(AppError::application)?;
         if self
             .suite
             .verify(pk, h.hash(self.suite).as_slice(), &sig)
@@ -157,7 +157,7 @@ impl Application for ToyChain {
         let mut blocks = self.blocks.lock();
         let parent = &blocks.last().unwrap().0.header.header;
         if block.header.header.parent_hash != parent.hash(self.suite) {
-            return Err(AppError("commit does not extend the head".into()));
+            return Err(AppError::Refused("commit does not extend the head".into()));
         }
         blocks.push((block.clone(), Some(certificate.clone())));
         let number = block.header.header.number;

@@ -2,6 +2,7 @@
 //! transaction's changes in address order so that a block's [`StateChanges`] come out the same
 //! on every node.
 
+use crate::BlockHashFn;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use banyan_state::{Account, AccountChange, KECCAK_EMPTY, StateChanges, StateError, StateReader};
 use revm::{
@@ -65,7 +66,7 @@ impl Pending {
 /// stay here until [`Overlay::take_changes`].
 pub(crate) struct Overlay<'a> {
     reader: &'a dyn StateReader,
-    block_hash: &'a dyn Fn(u64) -> Option<B256>,
+    block_hash: &'a BlockHashFn<'a>,
     // Read caches: only looked up, never iterated, so hash maps are fine here.
     base_accounts: HashMap<Address, Option<Account>>,
     base_storage: HashMap<(Address, U256), U256>,
@@ -75,10 +76,7 @@ pub(crate) struct Overlay<'a> {
 }
 
 impl<'a> Overlay<'a> {
-    pub(crate) fn new(
-        reader: &'a dyn StateReader,
-        block_hash: &'a dyn Fn(u64) -> Option<B256>,
-    ) -> Self {
+    pub(crate) fn new(reader: &'a dyn StateReader, block_hash: &'a BlockHashFn<'a>) -> Self {
         Self {
             reader,
             block_hash,
@@ -306,8 +304,10 @@ impl Database for Overlay<'_> {
 
     fn block_hash(&mut self, number: u64) -> Result<B256, DbError> {
         // revm only asks for the 256 most recent blocks; an unknown one reads as zero, as in
-        // Ethereum for blocks out of range.
-        Ok((self.block_hash)(number).unwrap_or_default())
+        // Ethereum for blocks out of range. A failed read fails the block, never reads as zero.
+        Ok((self.block_hash)(number)
+            .map_err(DbError)?
+            .unwrap_or_default())
     }
 }
 

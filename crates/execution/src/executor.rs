@@ -1,13 +1,14 @@
 //! The block executor, `eth_call` and `eth_estimateGas`.
 
 use crate::{
-    BlockEnv, BlockExecution, CallOutcome, CallRequest, ExecConfig, ExecError, TxInput, TxOutcome,
+    BlockEnv, BlockExecution, BlockHashFn, CallOutcome, CallRequest, ExecConfig, ExecError,
+    TxInput, TxOutcome,
     db::{DbError, Overlay},
     decode_revert_reason,
     precompiles::BanyanPrecompiles,
     screen::{Refusal, screen},
 };
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
+use alloy_primitives::{Address, Bytes, TxKind, U256};
 use banyan_module_api::{ModuleRegistry, ScreenedTx};
 use banyan_state::{KECCAK_EMPTY, StateChanges, StateReader};
 use revm::{
@@ -89,7 +90,7 @@ impl Executor {
         &self,
         env: &BlockEnv,
         state: &dyn StateReader,
-        block_hash: &dyn Fn(u64) -> Option<B256>,
+        block_hash: &BlockHashFn<'_>,
         txs: &[TxInput],
     ) -> Result<BlockExecution, ExecError> {
         self.check_block_env(env)?;
@@ -181,7 +182,7 @@ impl Executor {
         if self.modules.screening().is_empty() {
             return Ok(None);
         }
-        let no_hashes = |_| None;
+        let no_hashes = |_| Ok(None);
         let mut overlay = Overlay::new(state, &no_hashes);
         Ok(screen(
             &self.modules,
@@ -200,7 +201,7 @@ impl Executor {
         &self,
         env: &BlockEnv,
         state: &dyn StateReader,
-        block_hash: &dyn Fn(u64) -> Option<B256>,
+        block_hash: &BlockHashFn<'_>,
         req: &CallRequest,
     ) -> Result<CallOutcome, ExecError> {
         self.check_block_env(env)?;
@@ -218,7 +219,7 @@ impl Executor {
         &self,
         env: &BlockEnv,
         state: &dyn StateReader,
-        block_hash: &dyn Fn(u64) -> Option<B256>,
+        block_hash: &BlockHashFn<'_>,
         req: &CallRequest,
     ) -> Result<u64, ExecError> {
         self.check_block_env(env)?;

@@ -40,6 +40,12 @@ pub use banyan_module_api::{
 };
 pub use executor::{CHAIN_SPEC, Executor};
 pub use screen::Refusal;
+
+/// The hashes of earlier blocks (`BLOCKHASH`): `Ok(None)` for a height the chain does not have,
+/// an error when the node cannot read its chain (the block then fails to execute; it never
+/// reads as zero).
+pub type BlockHashFn<'a> =
+    dyn Fn(u64) -> Result<Option<alloy_primitives::B256>, banyan_state::StateError> + 'a;
 pub use types::{
     BlockEnv, BlockExecution, CallOutcome, CallRequest, ExecConfig, ExecError, TxInput, TxOutcome,
 };

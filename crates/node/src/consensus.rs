@@ -26,8 +26,9 @@ struct NodeApp {
     node: Arc<Node>,
 }
 
-fn app_err(e: impl std::fmt::Display) -> AppError {
-    AppError(e.to_string())
+/// The node's error (or the chain store's, which becomes one), kept whole for the host.
+fn app_err(e: impl Into<NodeError>) -> AppError {
+    AppError::application(e.into())
 }
 
 impl Application for NodeApp {
@@ -44,7 +45,7 @@ impl Application for NodeApp {
     fn build_block(&self, height: u64, _deadline: Instant) -> Result<Block, AppError> {
         let (head, _) = self.head()?;
         if head + 1 != height {
-            return Err(AppError(format!(
+            return Err(AppError::Refused(format!(
                 "asked to propose height {height} on head {head}"
             )));
         }
@@ -171,8 +172,7 @@ pub(crate) async fn start_consensus(
         guard_store: node.chain().kv().clone(),
         gossip: Some(gossip_in_tx),
     })
-    .await
-    .map_err(|e| NodeError::Execution(e.to_string()))?;
+    .await?;
 
     // Transactions from peers go into our pool; they are not gossiped again (full mesh).
     let receiver = node.clone();

@@ -58,6 +58,19 @@ pub(crate) fn child_env(
     }
 }
 
+/// `BLOCKHASH` over the chain store: a failed read is an error of the block, never a zero hash.
+pub(crate) fn block_hashes(
+    chain: &ChainStore,
+    suite: Suite,
+) -> impl Fn(u64) -> Result<Option<B256>, banyan_state::StateError> + '_ {
+    move |n: u64| {
+        chain
+            .header(n)
+            .map(|h| h.map(|h| h.header.hash(suite)))
+            .map_err(|e| banyan_state::StateError::Storage(format!("block {n}'s header: {e}")))
+    }
+}
+
 /// Executes `txs` on top of `parent` and assembles the header.
 pub(crate) fn execute(
     suite: Suite,
@@ -70,13 +83,9 @@ pub(crate) fn execute(
 ) -> Result<ExecutedBlock, NodeError> {
     let inputs: Vec<TxInput> = txs.iter().map(tx_input).collect();
     let view = state.at(parent.state_root);
-    let block_hash = |n: u64| chain.header(n).ok().flatten().map(|h| h.header.hash(suite));
-    let exec = executor
-        .execute_block(env, &view, &block_hash, &inputs)
-        .map_err(|e| NodeError::Execution(e.to_string()))?;
-    let (state_root, state_batch) = state
-        .apply(parent.state_root, &exec.changes)
-        .map_err(|e| NodeError::Execution(e.to_string()))?;
+    let block_hash = block_hashes(chain, suite);
+    let exec = executor.execute_block(env, &view, &block_hash, &inputs)?;
+    let (state_root, state_batch) = state.apply(parent.state_root, &exec.changes)?;
     let skipped_hashes: std::collections::HashSet<B256> =
         exec.skipped.iter().map(|(h, _)| *h).collect();
     let included: Vec<RecoveredTx> = txs
@@ -84,8 +93,8 @@ pub(crate) fn execute(
         .filter(|t| !skipped_hashes.contains(&t.hash()))
         .collect();
     if included.len() != exec.outcomes.len() {
-        return Err(NodeError::Execution(format!(
-            "executor returned {} outcomes for {} included transactions",
+        return Err(NodeError::Invariant(format!(
+            "the executor returned {} outcomes for {} included transactions",
             exec.outcomes.len(),
             included.len()
         )));

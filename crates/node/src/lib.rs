@@ -54,7 +54,30 @@ pub enum NodeError {
     },
     /// Execution failed for a reason other than a transaction's own fault.
     #[error("execution failed: {0}")]
-    Execution(String),
+    Execution(#[from] banyan_execution::ExecError),
+    /// The state tree could not be read or updated.
+    #[error(transparent)]
+    State(#[from] banyan_state::StateError),
+    /// Signing failed (the validator key does not work with the chain's suite).
+    #[error("signing: {0}")]
+    Crypto(#[from] banyan_crypto::CryptoError),
+    /// Consensus could not start, or stopped.
+    #[error("consensus: {0}")]
+    Consensus(#[from] banyan_consensus::host::AppError),
+    /// A ledger invariant broke: a bug. The node stops rather than commit anything more.
+    #[error(
+        "invariant violated: {0}; the node stopped without committing it. Report this as a bug \
+         with the log; restarting replays from the last committed block"
+    )]
+    Invariant(String),
+    /// A thread could not be started.
+    #[error("cannot start the {task} thread: {source}")]
+    Spawn {
+        /// Which.
+        task: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A received block does not verify.
     #[error("block {number} is invalid: {reason}")]
     InvalidBlock {
@@ -134,8 +157,11 @@ async fn drive_consensus(
                 consensus.engine.actor.stop(None);
                 return match result {
                     Ok(Ok(())) => Ok(()),
-                    Ok(Err(e)) => Err(NodeError::Execution(format!("consensus stopped: {e}"))),
-                    Err(e) => Err(NodeError::Execution(format!("consensus task: {e}"))),
+                    Ok(Err(e)) => Err(NodeError::Consensus(e)),
+                    Err(e) => Err(NodeError::TaskFailed {
+                        task: "consensus",
+                        how: if e.is_panic() { "panicked" } else { "was cancelled" },
+                    }),
                 };
             }
             () = tokio::time::sleep(std::time::Duration::from_millis(100)) => {
@@ -159,18 +185,29 @@ impl NodeHandle {
         let mut producer = tokio::spawn(async move {
             match (producer, consensus) {
                 (Some(p), _) => tokio::task::spawn_blocking(move || {
-                    p.join().unwrap_or_else(|_| {
-                        Err(NodeError::Execution("block producer panicked".into()))
-                    })
+                    p.join().unwrap_or(Err(NodeError::TaskFailed {
+                        task: "block-producer",
+                        how: "panicked",
+                    }))
                 })
                 .await
-                .unwrap_or_else(|e| Err(NodeError::Execution(format!("producer task: {e}")))),
+                .unwrap_or(Err(NodeError::TaskFailed {
+                    task: "block-producer",
+                    how: "was cancelled",
+                })),
                 (None, Some(c)) => drive_consensus(consensus_node, c).await,
                 (None, None) => Ok(()),
             }
         });
         let producer_result = |r: Result<Result<(), NodeError>, tokio::task::JoinError>| {
-            r.map_err(|e| NodeError::Execution(format!("producer task: {e}")))?
+            r.map_err(|e| NodeError::TaskFailed {
+                task: "block-producer",
+                how: if e.is_panic() {
+                    "panicked"
+                } else {
+                    "was cancelled"
+                },
+            })?
         };
         let result = match self.metrics.take() {
             None => producer_result(producer.await),
@@ -240,7 +277,10 @@ pub async fn start_node(node: Arc<Node>, config: &NodeConfig) -> Result<NodeHand
                 producer_node.stop();
                 r
             })
-            .map_err(|e| NodeError::Execution(format!("cannot start block producer: {e}")))?;
+            .map_err(|source| NodeError::Spawn {
+                task: "block-producer",
+                source,
+            })?;
         (Some(producer), None)
     };
     let p2p_addr = consensus.as_ref().map(|c| c.listen_addr);

@@ -77,25 +77,23 @@ pub fn export_snapshot(node: &Node, path: &Path) -> Result<(u64, u64), NodeError
     };
     write_record(&mut out, &alloy_rlp::encode(&head_record), &tmp)?;
     let state = StateDb::new(chain.kv().clone(), node.genesis().suite);
-    let accounts = state
-        .export_accounts(head.header.state_root, |a| {
-            let record = AccountRecord {
-                key: Bytes::from(a.key),
-                account: Bytes::from(a.account),
-                storage: a
-                    .storage
-                    .into_iter()
-                    .map(|(k, v)| StoragePair {
-                        key: Bytes::from(k),
-                        value: Bytes::from(v),
-                    })
-                    .collect(),
-                code: a.code.unwrap_or_default(),
-            };
-            write_record(&mut out, &alloy_rlp::encode(&record), &tmp)
-                .map_err(|e| banyan_state::StateError::Storage(e.to_string()))
-        })
-        .map_err(|e| NodeError::Execution(format!("exporting the state: {e}")))?;
+    let accounts = state.export_accounts(head.header.state_root, |a| {
+        let record = AccountRecord {
+            key: Bytes::from(a.key),
+            account: Bytes::from(a.account),
+            storage: a
+                .storage
+                .into_iter()
+                .map(|(k, v)| StoragePair {
+                    key: Bytes::from(k),
+                    value: Bytes::from(v),
+                })
+                .collect(),
+            code: a.code.unwrap_or_default(),
+        };
+        write_record(&mut out, &alloy_rlp::encode(&record), &tmp)
+            .map_err(|e| banyan_state::StateError::Storage(e.to_string()))
+    })?;
     write_record(&mut out, &[], &tmp)?;
     let file = out.into_inner().map_err(|e| io(&tmp, e.into_error()))?;
     file.sync_all().map_err(|e| io(&tmp, e))?;

@@ -9,10 +9,25 @@ use banyan_state::{Account, AccountProof};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
-/// A failure inside the node while serving a request (not the client's fault).
+/// A failure inside the node while serving a request (not the client's fault), with its source.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct BackendError(pub String);
+pub enum BackendError {
+    /// The node has no block at this height (its history starts later, or it was pruned).
+    #[error("block {0} not found")]
+    BlockNotFound(u64),
+    /// The state tree could not be read.
+    #[error(transparent)]
+    State(#[from] banyan_state::StateError),
+    /// The node could not read an account at its head (the log says why).
+    #[error("the node could not read account {0} at its head state")]
+    AccountUnavailable(alloy_primitives::Address),
+    /// Screening or executing for the request failed inside the node.
+    #[error(transparent)]
+    Execution(#[from] banyan_execution::ExecError),
+    /// Any other failure of the node, kept whole.
+    #[error(transparent)]
+    Node(Box<dyn std::error::Error + Send + Sync>),
+}
 
 /// Why a submitted transaction was refused.
 #[derive(Debug, thiserror::Error)]

@@ -199,8 +199,8 @@ pub(crate) fn env(number: u64) -> BlockEnv {
     }
 }
 
-pub(crate) fn block_hashes(number: u64) -> Option<B256> {
-    Some(keccak256(number.to_be_bytes()))
+pub(crate) fn block_hashes(number: u64) -> Result<Option<B256>, StateError> {
+    Ok(Some(keccak256(number.to_be_bytes())))
 }
 
 /// Executes one block and applies it to `state`.

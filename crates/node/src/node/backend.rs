@@ -3,8 +3,9 @@
 
 use super::*;
 
-fn be<E: std::fmt::Display>(e: E) -> BackendError {
-    BackendError(e.to_string())
+/// A node (or chain store) error, kept whole for the RPC layer.
+fn be(e: impl Into<NodeError>) -> BackendError {
+    BackendError::Node(Box::new(e.into()))
 }
 
 impl Backend for Node {
@@ -75,11 +76,9 @@ impl Backend for Node {
         self.state.proof(root, address, slots).map_err(be)
     }
     fn pending_nonce(&self, address: Address) -> Result<u64, BackendError> {
-        let (nonce, _) = self.head_account(address).map_err(|_| {
-            BackendError(format!(
-                "the node could not read account {address} at its head state"
-            ))
-        })?;
+        let (nonce, _) = self
+            .head_account(address)
+            .map_err(|_| BackendError::AccountUnavailable(address))?;
         Ok(self
             .pool
             .next_nonce(address)
@@ -154,7 +153,7 @@ impl Node {
                 &self.state.at(head.state_root),
                 &crate::executor::tx_input(&tx),
             )
-            .map_err(|e| BackendError(format!("screening the transaction failed: {e}")))?;
+            .map_err(BackendError::Execution)?;
         if let Some(refusal) = screened {
             return Err(SubmitError::Refused(refusal));
         }

@@ -65,8 +65,7 @@ impl Node {
     fn seal(&self, header: &Header) -> Result<SealedHeader, NodeError> {
         let signature = self
             .suite
-            .sign(&self.signer, header.hash(self.suite).as_slice())
-            .map_err(|e| NodeError::Execution(format!("signing block: {e}")))?;
+            .sign(&self.signer, header.hash(self.suite).as_slice())?;
         Ok(SealedHeader {
             header: header.clone(),
             signature: Bytes::from(signature.to_bytes()),
@@ -125,6 +124,11 @@ impl Node {
                 Ok(Ok(()))
             }
             Err(NodeError::InvalidBlock { reason, .. }) => Ok(Err(reason)),
+            // The proposal breaks a chain rule of the block environment (its gas limit): the
+            // proposer's fault, a vote against, not a failure of this node.
+            Err(NodeError::Execution(banyan_execution::ExecError::InvalidBlock(reason))) => {
+                Ok(Err(reason))
+            }
             Err(error) => Err(error),
         }
     }

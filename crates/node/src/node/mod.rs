@@ -331,9 +331,9 @@ impl Node {
     fn header_at(&self, number: u64) -> Result<Header, BackendError> {
         self.chain
             .header(number)
-            .map_err(|e| BackendError(e.to_string()))?
+            .map_err(|e| BackendError::Node(Box::new(NodeError::from(e))))?
             .map(|h| h.header)
-            .ok_or_else(|| BackendError(format!("block {number} not found")))
+            .ok_or(BackendError::BlockNotFound(number))
     }
 
     /// Runs `f` with the environment, state and block hashes that `eth_call` sees at `number`.
@@ -343,23 +343,22 @@ impl Node {
         f: impl FnOnce(
             &banyan_execution::BlockEnv,
             &banyan_state::StateView,
-            &dyn Fn(u64) -> Option<B256>,
+            &banyan_execution::BlockHashFn<'_>,
         ) -> Result<T, ExecError>,
     ) -> Result<T, ExecError> {
         let (h, env) = self.call_env(number)?;
         let view = self.state.at(h.state_root);
-        let block_hash = |n: u64| {
-            self.chain
-                .header(n)
-                .ok()
-                .flatten()
-                .map(|h| h.header.hash(self.suite))
-        };
+        let block_hash = crate::executor::block_hashes(&self.chain, self.suite);
         f(&env, &view, &block_hash)
     }
 
     fn call_env(&self, number: u64) -> Result<(Header, banyan_execution::BlockEnv), ExecError> {
-        let h = self.header_at(number).map_err(|e| ExecError::Evm(e.0))?;
+        let h = self.header_at(number).map_err(|e| match e {
+            BackendError::BlockNotFound(n) => {
+                ExecError::InvalidCall(format!("block {n} not found"))
+            }
+            other => ExecError::State(banyan_state::StateError::Storage(other.to_string())),
+        })?;
         let env = child_env(&h, h.hash(self.suite), now_secs(), self.validator);
         Ok((h, env))
     }
