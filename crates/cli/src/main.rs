@@ -1,4 +1,7 @@
 //! `banyan`: run a node or a development chain, and talk to one from the shell.
+// Every dependency is a build cost on 2 cores: one the code does not use is removed. (Test
+// targets also see dev-dependencies, so the check runs on the library itself.)
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod account;
 mod bench;

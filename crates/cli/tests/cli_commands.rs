@@ -1,6 +1,6 @@
 //! The `banyan` commands against real nodes: accounts, transfers and contracts on both suites,
 //! `banyan node --config` (and its errors), proofs verified against a header, polling filters.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -2,7 +2,7 @@
 //! data directory, and check that every transaction whose receipt was seen before the kill is
 //! still there, in the same block, that the chain keeps producing, and that no money appeared or
 //! vanished.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

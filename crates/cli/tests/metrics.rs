@@ -1,6 +1,6 @@
 //! `banyan dev --metrics-port`: after a committed transfer and a refused transaction, `GET /metrics`
 //! reports them in the OpenMetrics text format; any other path is 404.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,7 +1,7 @@
 //! Bad input over JSON-RPC gets a clear error and changes nothing: malformed bytes, bad
 //! signatures, wrong chain id, nonce gaps, insufficient balance, oversized payloads, oversized
 //! bodies and batches, too-wide log ranges.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

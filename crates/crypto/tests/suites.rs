@@ -1,6 +1,6 @@
 //! Behaviour of both suites: round trips, and every way a signature, key or
 //! ciphertext can be wrong.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::str::FromStr;
 

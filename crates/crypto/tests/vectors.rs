@@ -2,7 +2,7 @@
 //!
 //! The vectors live in `tests/vectors/*.json`; each file's `source` field names
 //! the standard and section they are copied from.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::str::FromStr;
 

@@ -1,6 +1,7 @@
 //! Who gets in: real TLS connections on 127.0.0.1 between nodes with good and bad certificates.
 //! Each refusal must name exactly what is wrong, on the refusing side, and the refused side must
 //! learn why from the TLS alert.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

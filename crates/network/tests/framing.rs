@@ -1,4 +1,5 @@
 //! Frames over an admitted connection: the size limit and what happens at it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! The chain's PKI on disk: CA and node files, and CRLs that nodes load.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -2,7 +2,7 @@
 //! proposed blocks: a certified block and its certificate are written together or not at all, a
 //! client verifies what `banyan_getCommitCertificate` serves, proposals survive a restart and are
 //! pruned by the commit of their height, and damaged stored bytes are errors, never panics.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_primitives::{Address, B256, Bytes};
 use banyan_crypto::{SecretKey, Suite};

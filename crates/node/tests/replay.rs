@@ -3,7 +3,7 @@
 //! genesis in a fresh store, and every block re-executes to the same state root, receipts root
 //! and hash. A block whose header lies is refused. Module state is in the state tree: its proof
 //! verifies against the header.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_consensus::{TxEip1559, TxLegacy, TypedTransaction};
 use alloy_primitives::{Address, Bytes, TxKind, U256, keccak256};

@@ -1,5 +1,5 @@
 //! Consensus signing preimages and commit certificates: fixed vectors, the 2/3 rule, and every way a certificate must be refused.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_rlp::Encodable;
 use banyan_crypto::{SecretKey, Suite};

@@ -1,6 +1,6 @@
 //! Untrusted bytes never panic the decoders: random input and mutations of valid transactions,
 //! blocks and receipts either decode or give an error.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_consensus::{TxEip1559, TypedTransaction};
 use alloy_primitives::{Address, Bytes, TxKind, U256};

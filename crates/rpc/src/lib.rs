@@ -4,6 +4,9 @@
 //! The server reads and submits through the [`Backend`] trait, which the node implements.
 //! Every request is bounded: body size, batch length, connections, subscriptions, log block range
 //! and log count, filters installed.
+// Every dependency is a build cost on 2 cores: one the code does not use is removed. (Test
+// targets also see dev-dependencies, so the check runs on the library itself.)
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod backend;
 mod error;

@@ -5,6 +5,9 @@
 //! Each block's changes are applied at a cost proportional to the keys changed; new nodes go into
 //! the block's atomic write batch. Nodes are content-addressed and never deleted, so every
 //! committed root stays readable (historical `eth_getBalance`, proofs at any height).
+// Every dependency is a build cost on 2 cores: one the code does not use is removed. (Test
+// targets also see dev-dependencies, so the check runs on the library itself.)
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod db;
 mod trie;

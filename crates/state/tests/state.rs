@@ -1,5 +1,5 @@
 //! State tree behaviour: reads, updates, history, proofs, order independence.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use banyan_crypto::Suite;

@@ -5,7 +5,7 @@
 //! 100-byte values, bulk-loads to 1,000,000 keys, reopens (timed: the open verifies the file)
 //! and does 200,000 random point reads.
 //! Scale it with `BANYAN_BENCH_SCALE` (a divisor, e.g. `10` for a quick run).
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::error::Error;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! reopen, schema version, locking, damaged files and crashes.
 
 // Helpers outside `#[test]` functions panic on failure too: that is how a test fails.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

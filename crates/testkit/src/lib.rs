@@ -1,6 +1,9 @@
 //! banyan-testkit (dev-only): start real `banyan` processes on free 127.0.0.1 ports, kill them
 //! (SIGKILL included) and restart them, and talk JSON-RPC to them with a small blocking client.
 //! Every process is killed when its handle drops, pass or fail.
+// Every dependency is a build cost on 2 cores: one the code does not use is removed. (Test
+// targets also see dev-dependencies, so the check runs on the library itself.)
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 use anyhow::{Context, anyhow, bail};
 use serde_json::{Value, json};

@@ -4,6 +4,9 @@
 //! refused), replacement of a pending nonce by a fee at least `price_bump_percent` higher, a
 //! global bound and a per-account bound (so that one account cannot fill the pool), eviction of
 //! entries older than `lifetime`, and re-validation against the new state after each block.
+// Every dependency is a build cost on 2 cores: one the code does not use is removed. (Test
+// targets also see dev-dependencies, so the check runs on the library itself.)
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 use alloy_primitives::{Address, B256, U256};
 use banyan_primitives::RecoveredTx;

@@ -1,5 +1,5 @@
 //! Pool limits, ordering, replacement, eviction and re-validation.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_consensus::{TxEip1559, TxLegacy, TypedTransaction};
 use alloy_primitives::{Address, TxKind, U256};

@@ -1,5 +1,6 @@
 //! Behaviour of the block executor, `eth_call`, `eth_estimateGas` and the native modules,
 //! seen from outside the crate.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod modules;
 mod support;

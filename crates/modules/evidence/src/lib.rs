@@ -8,6 +8,9 @@
 //! alone. See `docs/modules/evidence.md` for the ABI, state layout, events, errors and gas.
 //!
 //! This crate has no cargo features.
+// Every dependency is a build cost on 2 cores: one the code does not use is removed. (Test
+// targets also see dev-dependencies, so the check runs on the library itself.)
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod layout;
 

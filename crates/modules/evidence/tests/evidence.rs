@@ -1,5 +1,6 @@
 //! Evidence's rules, run on an in-memory state the way the executor runs them (a failed call
 //! leaves the state as it was).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_primitives::{Address, B256, Bytes, address, keccak256};
 use alloy_sol_types::{SolCall, SolEvent};

@@ -151,7 +151,7 @@ impl Node {
             }
         })?;
         self.suite
-            .verify(&pk, h.hash(self.suite).as_slice(), &sig)
+            .verify(pk, h.hash(self.suite).as_slice(), &sig)
             .map_err(|e| NodeError::InvalidBlock {
                 number: h.number,
                 reason: format!("seal: {e}"),
