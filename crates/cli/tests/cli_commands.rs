@@ -4,16 +4,14 @@
 
 mod common;
 
-use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_primitives::{Address, B256, U256};
 use banyan_crypto::Suite;
 use banyan_testkit::{DevNode, free_port};
-use serde_json::{Value, json};
-use std::process::{Command, Output};
+use serde_json::json;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn banyan(args: &[&str]) -> Output {
-    Command::new(common::bin()).args(args).output().unwrap()
-}
+use common::banyan;
 
 fn ok(args: &[&str]) -> String {
     let out = banyan(args);
@@ -182,38 +180,6 @@ fn sm_chain_signs_with_sm2_and_proves_state_with_sm3() {
     verify_proof_over_rpc(&rpc, Suite::Sm, Address::repeat_byte(0x99), false);
 }
 
-fn proof_from_json(v: &Value, exists: bool) -> banyan_state::AccountProof {
-    let nodes = |a: &Value| {
-        a.as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_str().unwrap().parse::<Bytes>().unwrap())
-            .collect()
-    };
-    let q =
-        |x: &Value| u64::from_str_radix(x.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
-    banyan_state::AccountProof {
-        address: v["address"].as_str().unwrap().parse().unwrap(),
-        account: exists.then(|| banyan_state::Account {
-            nonce: q(&v["nonce"]),
-            balance: v["balance"].as_str().unwrap().parse().unwrap(),
-            storage_root: v["storageHash"].as_str().unwrap().parse().unwrap(),
-            code_hash: v["codeHash"].as_str().unwrap().parse().unwrap(),
-        }),
-        account_proof: nodes(&v["accountProof"]),
-        storage: v["storageProof"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| banyan_state::StorageProof {
-                key: s["key"].as_str().unwrap().parse().unwrap(),
-                value: s["value"].as_str().unwrap().parse().unwrap(),
-                proof: nodes(&s["proof"]),
-            })
-            .collect(),
-    }
-}
-
 fn verify_proof_over_rpc(
     rpc: &banyan_testkit::RpcClient,
     suite: Suite,
@@ -226,7 +192,10 @@ fn verify_proof_over_rpc(
     let n = &v["blockNumber"];
     let header = rpc.call("eth_getBlockByNumber", json!([n, false])).unwrap();
     let root: B256 = header["stateRoot"].as_str().unwrap().parse().unwrap();
-    let mut proof = proof_from_json(&v, exists);
+    // Parsed by the SDK's wire type, the one the server writes.
+    let wire: banyan_sdk::wire::WireProof = serde_json::from_value(v).unwrap();
+    let mut proof = wire.account_proof(suite);
+    assert_eq!(proof.account.is_some(), exists, "{address}");
     banyan_state::verify_account_proof(suite, root, &proof).unwrap();
     // A lie about the balance does not verify.
     if let Some(a) = proof.account.as_mut() {

@@ -91,27 +91,13 @@ fn run_suite(env: &[(&str, String)]) -> Run {
     }
 }
 
-/// The last lines of every node's log.
-fn tail_logs(nodes: &[&DevNode]) -> String {
-    nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            let text = n.log_text();
-            let lines: Vec<&str> = text.lines().collect();
-            let tail = lines[lines.len().saturating_sub(40)..].join("\n");
-            format!("--- node{i} log ---\n{tail}\n")
-        })
-        .collect()
-}
-
 /// Asserts the run passed with exactly `pass` tests passing and `skipped` skipped.
 fn assert_passed(run: &Run, pass: u64, skipped: u64, nodes: &[&DevNode]) {
     assert!(
         run.success && run.count("fail") == 0 && run.count("cancelled") == 0,
         "ethers.js end-to-end test failed:\n{}\n{}",
         run.report,
-        tail_logs(nodes)
+        banyan_testkit::checks::tail_logs(nodes.iter().copied())
     );
     assert_eq!(
         (run.count("pass"), run.count("skipped")),

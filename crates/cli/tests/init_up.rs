@@ -12,7 +12,7 @@ use banyan_node::config::load_config;
 use banyan_primitives::Genesis;
 use serde_json::json;
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -21,9 +21,7 @@ use std::time::{Duration, Instant};
 /// The port layout `banyan init` documents: JSON-RPC, metrics and node network, 1000 apart.
 const STRIDE: u16 = 1000;
 
-fn banyan(args: &[&str]) -> Output {
-    Command::new(common::bin()).args(args).output().unwrap()
-}
+use common::banyan;
 
 fn init(dir: &Path, args: &[&str]) -> Output {
     let mut all = vec!["init"];
@@ -198,7 +196,7 @@ fn init_writes_an_sm_network_with_its_own_funded_accounts() {
     }
     assert_eq!(funded, genesis.alloc.len());
     // Not the public Hardhat keys: this chain's accounts are its own.
-    let hardhat = SecretKey::from_hex(banyan_node::DEV_KEYS[0]).unwrap();
+    let hardhat = common::dev_key(0);
     assert!(!genesis.alloc.contains_key(&address(Suite::Sm, &hardhat)));
 }
 
@@ -307,23 +305,10 @@ fn a_tampered_key_or_certificate_is_refused_naming_the_key() {
     load_config(&config).unwrap();
 }
 
-/// A base port whose JSON-RPC, metrics and node-network ports for `nodes` nodes are free now.
+/// A base port whose JSON-RPC, metrics and node-network ports for `nodes` nodes are free now,
+/// below the ephemeral range (the testkit's).
 fn free_base_port(nodes: u16) -> u16 {
-    for _ in 0..200 {
-        let base = banyan_testkit::free_port().unwrap();
-        if u32::from(base) + 2 * u32::from(STRIDE) + u32::from(nodes) > u32::from(u16::MAX) {
-            continue;
-        }
-        let free = (0..nodes).all(|k| {
-            [0, STRIDE, 2 * STRIDE]
-                .iter()
-                .all(|offset| TcpListener::bind(localhost(base + offset + k)).is_ok())
-        });
-        if free {
-            return base;
-        }
-    }
-    panic!("no free base port found");
+    banyan_testkit::free_base_port(usize::from(nodes)).unwrap()
 }
 
 fn process_exists(pid: u32) -> bool {

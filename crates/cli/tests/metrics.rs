@@ -7,27 +7,13 @@ mod common;
 use alloy_primitives::Address;
 use banyan_testkit::{DevNode, free_port};
 use serde_json::json;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-/// One HTTP/1.1 GET; returns the status code and the body.
+/// One HTTP/1.1 GET (the testkit's); returns the status code and the body, and checks the
+/// metrics content type on success.
 fn get(port: u16, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut reply = String::new();
-    s.read_to_string(&mut reply).unwrap();
-    let (head, body) = reply.split_once("\r\n\r\n").expect("an HTTP reply");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    let (status, head, body) = banyan_testkit::checks::http_get(port, path)
+        .unwrap_or_else(|| panic!("no HTTP reply from port {port}"));
     if status == 200 {
         assert!(
             head.to_ascii_lowercase()
@@ -35,7 +21,7 @@ fn get(port: u16, path: &str) -> (u16, String) {
             "{head}"
         );
     }
-    (status, body.to_string())
+    (status, body)
 }
 
 /// The value of an unlabelled sample `name` in an OpenMetrics text body.

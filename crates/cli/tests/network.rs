@@ -13,114 +13,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_primitives::{Address, B256, U256};
 use banyan_primitives::Genesis;
-use banyan_primitives::consensus::{
-    ChainBinding, CommitCertificate, CommitSignature, ValidatorSet, verify_commit_certificate,
+use banyan_testkit::checks::{
+    block_hash, certificate, check_acked, check_agreement, head, tail_logs, wait_height,
 };
 use banyan_testkit::{RpcClient, TestNet};
 use common::*;
 use serde_json::{Value, json};
 
 const INIT_CHAIN_ID: u64 = 20261;
-
-fn head(rpc: &RpcClient) -> Option<u64> {
-    rpc.quantity("eth_blockNumber", json!([])).ok()
-}
-
-fn wait_height(net: &TestNet, nodes: &[usize], height: u64, timeout: Duration) {
-    let start = Instant::now();
-    loop {
-        let heads: Vec<Option<u64>> = nodes.iter().map(|&i| head(&net.nodes[i].rpc())).collect();
-        if heads.iter().all(|h| h.is_some_and(|h| h >= height)) {
-            return;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "nodes {nodes:?} at heights {heads:?} did not reach {height} within {timeout:?}\n{}",
-            tail_logs(net)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn tail_logs(net: &TestNet) -> String {
-    net.nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            let text = n.log_text();
-            let lines: Vec<&str> = text.lines().collect();
-            let tail = lines[lines.len().saturating_sub(15)..].join("\n");
-            format!("--- node{i} ---\n{tail}\n")
-        })
-        .collect()
-}
-
-fn block_hash(rpc: &RpcClient, height: u64) -> B256 {
-    let block = rpc
-        .call(
-            "eth_getBlockByNumber",
-            json!([format!("0x{height:x}"), false]),
-        )
-        .unwrap();
-    block["hash"].as_str().unwrap().parse().unwrap()
-}
-
-fn certificate(rpc: &RpcClient, height: u64) -> CommitCertificate {
-    let c = rpc
-        .call(
-            "banyan_getCommitCertificate",
-            json!([format!("0x{height:x}")]),
-        )
-        .unwrap();
-    assert!(!c.is_null(), "block {height} has no commit certificate");
-    let q = |v: &Value| banyan_testkit::parse_quantity(v).unwrap();
-    CommitCertificate::new(
-        q(&c["height"]),
-        q(&c["round"]) as u32,
-        c["blockHash"].as_str().unwrap().parse().unwrap(),
-        c["signatures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| CommitSignature {
-                validator: s["validator"].as_str().unwrap().parse().unwrap(),
-                signature: s["signature"].as_str().unwrap().parse::<Bytes>().unwrap(),
-            })
-            .collect(),
-    )
-}
-
-/// Same hash at every height on every listed node, and a verifying certificate for every
-/// `cert_every`-th block (and the last) on each of them. Returns the common height.
-fn check_agreement(net: &TestNet, nodes: &[usize], cert_every: u64) -> u64 {
-    let genesis =
-        Genesis::from_json(&std::fs::read_to_string(net.dir.join("genesis.json")).unwrap())
-            .unwrap();
-    let set = ValidatorSet::new(genesis.suite, &genesis.validators).unwrap();
-    let rpcs: Vec<RpcClient> = nodes.iter().map(|&i| net.nodes[i].rpc()).collect();
-    let chain = ChainBinding {
-        chain_id: genesis.chain_id,
-        genesis_hash: block_hash(&rpcs[0], 0),
-    };
-    let common = rpcs.iter().map(|r| head(r).unwrap()).min().unwrap();
-    for height in 0..=common {
-        let hashes: Vec<B256> = rpcs.iter().map(|r| block_hash(r, height)).collect();
-        assert!(
-            hashes.windows(2).all(|w| w[0] == w[1]),
-            "nodes {nodes:?} disagree at height {height}: {hashes:?}"
-        );
-        if height > 0 && (height % cert_every == 0 || height == common) {
-            for r in &rpcs {
-                let cert = certificate(r, height);
-                verify_commit_certificate(genesis.suite, &chain, &set, &cert, height, hashes[0])
-                    .unwrap_or_else(|e| panic!("certificate of block {height}: {e}"));
-            }
-        }
-    }
-    common
-}
 
 /// Keeps sending transfers from `key` to whichever node is up, one at a time, recording
 /// each transaction acknowledged with a receipt.
@@ -199,25 +101,6 @@ impl Load {
             t.join().unwrap();
         }
         Arc::try_unwrap(self.acked).unwrap().into_inner().unwrap()
-    }
-}
-
-/// Every acknowledged transaction is in the same block on every listed node.
-fn check_acked(net: &TestNet, nodes: &[usize], acked: &[String]) {
-    for hash in acked {
-        let mut blocks = BTreeMap::new();
-        for &i in nodes {
-            let r = net.nodes[i]
-                .rpc()
-                .wait_receipt(hash, Duration::from_secs(30))
-                .unwrap_or_else(|e| panic!("acknowledged {hash} missing on node{i}: {e}"));
-            blocks.insert(i, r["blockHash"].as_str().unwrap().to_string());
-        }
-        let first = blocks.values().next().unwrap();
-        assert!(
-            blocks.values().all(|b| b == first),
-            "{hash} is in different blocks: {blocks:?}"
-        );
     }
 }
 
@@ -497,7 +380,7 @@ fn a_node_started_empty_after_a_thousand_blocks_syncs_to_the_head() {
         assert!(
             Instant::now() < deadline,
             "node3 did not sync\n{}",
-            tail_logs(&net)
+            tail_logs(&net.nodes)
         );
         if let Ok(s) = rpc3.call("eth_syncing", json!([]))
             && s.is_object()

@@ -16,20 +16,16 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use alloy_primitives::{B256, Bytes};
 use banyan_network::{ChainCa, Crl, NodeIdentity, PeerIdentity, SubjectAltName, Validity};
-use banyan_primitives::Genesis;
-use banyan_primitives::consensus::{
-    ChainBinding, CommitCertificate, CommitSignature, ValidatorSet, verify_commit_certificate,
+use banyan_testkit::checks::{
+    check_agreement, head, metric, metrics_text, tail_logs, wait_height, wait_until,
 };
-use banyan_testkit::{PartitionProxy, RpcClient, TestNet};
+use banyan_testkit::{PartitionProxy, TestNet};
 use common::bin;
-use serde_json::{Value, json};
 
 /// Each test runs 4 or 5 node processes; on a small machine two such tests at once starve each
 /// other's consensus timeouts, so they take turns.
@@ -44,118 +40,8 @@ fn fast_blocks(net: &TestNet) {
     net.set_consensus("timeout_propose_ms", "1000").unwrap();
 }
 
-fn head(rpc: &RpcClient) -> Option<u64> {
-    rpc.quantity("eth_blockNumber", json!([])).ok()
-}
-
 fn heads(net: &TestNet, nodes: &[usize]) -> Vec<Option<u64>> {
     nodes.iter().map(|&i| head(&net.nodes[i].rpc())).collect()
-}
-
-fn wait_height(net: &TestNet, nodes: &[usize], height: u64, timeout: Duration) {
-    let start = Instant::now();
-    loop {
-        let heads = heads(net, nodes);
-        if heads.iter().all(|h| h.is_some_and(|h| h >= height)) {
-            return;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "nodes {nodes:?} at heights {heads:?} did not reach {height} within {timeout:?}\n{}",
-            tail_logs(net)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn tail_logs(net: &TestNet) -> String {
-    net.nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            let text = n.log_text();
-            let lines: Vec<&str> = text.lines().collect();
-            let tail = lines[lines.len().saturating_sub(20)..].join("\n");
-            format!("--- node{i} ---\n{tail}\n")
-        })
-        .collect()
-}
-
-fn block_hash(rpc: &RpcClient, height: u64) -> B256 {
-    let block = rpc
-        .call(
-            "eth_getBlockByNumber",
-            json!([format!("0x{height:x}"), false]),
-        )
-        .unwrap();
-    block["hash"].as_str().unwrap().parse().unwrap()
-}
-
-fn certificate(rpc: &RpcClient, height: u64) -> CommitCertificate {
-    let c = rpc
-        .call(
-            "banyan_getCommitCertificate",
-            json!([format!("0x{height:x}")]),
-        )
-        .unwrap();
-    assert!(!c.is_null(), "block {height} has no commit certificate");
-    let q = |v: &Value| banyan_testkit::parse_quantity(v).unwrap();
-    CommitCertificate::new(
-        q(&c["height"]),
-        q(&c["round"]) as u32,
-        c["blockHash"].as_str().unwrap().parse().unwrap(),
-        c["signatures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| CommitSignature {
-                validator: s["validator"].as_str().unwrap().parse().unwrap(),
-                signature: s["signature"].as_str().unwrap().parse::<Bytes>().unwrap(),
-            })
-            .collect(),
-    )
-}
-
-/// Same hash at every height on every listed node, and a verifying certificate for every block
-/// on each of them. Returns the common height.
-fn check_agreement(net: &TestNet, nodes: &[usize]) -> u64 {
-    let genesis =
-        Genesis::from_json(&std::fs::read_to_string(net.dir.join("genesis.json")).unwrap())
-            .unwrap();
-    let set = ValidatorSet::new(genesis.suite, &genesis.validators).unwrap();
-    let rpcs: Vec<RpcClient> = nodes.iter().map(|&i| net.nodes[i].rpc()).collect();
-    let chain = ChainBinding {
-        chain_id: genesis.chain_id,
-        genesis_hash: block_hash(&rpcs[0], 0),
-    };
-    let common = rpcs.iter().map(|r| head(r).unwrap()).min().unwrap();
-    for height in 0..=common {
-        let hashes: Vec<B256> = rpcs.iter().map(|r| block_hash(r, height)).collect();
-        assert!(
-            hashes.windows(2).all(|w| w[0] == w[1]),
-            "nodes {nodes:?} disagree at height {height}: {hashes:?}"
-        );
-        if height > 0 {
-            for r in &rpcs {
-                let cert = certificate(r, height);
-                verify_commit_certificate(genesis.suite, &chain, &set, &cert, height, hashes[0])
-                    .unwrap_or_else(|e| panic!("certificate of block {height}: {e}"));
-            }
-        }
-    }
-    common
-}
-
-/// Polls `check` until it is `Ok`, failing with its last error after `timeout`.
-fn wait_until(timeout: Duration, mut check: impl FnMut() -> Result<(), String>) {
-    let start = Instant::now();
-    loop {
-        match check() {
-            Ok(()) => return,
-            Err(e) => assert!(start.elapsed() < timeout, "{e} after {timeout:?}"),
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// Waits until node `k`'s log has a line containing every one of `parts`; returns that line.
@@ -188,19 +74,7 @@ fn admission_lines(net: &TestNet, k: usize) -> Vec<String> {
 
 /// The `banyan_peers` gauge of node `k` (metrics on RPC port + 1000, as `banyan init` lays out).
 fn peers_gauge(net: &TestNet, k: usize) -> Option<f64> {
-    let port = net.nodes[k].port + 1000;
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(
-        s,
-        "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut reply = String::new();
-    s.read_to_string(&mut reply).ok()?;
-    reply
-        .lines()
-        .find_map(|l| l.strip_prefix("banyan_peers ")?.trim().parse().ok())
+    metric(&metrics_text(net.nodes[k].port + 1000)?, "banyan_peers")
 }
 
 /// Waits until the `banyan_peers` gauge of each node `k` in `expected` equals its value.
@@ -221,7 +95,7 @@ fn wait_peers(net: &TestNet, expected: &[(usize, f64)], timeout: Duration) {
         assert!(
             start.elapsed() < timeout,
             "peer counts {now:?}, expected {expected:?}, within {timeout:?}\n{}",
-            tail_logs(net)
+            tail_logs(&net.nodes)
         );
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -349,7 +223,7 @@ fn a_node_with_a_certificate_from_another_ca_is_refused_with_a_clear_log_line() 
     // A keeps committing with B knocking on node0's door, and counts 3 peers, not 4.
     let before = heads(&a, &all).into_iter().flatten().max().unwrap_or(0);
     wait_height(&a, &all, before + 10, Duration::from_secs(180));
-    check_agreement(&a, &all);
+    check_agreement(&a, &all, 1);
     wait_peers(
         &a,
         &[(0, 3.0), (1, 3.0), (2, 3.0), (3, 3.0)],
@@ -374,7 +248,7 @@ fn a_node_with_a_certificate_from_another_ca_is_refused_with_a_clear_log_line() 
     assert!(
         b.nodes[0].is_running(),
         "B's node exited:\n{}",
-        tail_logs(&b)
+        tail_logs(&b.nodes)
     );
     drop(b);
     drop(a);
@@ -425,7 +299,7 @@ fn a_node_with_a_certificate_from_another_ca_is_refused_with_a_clear_log_line() 
 
     // 3 of 4 is a quorum: the others commit; node3 is never admitted and stays at genesis.
     wait_height(&c, &[0, 1, 2], 10, Duration::from_secs(180));
-    check_agreement(&c, &[0, 1, 2]);
+    check_agreement(&c, &[0, 1, 2], 1);
     wait_peers(
         &c,
         &[(0, 2.0), (1, 2.0), (2, 2.0), (3, 0.0)],
@@ -444,7 +318,7 @@ fn a_node_with_a_certificate_from_another_ca_is_refused_with_a_clear_log_line() 
         "the revoked node3 connected to someone: {:?}",
         admission_lines(&c, 3)
     );
-    assert_eq!(head(&c.nodes[3].rpc()), Some(0), "{}", tail_logs(&c));
+    assert_eq!(head(&c.nodes[3].rpc()), Some(0), "{}", tail_logs(&c.nodes));
 }
 
 #[test]
@@ -500,7 +374,7 @@ fn an_isolated_validator_catches_up_after_the_partition_heals() {
             .then_some(())
             .ok_or_else(|| format!("no connection through the proxies {down:?}"))
     });
-    check_agreement(&net, &all);
+    check_agreement(&net, &all, 1);
 
     // Partition: every connection to or from node 3 is closed, and redials are refused.
     let isolating = |(i, j): &(usize, usize)| *i == 3 || *j == 3;
@@ -523,14 +397,14 @@ fn an_isolated_validator_catches_up_after_the_partition_heals() {
         head(&net.nodes[3].rpc()),
         Some(stuck),
         "the isolated node 3 committed blocks\n{}",
-        tail_logs(&net)
+        tail_logs(&net.nodes)
     );
     let lead = heads(&net, &[0, 1, 2]).into_iter().flatten().min().unwrap();
     assert!(
         lead >= stuck + 10,
         "node 3 at {stuck}, the others at {lead}"
     );
-    check_agreement(&net, &[0, 1, 2]);
+    check_agreement(&net, &[0, 1, 2], 1);
     for (pair, p) in &proxies {
         if isolating(pair) {
             assert_eq!(p.open_connections(), 0, "{pair:?} still has a connection");
@@ -558,7 +432,7 @@ fn an_isolated_validator_catches_up_after_the_partition_heals() {
     assert!(admission_lines(&net, 3).len() > admitted_before);
     let now = heads(&net, &all).into_iter().flatten().max().unwrap();
     wait_height(&net, &all, now + 3, Duration::from_secs(120));
-    check_agreement(&net, &all);
+    check_agreement(&net, &all, 1);
     drop(net);
     drop(proxies);
 }

@@ -210,11 +210,7 @@ struct Cluster {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    banyan_testkit::free_port().unwrap()
 }
 
 async fn start_cluster(suite: Suite, n: usize) -> Cluster {

@@ -40,7 +40,6 @@
 // Every dependency is a build cost on 2 cores: one the code does not use is removed. (Test
 // targets also see dev-dependencies, so the check runs on the library itself.)
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
-
 #![allow(
     clippy::result_large_err,
     reason = "errors carry the refused certificate's details for the one log line that explains \

@@ -21,7 +21,6 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const CHAIN_ID: u64 = 4242;
 
@@ -85,61 +84,6 @@ fn block_one(config: &NodeConfig) -> Block {
     producer.chain().block(1).unwrap().unwrap()
 }
 
-/// One JSON-RPC call over plain HTTP/1.1; returns `result`.
-async fn rpc(addr: SocketAddr, method: &str, params: Value) -> Value {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{response}");
-    let reply: Value = serde_json::from_str(body).unwrap();
-    assert!(reply.get("error").is_none(), "{method}: {reply}");
-    reply["result"].clone()
-}
-
-fn hex_u64(v: &Value) -> u64 {
-    u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
-}
-
-/// The certificate as a client rebuilds it from `banyan_getCommitCertificate`.
-fn certificate_from_json(v: &Value) -> CommitCertificate {
-    CommitCertificate {
-        height: hex_u64(&v["height"]),
-        round: hex_u64(&v["round"]) as u32,
-        block_hash: v["blockHash"].as_str().unwrap().parse().unwrap(),
-        signatures: v["signatures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| CommitSignature {
-                validator: s["validator"].as_str().unwrap().parse().unwrap(),
-                signature: s["signature"].as_str().unwrap().parse().unwrap(),
-            })
-            .collect(),
-    }
-}
-
-/// The validators as a client rebuilds them from `banyan_getValidatorSet`.
-fn validators_from_json(v: &Value) -> Vec<GenesisValidator> {
-    v["validators"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| GenesisValidator {
-            address: e["address"].as_str().unwrap().parse().unwrap(),
-            public_key: e["publicKey"].as_str().unwrap().parse().unwrap(),
-            power: hex_u64(&e["power"]),
-        })
-        .collect()
-}
-
 /// The client's side of §6: fetch the certificate and the validator set over JSON-RPC and check
 /// the certificate against a header it holds, trusting only genesis.
 #[tokio::test]
@@ -162,12 +106,18 @@ async fn a_certified_block_is_served_over_rpc_and_verifies() {
         let backend: Arc<dyn Backend> = node.clone();
         let (addr, server) = banyan_rpc::start(rpc_config, backend).await.unwrap();
 
-        let served = rpc(addr, "banyan_getCommitCertificate", json!(["0x1"])).await;
-        let set = rpc(addr, "banyan_getValidatorSet", json!(["0x1"])).await;
-        assert_eq!(set["totalPower"], "0x4", "{suite}");
-        let served_cert = certificate_from_json(&served);
+        // The client's side, through the SDK (the types the server writes its answers from).
+        let client = banyan_sdk::Client::connect(&format!("http://{addr}"))
+            .await
+            .unwrap();
+        let served_cert = client.certificate(1).await.unwrap().expect("certified");
+        let set = client
+            .validator_set(banyan_sdk::BlockId::Number(1))
+            .await
+            .unwrap();
+        assert_eq!(set.total_power, 4, "{suite}");
         assert_eq!(served_cert, cert, "{suite}");
-        let validators = ValidatorSet::new(suite, &validators_from_json(&set)).unwrap();
+        let validators = ValidatorSet::new(suite, &set.genesis_validators()).unwrap();
         let chain = ChainBinding {
             chain_id: CHAIN_ID,
             genesis_hash: node.status().genesis_hash,
@@ -184,11 +134,21 @@ async fn a_certified_block_is_served_over_rpc_and_verifies() {
         .unwrap();
 
         // `latest` is block 1; genesis and blocks beyond the head have no certificate.
-        let latest = rpc(addr, "banyan_getCommitCertificate", json!(["latest"])).await;
+        let latest: Value = client
+            .request("banyan_getCommitCertificate", vec![json!("latest")])
+            .await
+            .unwrap();
+        let served: Value = client
+            .request("banyan_getCommitCertificate", vec![json!("0x1")])
+            .await
+            .unwrap();
         assert_eq!(latest, served, "{suite}");
-        for missing in ["0x0", "0x9"] {
-            let none = rpc(addr, "banyan_getCommitCertificate", json!([missing])).await;
-            assert_eq!(none, Value::Null, "{suite}: block {missing}");
+        for missing in [0, 9] {
+            assert_eq!(
+                client.certificate(missing).await.unwrap(),
+                None,
+                "{suite}: {missing}"
+            );
         }
         server.stop().unwrap();
         server.stopped().await;

@@ -5,6 +5,8 @@
 // targets also see dev-dependencies, so the check runs on the library itself.)
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+pub mod checks;
+
 use anyhow::{Context, anyhow, bail};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
@@ -13,9 +15,37 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A free TCP port on 127.0.0.1 (bound then released).
+/// Single ports come from here: below the kernel's ephemeral range (32768 and up, where
+/// outgoing connections take their ports, so a port found free there can be taken before the
+/// test binds it again), above the blocks `free_base_port` hands out (20000..29999 + offsets).
+const SINGLE_PORTS: std::ops::Range<u16> = 30_100..32_700;
+
+/// First port of the kernel's ephemeral range; no test port may be at or above it.
+pub const EPHEMERAL_START: u16 = 32_768;
+
+/// The next single port to try; starts at a per-process random offset so that test binaries
+/// running at once rarely probe the same ports.
+static NEXT_PORT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+
+/// A free TCP port on 127.0.0.1, below the ephemeral range, never handed out twice by this
+/// process (one process-wide reservation).
 pub fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    use std::sync::atomic::Ordering;
+    let span = SINGLE_PORTS.end - SINGLE_PORTS.start;
+    let _ =
+        NEXT_PORT.compare_exchange(0, 1 + rand_u16() % span, Ordering::SeqCst, Ordering::SeqCst);
+    for _ in 0..span {
+        let offset = NEXT_PORT.fetch_add(1, Ordering::SeqCst) % span;
+        let port = SINGLE_PORTS.start + offset;
+        assert!(
+            port < EPHEMERAL_START,
+            "test port {port} is in the ephemeral range"
+        );
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    bail!("no free port in {SINGLE_PORTS:?}")
 }
 
 /// A blocking JSON-RPC client over HTTP/1.1 (one connection per call).
@@ -129,12 +159,12 @@ impl RpcClient {
     }
 }
 
-/// Parses a 0x hex quantity.
+/// Parses a 0x hex quantity (the SDK's parser, the one every client uses).
 pub fn parse_quantity(v: &Value) -> anyhow::Result<u64> {
     let s = v
         .as_str()
         .ok_or_else(|| anyhow!("expected hex quantity, got {v}"))?;
-    Ok(u64::from_str_radix(s.trim_start_matches("0x"), 16)?)
+    Ok(banyan_sdk::quantity::parse(s)?)
 }
 
 fn dechunk(mut b: &[u8]) -> anyhow::Result<Vec<u8>> {
@@ -472,7 +502,7 @@ impl TestNet {
 
 /// A base port `p` such that `p + k`, `p + 1000 + k` and `p + 2000 + k` are free for every
 /// `k < count` (the layout `banyan init --base-port` uses).
-fn free_base_port(count: usize) -> anyhow::Result<u16> {
+pub fn free_base_port(count: usize) -> anyhow::Result<u16> {
     for _ in 0..200 {
         // Below the kernel's ephemeral range (32768 and up), so that no outgoing connection of a
         // running node can hold a port a later node needs; above the proxies' 10000..19999.
@@ -483,6 +513,10 @@ fn free_base_port(count: usize) -> anyhow::Result<u16> {
                 .all(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
         });
         if all_free {
+            assert!(
+                base + 2000 + (count as u16) < EPHEMERAL_START,
+                "test ports from {base} reach the ephemeral range"
+            );
             return Ok(base);
         }
     }

@@ -14,6 +14,14 @@ pub fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_banyan"))
 }
 
+/// Runs `banyan` with `args` to completion.
+pub fn banyan(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(bin())
+        .args(args)
+        .output()
+        .expect("run banyan")
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
