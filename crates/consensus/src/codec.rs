@@ -838,3 +838,134 @@ impl HasEncodedLen<Response<BanyanContext>> for BanyanCodec {
         Ok(len)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use banyan_primitives::Header;
+    use proptest::prelude::*;
+
+    /// Decoding arbitrary bytes as `T` never panics, and whatever decodes re-encodes to bytes
+    /// that decode again to the same encoding (the codec has one reading of every value).
+    fn decodes_safely<T: Wire>(bytes: &[u8]) -> Result<(), TestCaseError> {
+        if let Ok(value) = decode::<T>(bytes) {
+            let encoded = encode(&value);
+            let again = decode::<T>(&encoded)
+                .map_err(|e| TestCaseError::fail(format!("re-encoding does not decode: {e}")))?;
+            prop_assert_eq!(encode(&again), encoded);
+        }
+        Ok(())
+    }
+
+    fn round() -> impl Strategy<Value = Round> {
+        prop_oneof![Just(Round::Nil), any::<u32>().prop_map(Round::new)]
+    }
+
+    fn header() -> impl Strategy<Value = SealedHeader> {
+        (
+            any::<[u8; 32]>(),
+            any::<u64>(),
+            any::<u64>(),
+            any::<[u8; 20]>(),
+            any::<u64>(),
+            prop::collection::vec(any::<u8>(), 0..64),
+            prop::collection::vec(any::<u8>(), 0..70),
+        )
+            .prop_map(|(parent, number, timestamp, proposer, gas, extra, seal)| {
+                SealedHeader {
+                    header: Header {
+                        parent_hash: B256::from(parent),
+                        number,
+                        timestamp,
+                        proposer: Address::from(proposer),
+                        gas_limit: gas,
+                        gas_used: gas / 2,
+                        extra_data: extra.into(),
+                        ..Header::default()
+                    },
+                    signature: seal.into(),
+                }
+            })
+    }
+
+    fn part() -> impl Strategy<Value = ProposalPart> {
+        prop_oneof![
+            (any::<u64>(), round(), round(), any::<[u8; 20]>()).prop_map(
+                |(height, round, valid_round, proposer)| ProposalPart::Init {
+                    height: Height(height),
+                    round,
+                    valid_round,
+                    proposer: ValidatorAddress(Address::from(proposer)),
+                }
+            ),
+            header().prop_map(|h| ProposalPart::Header(Box::new(h))),
+            (
+                any::<u32>(),
+                prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 0..8)
+            )
+                .prop_map(|(first_index, txs)| ProposalPart::Txs {
+                    first_index,
+                    txs: txs.into_iter().map(AlloyBytes::from).collect(),
+                }),
+            any::<u32>().prop_map(|tx_count| ProposalPart::Fin { tx_count }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn proposal_parts_round_trip(part in part()) {
+            let encoded = encode(&part);
+            prop_assert_eq!(decode::<ProposalPart>(&encoded).expect("decodes"), part);
+        }
+
+        #[test]
+        fn stream_messages_round_trip(
+            part in part(),
+            id in prop::collection::vec(any::<u8>(), 0..=MAX_STREAM_ID),
+            sequence in any::<u64>(),
+            fin in any::<bool>(),
+        ) {
+            let content = if fin { StreamContent::Fin } else { StreamContent::Data(part) };
+            let message = StreamMessage::new(StreamId::new(Bytes::from(id)), sequence, content);
+            let encoded = encode(&message);
+            let decoded = decode::<StreamMessage<ProposalPart>>(&encoded).expect("decodes");
+            prop_assert_eq!(encode(&decoded), encoded);
+        }
+
+        #[test]
+        fn truncated_or_extended_parts_are_refused(part in part(), cut in any::<prop::sample::Index>(), extra in 1u8..) {
+            let encoded = encode(&part);
+            let short = &encoded[..cut.index(encoded.len())];
+            prop_assert!(decode::<ProposalPart>(short).is_err());
+            let mut long = encoded.to_vec();
+            long.push(extra);
+            prop_assert!(decode::<ProposalPart>(&long).is_err());
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_and_decode_one_way(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+            decodes_safely::<ProposalPart>(&bytes)?;
+            decodes_safely::<StreamMessage<ProposalPart>>(&bytes)?;
+            decodes_safely::<SignedConsensusMsg<BanyanContext>>(&bytes)?;
+            decodes_safely::<LivenessMsg<BanyanContext>>(&bytes)?;
+            decodes_safely::<PolkaCertificate<BanyanContext>>(&bytes)?;
+            decodes_safely::<ProposedValue<BanyanContext>>(&bytes)?;
+            decodes_safely::<Status<BanyanContext>>(&bytes)?;
+            decodes_safely::<Request<BanyanContext>>(&bytes)?;
+            decodes_safely::<Response<BanyanContext>>(&bytes)?;
+            decodes_safely::<CommitCertificate<BanyanContext>>(&bytes)?;
+            decodes_safely::<ValidatorProof<BanyanContext>>(&bytes)?;
+        }
+
+        /// Arbitrary bytes behind each valid tag reach the field decoders, not just the tag check.
+        #[test]
+        fn arbitrary_bodies_behind_valid_tags_never_panic(tag in 0u8..4, body in prop::collection::vec(any::<u8>(), 0..400)) {
+            let mut bytes = vec![tag];
+            bytes.extend_from_slice(&body);
+            decodes_safely::<ProposalPart>(&bytes)?;
+            decodes_safely::<SignedConsensusMsg<BanyanContext>>(&bytes)?;
+            decodes_safely::<LivenessMsg<BanyanContext>>(&bytes)?;
+            decodes_safely::<Response<BanyanContext>>(&bytes)?;
+        }
+    }
+}

@@ -110,15 +110,7 @@ impl Node {
             return Ok(Err(error.to_string()));
         }
         let (parent, _) = self.head();
-        match verify_block(
-            self.suite,
-            self.chain_id,
-            &self.executor,
-            &self.state,
-            &self.chain,
-            &parent,
-            block,
-        ) {
+        match self.reexecute(&parent, block) {
             Ok(executed) => {
                 self.executed.lock().insert(hash, executed);
                 Ok(Ok(()))

@@ -6,6 +6,23 @@
 use super::*;
 
 impl Node {
+    /// Re-executes `block` on `parent` and compares every root with its header.
+    pub(super) fn reexecute(
+        &self,
+        parent: &SealedHeader,
+        block: &Block,
+    ) -> Result<ExecutedBlock, NodeError> {
+        verify_block(
+            self.suite,
+            self.chain_id,
+            &self.executor,
+            &self.state,
+            &self.chain,
+            parent,
+            block,
+        )
+    }
+
     /// Writes a built (or verified) block, with its commit certificate if it has one, and prunes
     /// the proposals it makes stale, all in one batch; `started` is when building or verifying
     /// began. The caller has verified `certificate`.
@@ -121,15 +138,7 @@ impl Node {
         let started = Instant::now();
         let (parent, _) = self.head();
         self.check_seal(block)?;
-        let executed = verify_block(
-            self.suite,
-            self.chain_id,
-            &self.executor,
-            &self.state,
-            &self.chain,
-            &parent,
-            block,
-        )?;
+        let executed = self.reexecute(&parent, block)?;
         self.commit(block.header.clone(), executed, certificate, started)
     }
 
@@ -185,15 +194,7 @@ impl Node {
             Some(executed) => executed,
             None => {
                 self.check_seal(block)?;
-                verify_block(
-                    self.suite,
-                    self.chain_id,
-                    &self.executor,
-                    &self.state,
-                    &self.chain,
-                    &parent,
-                    block,
-                )?
+                self.reexecute(&parent, block)?
             }
         };
         let committed = self.commit(block.header.clone(), executed, Some(certificate), started)?;
