@@ -228,15 +228,19 @@ pub async fn start(args: StartArgs) -> Result<ConsensusHandle, AppError> {
             (address, None, None)
         }
     };
+    // The bridges between the engine, our network actor and the node are watched by the host
+    // loop: one that ends or panics stops consensus, naming it.
+    let mut bridges = tokio::task::JoinSet::new();
     let gossip_bytes = gossip.map(|tx| {
         let (btx, mut brx) = tokio::sync::mpsc::channel::<(PeerId, Vec<Bytes>)>(256);
-        tokio::spawn(async move {
+        bridges.spawn(async move {
             while let Some((peer, txs)) = brx.recv().await {
                 let txs = txs.into_iter().map(AlloyBytes::from).collect();
                 if tx.send((peer, txs)).await.is_err() {
-                    return;
+                    break;
                 }
             }
+            "gossip to the node"
         });
         btx
     });
@@ -246,12 +250,13 @@ pub async fn start(args: StartArgs) -> Result<ConsensusHandle, AppError> {
     let (tx_net, mut rx_net) = tokio::sync::mpsc::channel::<NetworkMsg<BanyanContext>>(64);
     {
         let net_ref = net_ref.clone();
-        tokio::spawn(async move {
+        bridges.spawn(async move {
             while let Some(msg) = rx_net.recv().await {
                 if net_ref.cast(msg.into()).is_err() {
-                    return;
+                    break;
                 }
             }
+            "engine to network"
         });
     }
     let sync = ValueSyncConfig {
@@ -293,7 +298,7 @@ pub async fn start(args: StartArgs) -> Result<ConsensusHandle, AppError> {
         current: (0, Round::Nil),
         pending: Vec::new(),
     };
-    let host = tokio::spawn(host.run(channels));
+    let host = tokio::spawn(host.run(channels, bridges));
     Ok(ConsensusHandle {
         network: net_handle,
         listen_addr,
@@ -564,14 +569,33 @@ impl Host {
         Ok(blocking(move || app.head()).await?.0 + 1)
     }
 
-    async fn run(mut self, mut channels: Channels<BanyanContext>) -> Result<(), AppError> {
-        while let Some(msg) = channels.consensus.recv().await {
-            if let Err(error) = self.handle(msg, &channels).await {
-                tracing::error!("consensus stops: {error}");
-                return Err(error);
+    async fn run(
+        mut self,
+        mut channels: Channels<BanyanContext>,
+        mut bridges: tokio::task::JoinSet<&'static str>,
+    ) -> Result<(), AppError> {
+        loop {
+            tokio::select! {
+                msg = channels.consensus.recv() => {
+                    let Some(msg) = msg else {
+                        return Err(AppError::Engine("it stopped".into()));
+                    };
+                    if let Err(error) = self.handle(msg, &channels).await {
+                        tracing::error!("consensus stops: {error}");
+                        return Err(error);
+                    }
+                }
+                Some(ended) = bridges.join_next() => {
+                    let reason = match ended {
+                        Ok(bridge) => format!("the {bridge} bridge ended"),
+                        Err(e) if e.is_panic() => "a bridge task panicked".to_string(),
+                        Err(e) => format!("a bridge task was cancelled: {e}"),
+                    };
+                    tracing::error!("consensus stops: {reason}");
+                    return Err(AppError::Engine(reason));
+                }
             }
         }
-        Err(AppError::Engine("it stopped".into()))
     }
 
     async fn handle(
