@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 
 use crate::client::{SendOpts, rt};
-use crate::verify::{certified_block, load_genesis};
+use crate::verify::{CertifiedBlock, certified_block, load_genesis};
 
 /// The document an evidence command is about: a file (hashed here with the chain's suite) or
 /// its hash.
@@ -28,7 +28,12 @@ pub(crate) struct Document {
 }
 
 impl Document {
-    fn hash(&self, suite: Suite) -> anyhow::Result<B256> {
+    /// The document given as a file or as its hash.
+    pub(crate) fn new(file: Option<PathBuf>, hash: Option<B256>) -> Self {
+        Self { file, hash }
+    }
+
+    pub(crate) fn hash(&self, suite: Suite) -> anyhow::Result<B256> {
         match (&self.hash, &self.file) {
             (Some(hash), _) => Ok(*hash),
             (None, Some(path)) => {
@@ -287,18 +292,29 @@ async fn verify(
     read: &ReadOpts,
 ) -> anyhow::Result<()> {
     let genesis = load_genesis(genesis_path)?;
-    if !genesis.modules.contains_key("evidence") {
-        bail!(
-            "{} does not enable the evidence module: nothing can be anchored on this chain",
-            genesis_path.display()
-        );
-    }
     let hash = document.hash(genesis.suite)?;
     let rpc = Client::connect(&read.rpc).await?;
     let certified = certified_block(&rpc, &genesis, block).await?;
+    prove_and_report(&rpc, &genesis, &certified, hash, read.json).await
+}
+
+/// Proves the anchor of `hash` against `certified` (already proven against `genesis`) and
+/// prints the answer (one JSON object with `json`); fails when it is proven absent.
+pub(crate) async fn prove_and_report(
+    rpc: &Client,
+    genesis: &banyan_primitives::Genesis,
+    certified: &CertifiedBlock,
+    hash: B256,
+    json: bool,
+) -> anyhow::Result<()> {
+    if !genesis.modules.contains_key("evidence") {
+        bail!(
+            "this genesis does not enable the evidence module: nothing can be anchored on its chain"
+        );
+    }
     let (number, block_hash) = (certified.header.number, certified.hash);
     let proven = evidence::prove_anchor(
-        &rpc,
+        rpc,
         genesis.suite,
         number,
         certified.header.state_root,
@@ -308,7 +324,7 @@ async fn verify(
     let Some(fields) = proven else {
         // Proven absent: the answer is printed, and the exit status says "not anchored" to
         // scripts either way.
-        if read.json {
+        if json {
             println!(
                 "{}",
                 json!({"hash": hash, "anchored": false, "block": number, "blockHash": block_hash})
@@ -316,7 +332,7 @@ async fn verify(
         }
         bail!("document {hash} is proven NOT anchored as of certified block {number} {block_hash}");
     };
-    if read.json {
+    if json {
         println!(
             "{}",
             json!({

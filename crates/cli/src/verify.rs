@@ -24,6 +24,16 @@ pub(crate) struct VerifyArgs {
     genesis: PathBuf,
     /// Block number (default: the latest).
     block: Option<u64>,
+    /// Also prove, against that block's state root, that this document hash was anchored with
+    /// the Evidence module (who anchored it, when, whether it was revoked).
+    #[arg(long, conflicts_with = "evidence_file")]
+    evidence: Option<B256>,
+    /// As `--evidence`, for a file (hashed here with the chain's suite; only the hash is sent).
+    #[arg(long)]
+    evidence_file: Option<PathBuf>,
+    /// With `--evidence`: the anchor's proof as one JSON object, for scripts.
+    #[arg(long)]
+    json: bool,
 }
 
 /// The genesis block hash, computed locally from the genesis file (no node runs).
@@ -127,10 +137,16 @@ pub(crate) async fn certified_block(
 
 pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<()> {
     let genesis = load_genesis(&args.genesis)?;
-    let block = crate::client::rt()?.block_on(async {
-        let rpc = Client::connect(&args.rpc).await?;
-        certified_block(&rpc, &genesis, args.block).await
-    })?;
+    let runtime = crate::client::rt()?;
+    let rpc = runtime.block_on(Client::connect(&args.rpc))?;
+    let block = runtime.block_on(certified_block(&rpc, &genesis, args.block))?;
+    if args.evidence.is_some() || args.evidence_file.is_some() {
+        let document = crate::evidence_cmd::Document::new(args.evidence_file, args.evidence);
+        let hash = document.hash(genesis.suite)?;
+        return runtime.block_on(crate::evidence_cmd::prove_and_report(
+            &rpc, &genesis, &block, hash, args.json,
+        ));
+    }
     let (number, hash) = (block.header.number, block.hash);
     if number == 0 {
         println!(

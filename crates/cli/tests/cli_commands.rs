@@ -333,3 +333,70 @@ fn dev_chain_answers_browser_preflights() {
         "{out}"
     );
 }
+
+/// The SDK against a real node, on both suites: a signed Evidence anchor through `Signer`, its
+/// typed receipt, the anchor read back through the typed bindings, the suite hash through
+/// BanyanCrypto's binding, and a revert carrying the module's reason.
+#[test]
+fn the_sdk_drives_a_node_with_typed_calls() {
+    for (suite, flag) in [(Suite::Ecdsa, "ecdsa"), (Suite::Sm, "sm")] {
+        let node = DevNode::start(common::bin(), &["--suite", flag]).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let client = banyan_sdk::Client::connect(&node.url()).await.unwrap();
+            let signer = banyan_sdk::Signer::for_chain(&client, common::dev_key(2))
+                .await
+                .unwrap();
+            assert_eq!(signer.suite, suite);
+            let hash = suite.hash(b"invoice INV-9");
+            let receipt = signer
+                .transact(
+                    &client,
+                    Some(banyan_sdk::evidence::EVIDENCE_ADDRESS),
+                    U256::ZERO,
+                    banyan_sdk::evidence::anchor_call(hash, "invoice", "INV-9", b""),
+                    None,
+                    None,
+                    Duration::from_secs(30),
+                )
+                .await
+                .unwrap();
+            assert!(receipt.success(), "{suite}: {receipt:?}");
+            assert_eq!(
+                receipt.logs[0].address,
+                banyan_sdk::evidence::EVIDENCE_ADDRESS
+            );
+            let (anchor, attestations) =
+                banyan_sdk::evidence::anchor(&client, hash, banyan_sdk::BlockId::Latest)
+                    .await
+                    .unwrap()
+                    .expect("anchored");
+            assert_eq!(anchor.anchorer, signer.address);
+            assert_eq!(anchor.blockNumber, receipt.block_number);
+            assert!(attestations.is_empty());
+            // The duplicate fails at the estimate, with the module's reason.
+            let again = signer
+                .send(
+                    &client,
+                    Some(banyan_sdk::evidence::EVIDENCE_ADDRESS),
+                    U256::ZERO,
+                    banyan_sdk::evidence::anchor_call(hash, "invoice", "INV-9", b""),
+                    None,
+                    None,
+                )
+                .await
+                .unwrap_err();
+            assert!(
+                again.to_string().contains("is already anchored by"),
+                "{suite}: {again}"
+            );
+            let digest = banyan_sdk::crypto::suite_hash(&client, b"abc")
+                .await
+                .unwrap();
+            assert_eq!(digest, suite.hash(b"abc"), "{suite}");
+        });
+    }
+}

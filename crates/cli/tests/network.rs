@@ -187,6 +187,19 @@ fn evidence_is_visible_and_provable_on_every_node(net: &TestNet, via: usize) {
         assert_eq!(proven["anchoredAtBlock"].as_u64(), Some(block), "{proven}");
         assert!(proven["block"].as_u64().unwrap() >= block);
     }
+    // `banyan verify` proves the same anchor along with the block it certifies.
+    let via_verify = cli_json(&[
+        "verify",
+        "--rpc",
+        &net.nodes[0].url(),
+        "--genesis",
+        genesis.to_str().unwrap(),
+        "--evidence-file",
+        doc,
+        "--json",
+    ]);
+    assert_eq!(via_verify["anchorer"], json!(anchorer), "{via_verify}");
+    assert_eq!(via_verify["anchoredAtBlock"].as_u64(), Some(block));
     // Another document is proven absent: the answer on stdout, a failure status for scripts.
     let absent = std::process::Command::new(bin())
         .args([

@@ -160,6 +160,9 @@ pub enum ExecError {
     InvalidBlock(String),
     /// An invariant of the ledger was violated (e.g. a block created money). This is a bug:
     /// the node must stop rather than commit the block.
-    #[error("invariant violated: {0}")]
+    #[error(
+        "invariant violated: {0}; the block is refused and nothing of it is committed. This is a \
+         bug: report it with the node's log"
+    )]
     Invariant(String),
 }

@@ -64,7 +64,9 @@ pub fn export_snapshot(node: &Node, path: &Path) -> Result<(u64, u64), NodeError
             "block {height} has no commit certificate: snapshots are taken on a consensus network"
         ))
     })?;
-    let receipts = chain.receipts(height)?.unwrap_or_default();
+    let receipts = chain
+        .receipts(height)?
+        .ok_or_else(|| NodeError::Corrupt(format!("block {height}'s receipts are missing")))?;
     let tmp = path.with_extension("partial");
     let file = std::fs::File::create(&tmp).map_err(|e| io(&tmp, e))?;
     let mut out = BufWriter::new(file);

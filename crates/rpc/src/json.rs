@@ -1,11 +1,11 @@
 //! JSON shapes of blocks, transactions, receipts and logs as Ethereum clients expect them, and
 //! parsing of request parameters.
 
-use alloy_primitives::{Address, B256, Bloom, Bytes, Log, U256, b256};
+use alloy_primitives::{Address, B256, Bytes, Log, U256, b256};
 use banyan_execution::CallRequest;
 use banyan_primitives::consensus::CommitCertificate;
 use banyan_primitives::{GenesisValidator, Receipt, RecoveredTx, SealedHeader};
-use banyan_sdk::wire::{WireCertificate, WireHeader, WireValidatorSet};
+use banyan_sdk::wire::{WireCertificate, WireHeader, WireLog, WireReceipt, WireValidatorSet};
 use serde_json::{Value, json};
 
 use crate::error::{RpcError, invalid_params};
@@ -63,14 +63,9 @@ pub(crate) fn parse_block_tag(v: Option<&Value>) -> Result<BlockTag, RpcError> {
     }
 }
 
+/// A quantity parameter (the SDK's parser: `0x` and 1 to 16 hex digits).
 pub(crate) fn parse_u64(s: &str) -> Result<u64, RpcError> {
-    let hex = s
-        .strip_prefix("0x")
-        .ok_or_else(|| invalid_params(format!("expected a 0x-prefixed hex quantity, got {s:?}")))?;
-    if hex.is_empty() || hex.len() > 16 {
-        return Err(invalid_params(format!("invalid quantity {s:?}")));
-    }
-    u64::from_str_radix(hex, 16).map_err(|_| invalid_params(format!("invalid quantity {s:?}")))
+    banyan_sdk::quantity::parse(s).map_err(|e| invalid_params(e.to_string()))
 }
 
 fn parse_u256(v: &Value, field: &str) -> Result<U256, RpcError> {
@@ -193,17 +188,21 @@ pub(crate) fn tx_json(tx: &RecoveredTx, place: Option<&TxPlace>) -> Value {
 }
 
 pub(crate) fn log_json(log: &Log, place: &TxPlace, tx_hash: B256, log_index: usize) -> Value {
-    json!({
-        "address": log.address,
-        "topics": log.topics(),
-        "data": log.data.data,
-        "blockHash": place.block_hash,
-        "blockNumber": q(place.number),
-        "transactionHash": tx_hash,
-        "transactionIndex": q(place.index as u64),
-        "logIndex": q(log_index as u64),
-        "removed": false,
-    })
+    serde_json::to_value(wire_log(log, place, tx_hash, log_index)).unwrap_or(Value::Null)
+}
+
+fn wire_log(log: &Log, place: &TxPlace, tx_hash: B256, log_index: usize) -> WireLog {
+    WireLog {
+        address: log.address,
+        topics: log.topics().to_vec(),
+        data: log.data.data.clone(),
+        block_hash: place.block_hash,
+        block_number: place.number,
+        transaction_hash: tx_hash,
+        transaction_index: u64::from(place.index),
+        log_index: log_index as u64,
+        removed: false,
+    }
 }
 
 /// Index of the first log of receipt `i` within its block.
@@ -213,29 +212,28 @@ pub(crate) fn first_log_index(receipts: &[Receipt], i: usize) -> usize {
 
 pub(crate) fn receipt_json(r: &Receipt, receipts: &[Receipt], place: &TxPlace) -> Value {
     let first = first_log_index(receipts, place.index as usize);
-    let logs: Vec<Value> = r
-        .logs
-        .iter()
-        .enumerate()
-        .map(|(i, l)| log_json(l, place, r.tx_hash, first + i))
-        .collect();
-    let bloom: Bloom = r.bloom();
-    json!({
-        "transactionHash": r.tx_hash,
-        "transactionIndex": q(place.index as u64),
-        "blockHash": place.block_hash,
-        "blockNumber": q(place.number),
-        "from": r.from,
-        "to": r.to,
-        "cumulativeGasUsed": q(r.cumulative_gas_used),
-        "gasUsed": q(r.gas_used),
-        "effectiveGasPrice": q(r.effective_gas_price),
-        "contractAddress": r.contract_address,
-        "logs": logs,
-        "logsBloom": bloom,
-        "status": if r.success { "0x1" } else { "0x0" },
-        "type": q(r.tx_type as u64),
-    })
+    let receipt = WireReceipt {
+        transaction_hash: r.tx_hash,
+        transaction_index: u64::from(place.index),
+        block_hash: place.block_hash,
+        block_number: place.number,
+        from: r.from,
+        to: r.to,
+        cumulative_gas_used: r.cumulative_gas_used,
+        gas_used: r.gas_used,
+        effective_gas_price: r.effective_gas_price,
+        contract_address: r.contract_address,
+        logs: r
+            .logs
+            .iter()
+            .enumerate()
+            .map(|(i, l)| wire_log(l, place, r.tx_hash, first + i))
+            .collect(),
+        logs_bloom: r.bloom(),
+        status: u64::from(r.success),
+        tx_type: u64::from(r.tx_type),
+    };
+    serde_json::to_value(receipt).unwrap_or(Value::Null)
 }
 
 /// `banyan_getCommitCertificate`: the certificate's fields, signatures in stored order.

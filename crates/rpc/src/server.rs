@@ -73,6 +73,14 @@ pub(crate) fn params_vec(p: &Params<'_>) -> Result<Vec<Value>, RpcError> {
     Ok(v.unwrap_or_default())
 }
 
+/// A block the node holds lacks a part it must have: its store is damaged. Reported, never
+/// answered as empty.
+pub(crate) fn missing(number: u64, part: &str) -> RpcError {
+    server_error(format!(
+        "block {number}'s {part} is missing from the node's store (damaged data directory?)"
+    ))
+}
+
 pub(crate) fn backend_err(e: impl std::fmt::Display) -> RpcError {
     server_error(e.to_string())
 }
@@ -111,7 +119,7 @@ impl Ctx {
             .backend
             .body(number)
             .map_err(backend_err)?
-            .unwrap_or_default();
+            .ok_or_else(|| missing(number, "body"))?;
         let size = h.header.encoded().len() + body.iter().map(|t| t.len()).sum::<usize>();
         let suite = self.backend.suite();
         let txs: Vec<Value> = body
@@ -164,7 +172,7 @@ impl Ctx {
                 .backend
                 .receipts(n)
                 .map_err(backend_err)?
-                .unwrap_or_default();
+                .ok_or_else(|| missing(n, "receipts"))?;
             self.collect_logs(criteria, &receipts, hash, n, &mut out)?;
         }
         Ok(out)

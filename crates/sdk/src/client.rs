@@ -99,32 +99,8 @@ impl BlockId {
     }
 }
 
-/// The fields of a receipt a client acts on.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Receipt {
-    /// The transaction.
-    pub transaction_hash: B256,
-    /// The block that holds it.
-    #[serde(with = "quantity::serde_u64")]
-    pub block_number: u64,
-    /// Gas charged.
-    #[serde(with = "quantity::serde_u64")]
-    pub gas_used: u64,
-    /// `0x1` success, `0x0` reverted.
-    #[serde(with = "quantity::serde_u64")]
-    pub status: u64,
-    /// For a create, the new contract.
-    #[serde(default)]
-    pub contract_address: Option<Address>,
-}
-
-impl Receipt {
-    /// Whether the transaction succeeded.
-    pub fn success(&self) -> bool {
-        self.status == 1
-    }
-}
+/// A receipt, as the node writes it (the SDK's wire type).
+pub type Receipt = crate::wire::WireReceipt;
 
 #[derive(Clone)]
 enum Transport {

@@ -7,7 +7,7 @@
 //! - [`Client`]: JSON-RPC over HTTP or WebSocket with typed methods and typed errors.
 //! - [`Signer`]: signs transactions for either suite (EIP-1559 on `ecdsa`, the native SM2
 //!   transaction on `sm`).
-//! - [`evidence`]: typed bindings of the Evidence module.
+//! - [`evidence`], [`crypto`]: typed bindings of the modules.
 //!
 //! This crate has no cargo features.
 // Every dependency is a build cost on 2 cores: one the code does not use is removed. (Test
@@ -15,6 +15,7 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod client;
+pub mod crypto;
 pub mod evidence;
 pub mod quantity;
 mod signer;

@@ -93,6 +93,81 @@ impl WireHeader {
     }
 }
 
+/// A log as `eth_getLogs`, receipts and `logs` subscriptions carry it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireLog {
+    /// The emitting contract or module.
+    pub address: Address,
+    /// Indexed topics.
+    pub topics: Vec<B256>,
+    /// Unindexed data.
+    pub data: Bytes,
+    /// The block that holds it.
+    pub block_hash: B256,
+    /// Its height.
+    #[serde(with = "quantity::serde_u64")]
+    pub block_number: u64,
+    /// The transaction that emitted it.
+    pub transaction_hash: B256,
+    /// That transaction's index in the block.
+    #[serde(with = "quantity::serde_u64")]
+    pub transaction_index: u64,
+    /// The log's index in the block.
+    #[serde(with = "quantity::serde_u64")]
+    pub log_index: u64,
+    /// Always `false`: a committed block is final.
+    pub removed: bool,
+}
+
+/// `eth_getTransactionReceipt`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireReceipt {
+    /// The transaction.
+    pub transaction_hash: B256,
+    /// Its index in the block.
+    #[serde(with = "quantity::serde_u64")]
+    pub transaction_index: u64,
+    /// The block that holds it.
+    pub block_hash: B256,
+    /// Its height.
+    #[serde(with = "quantity::serde_u64")]
+    pub block_number: u64,
+    /// The sender.
+    pub from: Address,
+    /// The callee (`null` for a create).
+    pub to: Option<Address>,
+    /// Gas used by the block up to and including this transaction.
+    #[serde(with = "quantity::serde_u64")]
+    pub cumulative_gas_used: u64,
+    /// Gas charged.
+    #[serde(with = "quantity::serde_u64")]
+    pub gas_used: u64,
+    /// The price per gas paid.
+    #[serde(with = "quantity::serde_u128")]
+    pub effective_gas_price: u128,
+    /// For a create, the new contract (`null` otherwise).
+    pub contract_address: Option<Address>,
+    /// The logs (none when it failed).
+    pub logs: Vec<WireLog>,
+    /// Bloom of the logs.
+    pub logs_bloom: Bloom,
+    /// `0x1` success, `0x0` reverted or halted.
+    #[serde(with = "quantity::serde_u64")]
+    pub status: u64,
+    /// The EIP-2718 type.
+    #[serde(rename = "type", with = "quantity::serde_u64")]
+    pub tx_type: u64,
+}
+
+impl WireReceipt {
+    /// Whether the transaction succeeded.
+    pub fn success(&self) -> bool {
+        self.status == 1
+    }
+}
+
 /// One precommit signature of a commit certificate.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireSignature {

@@ -62,7 +62,12 @@ impl Backend for Node {
     fn code(&self, number: u64, address: Address) -> Result<Bytes, BackendError> {
         let view = self.state.at(self.header_at(number)?.state_root);
         match view.account(address).map_err(be)? {
-            Some(a) => Ok(view.code(a.code_hash).map_err(be)?.unwrap_or_default()),
+            Some(a) => view.code(a.code_hash).map_err(be)?.ok_or_else(|| {
+                BackendError::State(banyan_state::StateError::Corrupt(format!(
+                    "code {} of account {address} is missing",
+                    a.code_hash
+                )))
+            }),
             None => Ok(Bytes::new()),
         }
     }

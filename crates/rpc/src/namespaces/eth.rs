@@ -9,7 +9,7 @@ use crate::banyan_proof as proof;
 use crate::error::{exec_error, invalid_params, limit_exceeded, server_error};
 use crate::filters::{FilterKind, parse_log_filter};
 use crate::json::*;
-use crate::server::{Ctx, R, backend_err, params_vec};
+use crate::server::{Ctx, R, backend_err, missing, params_vec};
 
 pub(crate) fn register(
     m: &mut jsonrpsee::server::RpcModule<Ctx>,
@@ -111,14 +111,18 @@ pub(crate) fn register(
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| invalid_params("transaction hash required"))?;
         if let Some((n, i)) = c.backend.tx_location(hash).map_err(backend_err)? {
-            let body = c.backend.body(n).map_err(backend_err)?.unwrap_or_default();
+            let body = c
+                .backend
+                .body(n)
+                .map_err(backend_err)?
+                .ok_or_else(|| missing(n, "body"))?;
             let Some(tx) = body
                 .get(i as usize)
                 .and_then(|raw| c.backend.decode_tx(raw))
             else {
                 return Ok(Value::Null);
             };
-            let block_hash = c.block_hash(n)?.unwrap_or_default();
+            let block_hash = c.block_hash(n)?.ok_or_else(|| missing(n, "header"))?;
             return Ok(tx_json(
                 &tx,
                 Some(&TxPlace {
@@ -146,11 +150,11 @@ pub(crate) fn register(
             .backend
             .receipts(n)
             .map_err(backend_err)?
-            .unwrap_or_default();
+            .ok_or_else(|| missing(n, "receipts"))?;
         let Some(r) = receipts.get(i as usize) else {
             return Err(server_error("receipt missing for committed transaction"));
         };
-        let block_hash = c.block_hash(n)?.unwrap_or_default();
+        let block_hash = c.block_hash(n)?.ok_or_else(|| missing(n, "header"))?;
         Ok(receipt_json(
             r,
             &receipts,
