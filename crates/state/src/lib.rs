@@ -17,7 +17,7 @@ pub use db::{
     AccountProof, SnapshotAccount, StateDb, StateView, StorageProof, decode_account,
     decode_storage_value, verify_account_proof,
 };
-pub use trie::{empty_root, ordered_root, verify_proof};
+pub use trie::{empty_root, ordered_root, tree_root, verify_proof};
 pub use types::{Account, AccountChange, KECCAK_EMPTY, StateChanges, StateReader};
 
 /// Errors reading or updating the state.

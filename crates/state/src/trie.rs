@@ -159,6 +159,27 @@ pub(crate) fn commit(tree: &mut Tree) -> Result<B256, StateError> {
     Ok(B256::from_slice(&root))
 }
 
+/// Root of the tree made by applying `entries` in order to an empty tree (`Some(value)`
+/// inserts or replaces, `None` deletes): the tree the state uses, on raw keys, so that it can be
+/// checked against independent references (Ethereum's trie test vectors).
+pub fn tree_root(suite: Suite, entries: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<B256, StateError> {
+    let nodes = Arc::new(NodeStore::detached());
+    let mut tree = PatriciaTrie::new(nodes, Arc::new(SuiteHasher(suite)));
+    for (key, value) in entries {
+        match value {
+            // The library treats an empty value as absent, as Ethereum's trie does.
+            Some(value) if !value.is_empty() => tree
+                .insert(key.clone(), value.clone())
+                .map_err(|e| StateError::Corrupt(e.to_string()))?,
+            _ => {
+                tree.remove(key)
+                    .map_err(|e| StateError::Corrupt(e.to_string()))?;
+            }
+        }
+    }
+    commit(&mut tree)
+}
+
 /// Root of the ordered tree `rlp(index) -> item`, as Ethereum's transactions and receipts roots.
 pub fn ordered_root(suite: Suite, items: &[Vec<u8>]) -> B256 {
     let nodes = Arc::new(NodeStore::detached());
