@@ -2,6 +2,9 @@
 //! proposed blocks: a certified block and its certificate are written together or not at all, a
 //! client verifies what `banyan_getCommitCertificate` serves, proposals survive a restart and are
 //! pruned by the commit of their height, and damaged stored bytes are errors, never panics.
+//! A state snapshot imports into a fresh data directory; one of another chain, into a directory
+//! with blocks, whose accounts do not give the certified state root, truncated or foreign is
+//! refused, and leaves the directory as it was.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_primitives::{Address, B256, Bytes};
@@ -432,4 +435,167 @@ fn the_proposal_store_refuses_what_exceeds_its_bounds() {
             .contains(&format!("more than {MAX_STORED_PROPOSALS}")),
         "{err}"
     );
+}
+
+// Snapshot import refusals: the file is untrusted, and a refused import leaves the data
+// directory exactly as it was (it can be retried with a good file).
+
+/// A node holding certified block 1, its snapshot file, and the configuration a fresh node of
+/// the same chain would start with (on disk, so that "nothing left behind" can be checked by
+/// reopening it).
+struct SnapshotCase {
+    dir: tempfile::TempDir,
+    file: std::path::PathBuf,
+    fresh: NodeConfig,
+    config: NodeConfig,
+}
+
+fn snapshot_case() -> SnapshotCase {
+    let (config, keys) = config(Suite::Ecdsa);
+    let block = block_one(&config);
+    let source = Node::open(&config).unwrap();
+    let cert = certify(&source, &block, 0, &[&keys[1], &keys[2], &keys[3]]);
+    source.import_certified_block(&block, &cert).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.snap");
+    let (height, accounts) = banyan_node::export_snapshot(&source, &file).unwrap();
+    assert_eq!(height, 1);
+    assert!(accounts > 0);
+    let mut fresh = config.clone();
+    fresh.data_dir = DataDir::Path(dir.path().join("fresh"));
+    SnapshotCase {
+        dir,
+        file,
+        fresh,
+        config,
+    }
+}
+
+/// The fresh node's data directory holds genesis and nothing else.
+fn assert_untouched(config: &NodeConfig) {
+    let node = Node::open(config).unwrap();
+    assert_eq!(node.head_number(), 0);
+    assert_eq!(node.chain().block(1).unwrap(), None);
+    assert_eq!(node.chain().certificate(1).unwrap(), None);
+    assert_eq!(node.chain().history_min().unwrap(), 1);
+}
+
+fn refusal(config: &NodeConfig, file: &std::path::Path) -> String {
+    banyan_node::import_snapshot(config, file)
+        .expect_err("the import must be refused")
+        .to_string()
+}
+
+/// Rewrites the snapshot at `from` into `to`, letting `edit` change each account record.
+fn rewrite_accounts(
+    from: &std::path::Path,
+    to: &std::path::Path,
+    mut edit: impl FnMut(&mut banyan_chain::snapshot::AccountRecord),
+) {
+    use banyan_chain::snapshot::{AccountRecord, MAGIC, read_record, write_record};
+    let bytes = std::fs::read(from).unwrap();
+    let mut input = &bytes[MAGIC.len()..];
+    let mut out = MAGIC.to_vec();
+    let head = read_record(&mut input).unwrap();
+    write_record(&mut out, &head).unwrap();
+    loop {
+        let record = read_record(&mut input).unwrap();
+        if record.is_empty() {
+            break;
+        }
+        let mut account: AccountRecord = alloy_rlp::decode_exact(&record[..]).unwrap();
+        edit(&mut account);
+        write_record(&mut out, &alloy_rlp::encode(&account)).unwrap();
+    }
+    write_record(&mut out, &[]).unwrap();
+    std::fs::write(to, out).unwrap();
+}
+
+#[test]
+fn a_good_snapshot_imports_and_the_node_starts_after_it() {
+    let case = snapshot_case();
+    assert_eq!(
+        banyan_node::import_snapshot(&case.fresh, &case.file).unwrap(),
+        1
+    );
+    let node = Node::open(&case.fresh).unwrap();
+    assert_eq!(node.head_number(), 1);
+    assert_eq!(node.chain().history_min().unwrap(), 1);
+    let source = Node::open(&case.config).unwrap();
+    assert_eq!(node.genesis_hash(), source.genesis_hash());
+}
+
+#[test]
+fn a_snapshot_of_another_chain_is_refused_and_nothing_is_left() {
+    let case = snapshot_case();
+    let mut other = case.fresh.clone();
+    other.genesis.chain_id += 1;
+    other.data_dir = DataDir::Path(case.dir.path().join("other"));
+    let reason = refusal(&other, &case.file);
+    assert!(
+        reason.contains("belongs to the chain with genesis"),
+        "{reason}"
+    );
+    assert_untouched(&other);
+}
+
+#[test]
+fn a_data_directory_with_blocks_is_refused() {
+    let case = snapshot_case();
+    banyan_node::import_snapshot(&case.fresh, &case.file).unwrap();
+    let reason = refusal(&case.fresh, &case.file);
+    assert!(reason.contains("already holds blocks up to 1"), "{reason}");
+}
+
+#[test]
+fn accounts_that_do_not_give_the_certified_state_root_are_refused_and_nothing_is_left() {
+    let case = snapshot_case();
+    let forged = case.dir.path().join("forged.snap");
+    // One more wei in the first account: everything parses, the certificate still verifies,
+    // only the rebuilt state root differs.
+    let mut first = true;
+    rewrite_accounts(&case.file, &forged, |account| {
+        if std::mem::take(&mut first) {
+            let mut decoded =
+                banyan_state::decode_account(&account.account).expect("an account leaf");
+            decoded.balance += alloy_primitives::U256::from(1u64);
+            account.account = encode_account(&decoded).into();
+        }
+    });
+    let reason = refusal(&case.fresh, &forged);
+    assert!(reason.contains("give state root"), "{reason}");
+    assert!(reason.contains("the certified block 1 says"), "{reason}");
+    assert_untouched(&case.fresh);
+}
+
+#[test]
+fn truncated_or_foreign_files_are_refused_and_nothing_is_left() {
+    let case = snapshot_case();
+    let bytes = std::fs::read(&case.file).unwrap();
+    let truncated = case.dir.path().join("truncated.snap");
+    std::fs::write(&truncated, &bytes[..bytes.len() - 3]).unwrap();
+    let reason = refusal(&case.fresh, &truncated);
+    assert!(reason.contains("truncated"), "{reason}");
+    let foreign = case.dir.path().join("foreign.snap");
+    std::fs::write(&foreign, b"PK\x03\x04 not a snapshot at all").unwrap();
+    let reason = refusal(&case.fresh, &foreign);
+    assert!(reason.contains("not a Banyan snapshot"), "{reason}");
+    assert_untouched(&case.fresh);
+}
+
+/// An account leaf as the state tree stores it (RLP of nonce, balance, storage root, code hash).
+fn encode_account(a: &banyan_state::Account) -> Vec<u8> {
+    #[derive(alloy_rlp::RlpEncodable)]
+    struct Leaf {
+        nonce: u64,
+        balance: alloy_primitives::U256,
+        storage_root: B256,
+        code_hash: B256,
+    }
+    alloy_rlp::encode(Leaf {
+        nonce: a.nonce,
+        balance: a.balance,
+        storage_root: a.storage_root,
+        code_hash: a.code_hash,
+    })
 }
