@@ -2,7 +2,8 @@
 //! module calls (anchors, attestations, a revocation, a refused duplicate) is replayed from
 //! genesis in a fresh store, and every block re-executes to the same state root, receipts root
 //! and hash. A block whose header lies is refused. Module state is in the state tree: its proof
-//! verifies against the header.
+//! verifies against the header. Every served JSON-RPC method is called with an assertion on its
+//! answer, and a method served without such a call fails the coverage test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_consensus::{TxEip1559, TxLegacy, TypedTransaction};
@@ -348,4 +349,272 @@ fn documented_rpc_methods_are_exactly_the_served_ones() {
         .collect();
     documented.sort_unstable();
     assert_eq!(documented, served, "docs/rpc.md and the server disagree");
+}
+
+/// Every served JSON-RPC method is called at least once against a chain with transfers, a token,
+/// reverts and Evidence anchors, each with an assertion on what it answers; the set of methods
+/// called must be exactly the set served, so a new method without a test fails here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_served_method_answers_meaningfully() {
+    use banyan_sdk::Client;
+    use jsonrpsee::core::client::SubscriptionClientT;
+    use serde_json::{Value, json};
+    use std::collections::BTreeSet;
+
+    let node = build_chain(Suite::Ecdsa);
+    let backend: Arc<dyn Backend> = node.clone();
+    let config = banyan_rpc::RpcConfig {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..Default::default()
+    };
+    let (addr, server) = banyan_rpc::start(config, backend).await.unwrap();
+    let client = Client::connect(&format!("http://{addr}")).await.unwrap();
+    let called = std::sync::Mutex::new(BTreeSet::new());
+    let call = async |method: &'static str, params: Value| -> Result<Value, String> {
+        called.lock().unwrap().insert(method);
+        let params = params.as_array().cloned().unwrap_or_default();
+        client
+            .request::<Value>(method, params)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let accounts = dev_accounts(Suite::Ecdsa, 4).unwrap();
+    let (a0, a1, a3) = (
+        accounts[0].address,
+        accounts[1].address,
+        accounts[3].address,
+    );
+    let token = a0.create(0);
+    let doc0 = keccak256(0u64.to_be_bytes());
+    let q = |n: u64| json!(format!("0x{n:x}"));
+
+    assert_eq!(call("eth_chainId", json!([])).await.unwrap(), q(CHAIN_ID));
+    assert_eq!(call("net_version", json!([])).await.unwrap(), json!("777"));
+    assert_eq!(call("net_listening", json!([])).await.unwrap(), json!(true));
+    assert_eq!(
+        call("net_peerCount", json!([])).await.unwrap(),
+        json!("0x0")
+    );
+    let version = call("web3_clientVersion", json!([])).await.unwrap();
+    assert!(
+        version.as_str().unwrap().starts_with("banyan/v"),
+        "{version}"
+    );
+    assert_eq!(
+        call("web3_sha3", json!(["0x616263"])).await.unwrap(),
+        json!(keccak256(b"abc"))
+    );
+    assert_eq!(call("eth_blockNumber", json!([])).await.unwrap(), q(8));
+    assert_eq!(call("eth_syncing", json!([])).await.unwrap(), json!(false));
+    assert_eq!(call("eth_mining", json!([])).await.unwrap(), json!(false));
+    assert_eq!(call("eth_accounts", json!([])).await.unwrap(), json!([]));
+    let price = call("eth_gasPrice", json!([])).await.unwrap();
+    assert_ne!(price, json!("0x0"));
+    assert_eq!(
+        call("eth_maxPriorityFeePerGas", json!([])).await.unwrap(),
+        price
+    );
+    let history = call("eth_feeHistory", json!(["0x2", "latest", [50]]))
+        .await
+        .unwrap();
+    assert_eq!(history["oldestBlock"], q(7), "{history}");
+    assert_eq!(history["gasUsedRatio"].as_array().unwrap().len(), 2);
+
+    // Block 1: the token's deployment and three transfers.
+    let block1 = call("eth_getBlockByNumber", json!(["0x1", true]))
+        .await
+        .unwrap();
+    let txs = block1["transactions"].as_array().unwrap();
+    assert_eq!(txs.len(), 4);
+    let deploy = txs[0]["hash"].as_str().unwrap().to_string();
+    let by_hash = call("eth_getBlockByHash", json!([block1["hash"], false]))
+        .await
+        .unwrap();
+    assert_eq!(by_hash["number"], q(1));
+    assert_eq!(by_hash["transactions"][0], json!(deploy));
+    assert_eq!(
+        call("eth_getBlockTransactionCountByNumber", json!(["0x1"]))
+            .await
+            .unwrap(),
+        q(4)
+    );
+    let tx = call("eth_getTransactionByHash", json!([deploy]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (tx["blockNumber"].clone(), tx["from"].clone()),
+        (q(1), json!(a0))
+    );
+    let receipt = call("eth_getTransactionReceipt", json!([deploy]))
+        .await
+        .unwrap();
+    assert_eq!(receipt["status"], "0x1");
+    assert_eq!(receipt["contractAddress"], json!(token));
+    // Account 0 sent the deployment and seven token transfers.
+    assert_eq!(
+        call("eth_getTransactionCount", json!([a0, "latest"]))
+            .await
+            .unwrap(),
+        q(8)
+    );
+    let balance = call("eth_getBalance", json!([a3, "0x0"])).await.unwrap();
+    assert_eq!(
+        balance.as_str().unwrap().parse::<U256>().unwrap(),
+        U256::from(1_000u64) * U256::from(10u64).pow(U256::from(18u64))
+    );
+    let code = call("eth_getCode", json!([token, "latest"])).await.unwrap();
+    assert!(code.as_str().unwrap().len() > 100);
+    let head = AnchorRecord::new(doc0).head().to_b256();
+    let slot = call(
+        "eth_getStorageAt",
+        json!([EVIDENCE_ADDRESS, head, "latest"]),
+    )
+    .await
+    .unwrap();
+    let fields = Fields::decode(
+        Word(slot.as_str().unwrap().parse::<U256>().unwrap()),
+        Word(U256::ZERO),
+    )
+    .expect("anchored");
+    assert_eq!(fields.anchorer, a1);
+    let is = call(
+        "eth_call",
+        json!([{"to": EVIDENCE_ADDRESS, "data": Bytes::from(IEvidence::isAnchoredCall { hash: doc0 }.abi_encode())}, "latest"]),
+    )
+    .await
+    .unwrap();
+    assert!(
+        IEvidence::isAnchoredCall::abi_decode_returns(
+            &is.as_str().unwrap().parse::<Bytes>().unwrap()
+        )
+        .unwrap()
+    );
+    assert_eq!(
+        call(
+            "eth_estimateGas",
+            json!([{"from": a0, "to": a3, "value": "0x1"}])
+        )
+        .await
+        .unwrap(),
+        q(21_000)
+    );
+    let logs = call(
+        "eth_getLogs",
+        json!([{"fromBlock": "0x1", "toBlock": "latest", "address": EVIDENCE_ADDRESS}]),
+    )
+    .await
+    .unwrap();
+    // Six anchors (the seventh was a refused duplicate), five attestations (the one of the
+    // document the duplicate left unanchored reverted), one revocation.
+    assert_eq!(logs.as_array().unwrap().len(), 12, "{logs}");
+
+    // Filters: a block filter sees the next block; a log filter sees its logs.
+    let blocks = call("eth_newBlockFilter", json!([])).await.unwrap();
+    let anchors = call("eth_newFilter", json!([{"address": EVIDENCE_ADDRESS}]))
+        .await
+        .unwrap();
+    let ws_url = format!("ws://{addr}");
+    let ws = jsonrpsee::ws_client::WsClientBuilder::default()
+        .build(&ws_url)
+        .await
+        .unwrap();
+    let mut heads = ws
+        .subscribe::<Value, _>(
+            "eth_subscribe",
+            jsonrpsee::rpc_params!["newHeads"],
+            "eth_unsubscribe",
+        )
+        .await
+        .unwrap();
+    called.lock().unwrap().insert("eth_subscribe");
+    let key = &accounts[1].key;
+    let raw = sign(
+        Suite::Ecdsa,
+        key,
+        node.pending_nonce(a1).unwrap(),
+        Some(EVIDENCE_ADDRESS),
+        0,
+        anchor(9),
+        600_000,
+        false,
+    );
+    let sent = call("eth_sendRawTransaction", json!([Bytes::from(raw.clone())]))
+        .await
+        .unwrap();
+    let again = call("eth_sendRawTransaction", json!([Bytes::from(raw)]))
+        .await
+        .unwrap_err();
+    assert!(again.contains("already known"), "{again}");
+    assert_eq!(
+        call("banyan_txpoolStatus", json!([])).await.unwrap()["pending"],
+        json!(1)
+    );
+    let produced = node.produce_block().unwrap().expect("block 9");
+    let new_head = tokio::time::timeout(std::time::Duration::from_secs(10), heads.next())
+        .await
+        .expect("a head within 10 s")
+        .expect("subscription open")
+        .unwrap();
+    assert_eq!(new_head["number"], q(9));
+    assert_eq!(new_head["hash"], json!(produced.hash));
+    heads.unsubscribe().await.unwrap();
+    called.lock().unwrap().insert("eth_unsubscribe");
+    let receipt = call("eth_getTransactionReceipt", json!([sent]))
+        .await
+        .unwrap();
+    assert_eq!(receipt["blockNumber"], q(9));
+    assert_eq!(receipt["status"], "0x1", "{receipt}");
+    assert_eq!(
+        call("eth_getFilterChanges", json!([blocks])).await.unwrap(),
+        json!([produced.hash])
+    );
+    let changes = call("eth_getFilterChanges", json!([anchors]))
+        .await
+        .unwrap();
+    assert_eq!(changes.as_array().unwrap().len(), 1, "{changes}");
+    let unsupported = call("eth_getFilterLogs", json!([anchors]))
+        .await
+        .unwrap_err();
+    assert!(unsupported.contains("use eth_getLogs"), "{unsupported}");
+    assert_eq!(
+        call("eth_uninstallFilter", json!([anchors])).await.unwrap(),
+        json!(true)
+    );
+
+    // Proofs against the header, both names.
+    let root = node.chain().header(9).unwrap().unwrap().header.state_root;
+    for method in ["eth_getProof", "banyan_getProof"] {
+        let proof = call(method, json!([EVIDENCE_ADDRESS, [head], "0x9"]))
+            .await
+            .unwrap();
+        let wire: banyan_sdk::wire::WireProof = serde_json::from_value(proof).unwrap();
+        banyan_state::verify_account_proof(Suite::Ecdsa, root, &wire.account_proof(Suite::Ecdsa))
+            .unwrap();
+    }
+    // A single-validator dev chain certifies nothing; its set is the one validator.
+    assert_eq!(
+        call("banyan_getCommitCertificate", json!(["0x1"]))
+            .await
+            .unwrap(),
+        Value::Null
+    );
+    let set = call("banyan_getValidatorSet", json!(["latest"]))
+        .await
+        .unwrap();
+    assert_eq!(set["validators"].as_array().unwrap().len(), 1);
+    let status = call("banyan_status", json!([])).await.unwrap();
+    assert_eq!(status["chainId"], json!(CHAIN_ID));
+    assert_eq!(status["headNumber"], json!(9));
+
+    let served: BTreeSet<&str> = banyan_rpc::method_names(node.clone())
+        .into_iter()
+        .filter(|m| *m != "eth_subscription")
+        .collect();
+    let called = called.into_inner().unwrap();
+    assert_eq!(
+        called, served,
+        "methods served but not covered (or the reverse)"
+    );
+    server.stop().unwrap();
+    server.stopped().await;
 }
