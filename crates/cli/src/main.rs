@@ -79,7 +79,40 @@ fn init_tracing() {
 /// `warn` (each committed block is still one `info` line of ours). `RUST_LOG=info` shows all.
 const DEFAULT_LOG_FILTER: &str = "info,arc_malachitebft_core_consensus=warn,arc_malachitebft_engine=warn,arc_malachitebft_sync=warn,arc_malachitebft_wal=warn,arc_malachitebft_app_channel=warn,ractor=warn";
 
+/// Set (to anything) by a parent that wants `banyan` to end with it: test harnesses, and
+/// `banyan up` for its nodes. Without it, `banyan` runs on when its parent exits, as a daemon
+/// started by a shell does.
+pub(crate) const EXIT_WITH_PARENT_ENV: &str = "BANYAN_EXIT_WITH_PARENT";
+
+/// How often the parent is looked for.
+const PARENT_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// With [`EXIT_WITH_PARENT_ENV`] set, a thread that exits the process when its parent is gone
+/// (the process is then re-parented, so its parent id changes). A killed test runner, or a
+/// killed `banyan up`, leaves no node behind; committed data is safe, as after a SIGKILL.
+fn exit_with_parent() {
+    if std::env::var_os(EXIT_WITH_PARENT_ENV).is_none() {
+        return;
+    }
+    let parent = std::os::unix::process::parent_id();
+    let spawned = std::thread::Builder::new()
+        .name("parent-watch".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(PARENT_POLL);
+                if std::os::unix::process::parent_id() != parent {
+                    eprintln!("banyan: parent process {parent} is gone; exiting");
+                    std::process::exit(1);
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("banyan: cannot watch the parent process: {e}");
+    }
+}
+
 fn main() -> std::process::ExitCode {
+    exit_with_parent();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dev(a) => {

@@ -317,6 +317,8 @@ fn spawn(exe: &Path, node: &NodeEntry) -> anyhow::Result<std::process::Child> {
         .with_context(|| format!("writing {}", node.log.display()))?;
     let mut command = Command::new(exe);
     command
+        // The nodes end with `banyan up` even when it is killed outright.
+        .env(crate::EXIT_WITH_PARENT_ENV, "1")
         .arg("node")
         .arg("--config")
         .arg(&node.config_path)

@@ -19,7 +19,8 @@ fn bench_spreads_senders_over_the_nodes_of_a_network() {
         .map(|n| n.pid().expect("node running").to_string())
         .collect();
     let mut cmd = Command::new(common::bin());
-    cmd.args(["bench", "--mode", "erc20", "--txs", "120", "--senders", "4"])
+    cmd.env("BANYAN_EXIT_WITH_PARENT", "1")
+        .args(["bench", "--mode", "erc20", "--txs", "120", "--senders", "4"])
         .args(["--timeout-secs", "120", "--json"])
         .arg(report.path());
     for node in [0, 3] {

@@ -265,6 +265,7 @@ fn node_runs_from_a_config_file_and_names_bad_keys() {
     let path = dir.path().join("node.toml");
     std::fs::write(&path, &config).unwrap();
     let mut child = Command::new(common::bin())
+        .env("BANYAN_EXIT_WITH_PARENT", "1")
         .args(["node", "--config", path.to_str().unwrap()])
         .spawn()
         .unwrap();
@@ -399,4 +400,60 @@ fn the_sdk_drives_a_node_with_typed_calls() {
             assert_eq!(digest, suite.hash(b"abc"), "{suite}");
         });
     }
+}
+
+/// A test runner killed mid-scenario leaves no `banyan` behind: started with
+/// `BANYAN_EXIT_WITH_PARENT` (as the testkit and `banyan up` start nodes), a node exits soon
+/// after its parent is SIGKILLed.
+#[test]
+fn a_node_exits_when_the_process_that_started_it_is_killed() {
+    let port = free_port().unwrap();
+    let script = format!(
+        "BANYAN_EXIT_WITH_PARENT=1 '{}' dev --port {port} >/dev/null 2>&1 & echo $!; wait",
+        common::bin().display()
+    );
+    let mut parent = Command::new("sh")
+        .args(["-c", &script])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(parent.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let pid: u32 = line.trim().parse().unwrap();
+    let alive = |pid: u32| std::path::Path::new(&format!("/proc/{pid}")).exists();
+    // The node is up (it answers) before its parent dies.
+    let rpc = banyan_testkit::RpcClient::new(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    let start = Instant::now();
+    while rpc.call("eth_blockNumber", json!([])).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "node did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    let start = Instant::now();
+    while alive(pid) && !is_zombie(pid) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "banyan {pid} still runs 10 s after its parent was killed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// An exited process not yet reaped by its new parent.
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            stat.split(") ")
+                .nth(1)
+                .is_some_and(|rest| rest.starts_with('Z'))
+        })
+        .unwrap_or(true)
 }

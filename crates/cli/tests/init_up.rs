@@ -340,6 +340,7 @@ impl Up {
     /// Starts `banyan up dir`, its errors written to `stderr`.
     fn start(dir: &Path, stderr: &Path) -> Self {
         let mut child = Command::new(common::bin())
+            .env("BANYAN_EXIT_WITH_PARENT", "1")
             .args(["up", dir.to_str().unwrap()])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

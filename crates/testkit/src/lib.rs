@@ -307,6 +307,8 @@ impl DevNode {
             .open(&self.log)?;
         let child = Command::new(&self.bin)
             .args(&self.args)
+            // A killed test runner leaves no node behind: the node exits when its parent does.
+            .env("BANYAN_EXIT_WITH_PARENT", "1")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
