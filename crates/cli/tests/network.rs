@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use alloy_primitives::{Address, B256, U256};
 use banyan_primitives::Genesis;
 use banyan_testkit::checks::{
-    block_hash, certificate, check_acked, check_agreement, head, tail_logs, wait_height,
+    block_hash, certificate, check_acked, check_agreement, check_money_conserved, head, tail_logs,
+    wait_height,
 };
 use banyan_testkit::{RpcClient, TestNet};
 use common::*;
@@ -299,6 +300,11 @@ fn four_nodes_agree_and_a_transaction_sent_to_one_is_committed_on_all() {
 
     evidence_is_visible_and_provable_on_every_node(&net, 3);
     check_agreement(&net, &[0, 1, 2, 3], 1);
+    // Transfers, fees to proposers, module calls: no money made or lost, on any node.
+    let genesis = banyan_testkit::checks::genesis(&net);
+    for node in &net.nodes {
+        check_money_conserved(&node.rpc(), &genesis, &[Address::repeat_byte(0x11)]);
+    }
 }
 
 #[test]
