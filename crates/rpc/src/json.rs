@@ -81,6 +81,14 @@ fn parse_u256(v: &Value, field: &str) -> Result<U256, RpcError> {
     }
 }
 
+/// A required string parameter parsed as `T` (a hash, a slot); `"<what> required"` when it is
+/// missing or does not parse.
+pub(crate) fn required<T: std::str::FromStr>(v: Option<&Value>, what: &str) -> Result<T, RpcError> {
+    v.and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| invalid_params(format!("{what} required")))
+}
+
 pub(crate) fn parse_address(v: &Value, field: &str) -> Result<Address, RpcError> {
     v.as_str()
         .and_then(|s| s.parse::<Address>().ok())

@@ -43,38 +43,25 @@ fn decode<C: SolCall>(client: &Client, output: &[u8]) -> Result<C::Return, SdkEr
     })
 }
 
+/// `eth_call` of one Evidence view at `at`, decoded.
+async fn view<C: SolCall>(client: &Client, call: C, at: BlockId) -> Result<C::Return, SdkError> {
+    let output = client
+        .call(EVIDENCE_ADDRESS, call.abi_encode().into(), at)
+        .await?;
+    decode::<C>(client, &output)
+}
+
 /// The anchor of `hash` at block `at`, its attestations, or `None` when never anchored.
 pub async fn anchor(
     client: &Client,
     hash: B256,
     at: BlockId,
 ) -> Result<Option<(IEvidence::Anchor, Vec<IEvidence::Attestation>)>, SdkError> {
-    let output = client
-        .call(
-            EVIDENCE_ADDRESS,
-            IEvidence::isAnchoredCall { hash }.abi_encode().into(),
-            at,
-        )
-        .await?;
-    if !decode::<IEvidence::isAnchoredCall>(client, &output)? {
+    if !view(client, IEvidence::isAnchoredCall { hash }, at).await? {
         return Ok(None);
     }
-    let output = client
-        .call(
-            EVIDENCE_ADDRESS,
-            IEvidence::getAnchorCall { hash }.abi_encode().into(),
-            at,
-        )
-        .await?;
-    let anchor = decode::<IEvidence::getAnchorCall>(client, &output)?;
-    let output = client
-        .call(
-            EVIDENCE_ADDRESS,
-            IEvidence::attestationsCall { hash }.abi_encode().into(),
-            at,
-        )
-        .await?;
-    let attestations = decode::<IEvidence::attestationsCall>(client, &output)?;
+    let anchor = view(client, IEvidence::getAnchorCall { hash }, at).await?;
+    let attestations = view(client, IEvidence::attestationsCall { hash }, at).await?;
     Ok(Some((anchor, attestations)))
 }
 
@@ -90,10 +77,7 @@ pub async fn anchors_of(
         offset,
         limit,
     };
-    let output = client
-        .call(EVIDENCE_ADDRESS, call.abi_encode().into(), BlockId::Latest)
-        .await?;
-    let page = decode::<IEvidence::anchorsOfCall>(client, &output)?;
+    let page = view(client, call, BlockId::Latest).await?;
     Ok((page.hashes, page.total))
 }
 

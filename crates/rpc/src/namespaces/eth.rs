@@ -83,11 +83,7 @@ pub(crate) fn register(
     })?;
     m.register_method("eth_getBlockByHash", |p, c, _| -> R {
         let v = params_vec(&p)?;
-        let hash: B256 = v
-            .first()
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| invalid_params("block hash required"))?;
+        let hash: B256 = required(v.first(), "block hash")?;
         let full = v.get(1).and_then(Value::as_bool).unwrap_or(false);
         match c.backend.number_by_hash(hash).map_err(backend_err)? {
             Some(n) => c.block_json(n, full),
@@ -105,11 +101,7 @@ pub(crate) fn register(
     })?;
     m.register_method("eth_getTransactionByHash", |p, c, _| -> R {
         let v = params_vec(&p)?;
-        let hash: B256 = v
-            .first()
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| invalid_params("transaction hash required"))?;
+        let hash: B256 = required(v.first(), "transaction hash")?;
         if let Some((n, i)) = c.backend.tx_location(hash).map_err(backend_err)? {
             let body = c
                 .backend
@@ -138,11 +130,7 @@ pub(crate) fn register(
     })?;
     m.register_method("eth_getTransactionReceipt", |p, c, _| -> R {
         let v = params_vec(&p)?;
-        let hash: B256 = v
-            .first()
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| invalid_params("transaction hash required"))?;
+        let hash: B256 = required(v.first(), "transaction hash")?;
         let Some((n, i)) = c.backend.tx_location(hash).map_err(backend_err)? else {
             return Ok(Value::Null);
         };
@@ -201,11 +189,7 @@ pub(crate) fn register(
     m.register_method("eth_getStorageAt", |p, c, _| -> R {
         let v = params_vec(&p)?;
         let addr = parse_address(v.first().unwrap_or(&Value::Null), "address")?;
-        let slot: U256 = v
-            .get(1)
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| invalid_params("storage slot required"))?;
+        let slot: U256 = required(v.get(1), "storage slot")?;
         let n = c.resolve(parse_block_tag(v.get(2))?)?;
         let value = c.backend.storage(n, addr, slot).map_err(backend_err)?;
         Ok(json!(B256::from(value)))
