@@ -353,12 +353,13 @@ fn the_sdk_drives_a_node_with_typed_calls() {
                 .unwrap();
             assert_eq!(signer.suite, suite);
             let hash = suite.hash(b"invoice INV-9");
+            let data = banyan_sdk::evidence::anchor_call(hash, "invoice", "INV-9", b"");
             let receipt = signer
                 .transact(
                     &client,
                     Some(banyan_sdk::evidence::EVIDENCE_ADDRESS),
                     U256::ZERO,
-                    banyan_sdk::evidence::anchor_call(hash, "invoice", "INV-9", b""),
+                    data.clone(),
                     None,
                     None,
                     Duration::from_secs(30),
@@ -384,7 +385,7 @@ fn the_sdk_drives_a_node_with_typed_calls() {
                     &client,
                     Some(banyan_sdk::evidence::EVIDENCE_ADDRESS),
                     U256::ZERO,
-                    banyan_sdk::evidence::anchor_call(hash, "invoice", "INV-9", b""),
+                    data,
                     None,
                     None,
                 )

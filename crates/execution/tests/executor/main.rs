@@ -88,14 +88,6 @@ fn funded_state() -> MemState {
     MemState::with_balances(&[(ALICE, ether(100)), (BOB, ether(5))])
 }
 
-fn call_request(to: Address, data: Vec<u8>) -> CallRequest {
-    CallRequest {
-        to: Some(to),
-        data: data.into(),
-        ..CallRequest::default()
-    }
-}
-
 #[test]
 fn transfer_moves_value_and_pays_gas_to_the_beneficiary() {
     let executor = executor(Suite::Ecdsa);

@@ -132,11 +132,10 @@ fn a_contract_calling_evidence_is_the_anchorer() {
             &env(2),
             &state,
             &block_hashes,
-            &banyan_execution::CallRequest {
-                to: Some(EVIDENCE_ADDRESS),
-                data: IEvidence::getAnchorCall { hash }.abi_encode().into(),
-                ..Default::default()
-            },
+            &call_request(
+                EVIDENCE_ADDRESS,
+                IEvidence::getAnchorCall { hash }.abi_encode(),
+            ),
         )
         .expect("call");
     let anchor = IEvidence::getAnchorCall::abi_decode_returns(&result.output).expect("decodes");
@@ -191,11 +190,7 @@ fn a_write_through_staticcall_or_delegatecall_reverts() {
                     &env(2),
                     &state,
                     &block_hashes,
-                    &banyan_execution::CallRequest {
-                        to: Some(FORWARDER),
-                        data: anchor_call(hash).into(),
-                        ..Default::default()
-                    },
+                    &call_request(FORWARDER, anchor_call(hash)),
                 )
                 .expect("call");
             assert!(!direct.success);

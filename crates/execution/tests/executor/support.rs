@@ -203,6 +203,15 @@ pub(crate) fn block_hashes(number: u64) -> Result<Option<B256>, StateError> {
     Ok(Some(keccak256(number.to_be_bytes())))
 }
 
+/// An `eth_call` of `data` to `to` with every other field defaulted.
+pub(crate) fn call_request(to: Address, data: Vec<u8>) -> banyan_execution::CallRequest {
+    banyan_execution::CallRequest {
+        to: Some(to),
+        data: data.into(),
+        ..Default::default()
+    }
+}
+
 /// Executes one block and applies it to `state`.
 pub(crate) fn run_block(
     executor: &Executor,
