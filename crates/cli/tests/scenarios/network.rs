@@ -4,15 +4,12 @@
 //! against the genesis validator set, and every transaction acknowledged with a receipt must be
 //! in the same block on every node.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use alloy_primitives::{Address, B256, U256};
 use banyan_primitives::Genesis;
 use banyan_testkit::checks::{
@@ -20,7 +17,6 @@ use banyan_testkit::checks::{
     wait_height,
 };
 use banyan_testkit::{RpcClient, TestNet};
-use common::*;
 use serde_json::{Value, json};
 
 const INIT_CHAIN_ID: u64 = 20261;

@@ -20,51 +20,51 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tracing_subscriber::fmt::MakeWriter;
 
-pub const CHAIN: &str = "bank-consortium";
-pub const CHAIN_ID: u64 = 4242;
-pub const OUR_CA: &str = "CN=Banyan Chain CA (chain 4242), O=bank-consortium";
+pub(crate) const CHAIN: &str = "bank-consortium";
+pub(crate) const CHAIN_ID: u64 = 4242;
+pub(crate) const OUR_CA: &str = "CN=Banyan Chain CA (chain 4242), O=bank-consortium";
 
-pub fn chain_ca() -> ChainCa {
+pub(crate) fn chain_ca() -> ChainCa {
     ChainCa::generate(CHAIN, CHAIN_ID, Validity::days_from_now(3650)).expect("CA")
 }
 
-pub fn node(ca: &ChainCa, name: &str, id: &str) -> NodeIdentity {
+pub(crate) fn node(ca: &ChainCa, name: &str, id: &str) -> NodeIdentity {
     node_valid(ca, name, id, Validity::days_from_now(365))
 }
 
-pub fn node_valid(ca: &ChainCa, name: &str, id: &str, validity: Validity) -> NodeIdentity {
+pub(crate) fn node_valid(ca: &ChainCa, name: &str, id: &str, validity: Validity) -> NodeIdentity {
     let sans = [SubjectAltName::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST))];
     ca.issue_node_cert(name, id, &sans, validity)
         .expect("node certificate")
 }
 
-pub fn tls(ca: &ChainCa, identity: &NodeIdentity) -> TlsConfig {
+pub(crate) fn tls(ca: &ChainCa, identity: &NodeIdentity) -> TlsConfig {
     TlsConfig::new(ca.cert_pem(), None, identity).expect("TLS config")
 }
 
-pub fn tls_with_crl(ca: &ChainCa, crl: &Crl, identity: &NodeIdentity) -> TlsConfig {
+pub(crate) fn tls_with_crl(ca: &ChainCa, crl: &Crl, identity: &NodeIdentity) -> TlsConfig {
     TlsConfig::new(ca.cert_pem(), Some(crl.pem()), identity).expect("TLS config")
 }
 
-pub fn unix(secs: u64) -> SystemTime {
+pub(crate) fn unix(secs: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(secs)
 }
 
-pub const JAN_2019: u64 = 1_546_300_800;
-pub const JAN_2020: u64 = 1_577_836_800;
+pub(crate) const JAN_2019: u64 = 1_546_300_800;
+pub(crate) const JAN_2020: u64 = 1_577_836_800;
 
-pub fn transport() -> TransportConfig {
+pub(crate) fn transport() -> TransportConfig {
     TransportConfig {
         handshake_timeout: Duration::from_secs(5),
         ..TransportConfig::default()
     }
 }
 
-pub async fn listener(tls: TlsConfig) -> Listener {
+pub(crate) async fn listener(tls: TlsConfig) -> Listener {
     listener_with(tls, transport()).await
 }
 
-pub async fn listener_with(tls: TlsConfig, config: TransportConfig) -> Listener {
+pub(crate) async fn listener_with(tls: TlsConfig, config: TransportConfig) -> Listener {
     let any_port = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     banyan_network::listen_with(any_port, tls, config)
         .await
@@ -72,7 +72,7 @@ pub async fn listener_with(tls: TlsConfig, config: TransportConfig) -> Listener 
 }
 
 /// Dials `listener` and accepts on it at once: (dialer's result, listener's result).
-pub async fn dial(
+pub(crate) async fn dial(
     listener: &mut Listener,
     dialer: &TlsConfig,
     expected_node_id: Option<&str>,
@@ -87,7 +87,7 @@ pub async fn dial(
 
 /// A rustls client that trusts any server and presents `identity` (or no certificate): to see
 /// what a listener does with clients our own `TlsConfig` would never build.
-pub async fn bare_client(
+pub(crate) async fn bare_client(
     addr: SocketAddr,
     identity: Option<&NodeIdentity>,
 ) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
@@ -116,7 +116,7 @@ pub async fn bare_client(
 }
 
 /// Reads from a bare client until the server's verdict arrives: the TLS alert as a rustls error.
-pub async fn bare_client_verdict(
+pub(crate) async fn bare_client_verdict(
     stream: &mut tokio_rustls::client::TlsStream<TcpStream>,
 ) -> Option<rustls::Error> {
     let mut buf = [0u8; 64];
@@ -182,14 +182,14 @@ impl ServerCertVerifier for AnyServer {
 /// interest process-wide. Captures are serialised and each starts from an empty buffer, so every
 /// test that asserts on log lines must hold a capture for its whole run.
 #[derive(Clone, Copy, Default)]
-pub struct Logs;
+pub(crate) struct Logs;
 
 static BUFFER: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 static CAPTURE_SERIAL: Mutex<()> = Mutex::new(());
 static INSTALL: std::sync::Once = std::sync::Once::new();
 
 /// Keeps other captures out until dropped.
-pub struct CaptureGuard {
+pub(crate) struct CaptureGuard {
     _serial: std::sync::MutexGuard<'static, ()>,
 }
 
@@ -246,7 +246,7 @@ impl Logs {
     }
 }
 
-pub struct LogWriter;
+pub(crate) struct LogWriter;
 
 impl Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

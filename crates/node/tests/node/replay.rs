@@ -4,7 +4,6 @@
 //! and hash. A block whose header lies is refused. Module state is in the state tree: its proof
 //! verifies against the header. Every served JSON-RPC method is called with an assertion on its
 //! answer, and a method served without such a call fails the coverage test.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_consensus::{TxEip1559, TxLegacy, TypedTransaction};
 use alloy_primitives::{Address, Bytes, TxKind, U256, keccak256};
@@ -18,7 +17,7 @@ use banyan_primitives::{SmTxFields, sign_eth_transaction};
 use banyan_rpc::Backend;
 use std::sync::Arc;
 
-const TOKEN_BIN: &str = include_str!("../../../contracts/build/BanyanToken.bin");
+const TOKEN_BIN: &str = include_str!("../../../../contracts/build/BanyanToken.bin");
 const CHAIN_ID: u64 = 777;
 
 fn config(suite: Suite) -> NodeConfig {

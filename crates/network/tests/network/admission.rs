@@ -1,14 +1,12 @@
 //! Who gets in: real TLS connections on 127.0.0.1 between nodes with good and bad certificates.
 //! Each refusal must name exactly what is wrong, on the refusing side, and the refused side must
 //! learn why from the TLS alert.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::time::{Duration, SystemTime};
 
+use crate::common;
+use crate::common::*;
 use banyan_network::{CertRejection, ChainCa, NetError, TlsConfig, Validity};
-use common::*;
 
 #[tokio::test]
 async fn nodes_from_the_same_ca_connect_exchange_frames_and_know_each_other() {

@@ -1,10 +1,8 @@
 //! Bad input over JSON-RPC gets a clear error and changes nothing: malformed bytes, bad
 //! signatures, wrong chain id, nonce gaps, insufficient balance, oversized payloads, oversized
 //! bodies and batches, too-wide log ranges.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
+use crate::common;
 use alloy_primitives::{Address, U256};
 use banyan_testkit::{DevNode, RpcClient};
 use serde_json::json;

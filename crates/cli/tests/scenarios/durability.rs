@@ -2,10 +2,8 @@
 //! data directory, and check that every transaction whose receipt was seen before the kill is
 //! still there, in the same block, that the chain keeps producing, and that no money appeared or
 //! vanished.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
+use crate::common;
 use alloy_primitives::{Address, U256};
 use banyan_testkit::{DevNode, RpcClient, parse_quantity};
 use serde_json::{Value, json};

@@ -1,10 +1,8 @@
 //! The Foundation end-to-end test: the same ethers.js + solc-js suite (tests/e2e) against
 //! `banyan dev` and against a 4-validator network made by `banyan init`, each node a real
 //! process. Needs `npm ci --prefix tests/e2e` (the README's test command does it).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
+use crate::common;
 use banyan_primitives::Genesis;
 use banyan_testkit::{DevNode, TestNet};
 use std::collections::BTreeMap;

@@ -1,9 +1,7 @@
 //! `banyan dev --metrics-port`: after a committed transfer and a refused transaction, `GET /metrics`
 //! reports them in the OpenMetrics text format; any other path is 404.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
+use crate::common;
 use alloy_primitives::Address;
 use banyan_testkit::{DevNode, free_port};
 use serde_json::json;

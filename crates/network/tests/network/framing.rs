@@ -1,10 +1,7 @@
 //! Frames over an admitted connection: the size limit and what happens at it.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
+use crate::common::*;
 use banyan_network::{NetError, TransportConfig};
-use common::*;
 
 #[tokio::test]
 async fn an_oversized_frame_closes_the_connection_with_a_clear_error() {

@@ -11,21 +11,17 @@
 //! After each scenario the honest nodes must hold the same block hash at every height, and
 //! every block's commit certificate must verify against the genesis validator set.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::common::bin;
 use banyan_network::{ChainCa, Crl, NodeIdentity, PeerIdentity, SubjectAltName, Validity};
 use banyan_testkit::checks::{
     check_agreement, head, metric, metrics_text, tail_logs, wait_height, wait_until,
 };
 use banyan_testkit::{PartitionProxy, TestNet};
-use common::bin;
 
 /// Each test runs 4 or 5 node processes; on a small machine two such tests at once starve each
 /// other's consensus timeouts, so they take turns.

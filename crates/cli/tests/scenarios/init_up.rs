@@ -1,9 +1,7 @@
 //! `banyan init` writes a network whose certificates, keys, genesis and configurations agree, and
 //! refuses to write over anything; `banyan up` runs it and stops it cleanly on Ctrl-C.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
+use crate::common;
 use alloy_primitives::{Address, U256};
 use banyan_crypto::{SecretKey, Suite};
 use banyan_network::TlsConfig;
@@ -21,7 +19,7 @@ use std::time::{Duration, Instant};
 /// The port layout `banyan init` documents: JSON-RPC, metrics and node network, 1000 apart.
 const STRIDE: u16 = 1000;
 
-use common::banyan;
+use crate::common::banyan;
 
 fn init(dir: &Path, args: &[&str]) -> Output {
     let mut all = vec!["init"];
@@ -488,7 +486,7 @@ fn up_reports_a_node_that_dies_and_exits_when_none_is_left() {
 /// The port table in docs/local-network.md is what `banyan init` writes with its defaults.
 #[test]
 fn the_documented_ports_are_init_defaults() {
-    let doc = include_str!("../../../docs/local-network.md");
+    let doc = include_str!("../../../../docs/local-network.md");
     let rows: Vec<Vec<&str>> = doc
         .lines()
         .map(|line| {

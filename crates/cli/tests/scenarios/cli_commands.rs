@@ -1,9 +1,7 @@
 //! The `banyan` commands against real nodes: accounts, transfers and contracts on both suites,
 //! `banyan node --config` (and its errors), proofs verified against a header, polling filters.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
+use crate::common;
 use alloy_primitives::{Address, B256, U256};
 use banyan_crypto::Suite;
 use banyan_testkit::{DevNode, free_port};
@@ -11,7 +9,7 @@ use serde_json::json;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::banyan;
+use crate::common::banyan;
 
 fn ok(args: &[&str]) -> String {
     let out = banyan(args);

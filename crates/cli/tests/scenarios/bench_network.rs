@@ -1,10 +1,8 @@
 //! `banyan bench` against an existing network: `--rpc` repeated spreads the senders over the
 //! nodes, every transaction must be included, and a URL of another chain is refused before
 //! anything is sent.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
+use crate::common;
 use banyan_testkit::{DevNode, TestNet};
 use serde_json::Value;
 use std::process::Command;

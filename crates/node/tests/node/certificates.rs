@@ -5,7 +5,6 @@
 //! A state snapshot imports into a fresh data directory; one of another chain, into a directory
 //! with blocks, whose accounts do not give the certified state root, truncated or foreign is
 //! refused, and leaves the directory as it was.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_primitives::{Address, B256, Bytes};
 use banyan_crypto::{SecretKey, Suite};

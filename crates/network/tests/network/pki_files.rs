@@ -1,10 +1,7 @@
 //! The chain's PKI on disk: CA and node files, and CRLs that nodes load.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
+use crate::common::*;
 use banyan_network::{ChainCa, Crl, NetError, NodeIdentity, TlsConfig, Validity};
-use common::*;
 
 #[tokio::test]
 async fn ca_and_node_certificates_round_trip_through_files() {

@@ -1,6 +1,5 @@
 //! Helpers shared by the process tests.
-#![allow(clippy::unwrap_used)]
-#![allow(dead_code, unreachable_pub, missing_docs)]
+#![allow(dead_code)]
 
 use alloy_consensus::{TxEip1559, TypedTransaction};
 use alloy_primitives::{Address, Bytes, TxKind, U256};
@@ -8,35 +7,35 @@ use banyan_crypto::SecretKey;
 use banyan_primitives::sign_eth_transaction;
 use std::path::{Path, PathBuf};
 
-pub const CHAIN_ID: u64 = 31337;
+pub(crate) const CHAIN_ID: u64 = 31337;
 
-pub fn bin() -> &'static Path {
+pub(crate) fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_banyan"))
 }
 
 /// Runs `banyan` with `args` to completion.
-pub fn banyan(args: &[&str]) -> std::process::Output {
+pub(crate) fn banyan(args: &[&str]) -> std::process::Output {
     std::process::Command::new(bin())
         .args(args)
         .output()
         .expect("run banyan")
 }
 
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-pub fn dev_key(i: usize) -> SecretKey {
+pub(crate) fn dev_key(i: usize) -> SecretKey {
     SecretKey::from_hex(banyan_node::DEV_KEYS[i]).expect("dev key")
 }
 
-pub fn address_of(key: &SecretKey) -> Address {
+pub(crate) fn address_of(key: &SecretKey) -> Address {
     let s = banyan_crypto::Suite::Ecdsa;
     s.address(&s.public_key(key).expect("public key"))
 }
 
 /// A signed EIP-1559 transaction, hex-encoded for eth_sendRawTransaction.
-pub fn signed(
+pub(crate) fn signed(
     key: &SecretKey,
     chain_id: u64,
     nonce: u64,
@@ -63,7 +62,7 @@ pub fn signed(
 }
 
 /// Sends a plain transfer from `key` with `nonce` and waits up to `timeout` for its receipt.
-pub fn transfer_and_wait(
+pub(crate) fn transfer_and_wait(
     rpc: &banyan_testkit::RpcClient,
     key: &SecretKey,
     nonce: u64,
