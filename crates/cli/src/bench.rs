@@ -87,10 +87,17 @@ impl Drop for Spawned {
     }
 }
 
+/// A free 127.0.0.1 port for the spawned node, below the kernel's ephemeral range (32768 and
+/// up): a port from that range, released and bound again by the node, can meanwhile be taken
+/// by any outgoing connection on the machine (the bench's own among them).
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    const PORTS: std::ops::Range<u16> = 20_000..32_000;
+    let span = u32::from(PORTS.end - PORTS.start);
+    let start = std::process::id() % span;
+    (0..span)
+        .map(|i| PORTS.start + u16::try_from((start + i * 7_919) % span).unwrap_or_default())
+        .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .ok_or_else(|| anyhow::anyhow!("no free port on 127.0.0.1 in {PORTS:?}"))
 }
 
 async fn spawn_dev(per_account: u64) -> anyhow::Result<(Spawned, String)> {

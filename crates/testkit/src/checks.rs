@@ -112,6 +112,13 @@ pub fn genesis(net: &TestNet) -> Genesis {
 /// of them the certificate of every `cert_every`-th block (and of the last) verifies against the
 /// genesis validators. Returns the common height.
 pub fn check_agreement(net: &TestNet, nodes: &[usize], cert_every: u64) -> u64 {
+    check_agreement_from(net, nodes, 0, cert_every)
+}
+
+/// [`check_agreement`] from height `from` up: for a node that started from a snapshot of block
+/// `from` and holds nothing below it. Every listed node must hold every height from `from` to
+/// the common head; the first must hold genesis (its hash binds the certificates).
+pub fn check_agreement_from(net: &TestNet, nodes: &[usize], from: u64, cert_every: u64) -> u64 {
     let genesis = genesis(net);
     let set = ValidatorSet::new(genesis.suite, &genesis.validators)
         .unwrap_or_else(|e| panic!("genesis validators: {e}"));
@@ -125,7 +132,11 @@ pub fn check_agreement(net: &TestNet, nodes: &[usize], cert_every: u64) -> u64 {
         .map(|r| head(r).unwrap_or_else(|| panic!("a node of {nodes:?} does not answer")))
         .min()
         .unwrap_or_default();
-    for height in 0..=common {
+    assert!(
+        common >= from,
+        "nodes {nodes:?} have a common head {common}, below height {from}"
+    );
+    for height in from..=common {
         let hashes: Vec<B256> = rpcs.iter().map(|r| block_hash(r, height)).collect();
         assert!(
             hashes.windows(2).all(|w| w[0] == w[1]),

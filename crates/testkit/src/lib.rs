@@ -6,6 +6,7 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod checks;
+pub mod seed;
 
 use anyhow::{Context, anyhow, bail};
 use serde_json::{Value, json};
@@ -739,7 +740,7 @@ fn proxy_listener() -> anyhow::Result<TcpListener> {
             return Ok(listener);
         }
     }
-    Ok(TcpListener::bind("127.0.0.1:0")?)
+    bail!("no free port for a partition proxy in 10000..20000")
 }
 
 fn proxy_accept_loop(
@@ -757,9 +758,10 @@ fn proxy_accept_loop(
                 continue;
             }
         };
+        // Counted before the close, so that a client that sees the close sees the count.
         let refuse = |s: &TcpStream| {
-            let _ = s.shutdown(std::net::Shutdown::Both);
             shared.refused.fetch_add(1, SeqCst);
+            let _ = s.shutdown(std::net::Shutdown::Both);
         };
         if shared.cut.load(SeqCst) || client.set_nonblocking(false).is_err() {
             refuse(&client);
@@ -847,7 +849,7 @@ mod proxy_tests {
     /// An echo server on a free port, one thread per connection (ended by the client's close);
     /// the accepting thread lives as long as the test process.
     fn echo_server() -> SocketAddr {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = TcpListener::bind(("127.0.0.1", free_port().unwrap())).unwrap();
         let addr = listener.local_addr().unwrap();
         std::thread::spawn(move || {
             for stream in listener.incoming() {

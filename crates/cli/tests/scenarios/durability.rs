@@ -1,12 +1,18 @@
-//! Durability: SIGKILL the node at random moments while it is under load, restart it on the same
-//! data directory, and check that every transaction whose receipt was seen before the kill is
-//! still there, in the same block, that the chain keeps producing, and that no money appeared or
-//! vanished.
+//! Durability: SIGKILL the node at seeded random moments while it is under load, restart it on
+//! the same data directory, and check after every restart that every block it ever served is
+//! still there with the same hash (heights without transactions included), that every
+//! transaction whose receipt was seen is still in the same block, that every round did real
+//! work, that the chain keeps producing, and that no money appeared or vanished.
+//!
+//! The kill moments come from `BANYAN_TEST_SEED` when set, else from the clock; the seed is
+//! printed first and in every failure, so a failing run can be replayed.
 
 use crate::common;
 use alloy_primitives::{Address, U256};
+use banyan_testkit::seed::TestRng;
 use banyan_testkit::{DevNode, RpcClient, parse_quantity};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -86,9 +92,44 @@ fn total_balance(rpc: &RpcClient, validator: &str) -> U256 {
         .fold(U256::ZERO, |a, b| a + b)
 }
 
+/// Records every height from `from` up that the node serves, as it serves it: `height -> (hash,
+/// transaction count)`, until stopped or the node goes away.
+fn watch(rpc: RpcClient, stop: Arc<AtomicBool>, from: u64) -> BTreeMap<u64, (String, usize)> {
+    let mut seen = BTreeMap::new();
+    let mut next = from;
+    while !stop.load(Ordering::Relaxed) {
+        let Ok(Ok(head)) = rpc.try_call("eth_blockNumber", json!([])) else {
+            return seen;
+        };
+        let head = parse_quantity(&head).unwrap();
+        while next <= head {
+            let Ok(Ok(block)) =
+                rpc.try_call("eth_getBlockByNumber", json!([format!("{next:#x}"), false]))
+            else {
+                return seen;
+            };
+            let hash = block["hash"].as_str().unwrap().to_string();
+            let txs = block["transactions"].as_array().unwrap().len();
+            seen.insert(next, (hash, txs));
+            next += 1;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    seen
+}
+
+/// Rounds of load, kill and restart.
+const ROUNDS: usize = 6;
+/// What every round must have done before its kill for the round to mean anything.
+const MIN_ACKED_PER_ROUND: usize = 4;
+const MIN_HEIGHTS_PER_ROUND: usize = 2;
+
 #[test]
-fn sigkill_under_load_loses_no_committed_transaction() {
-    let mut node = DevNode::start(common::bin(), &["--block-time-ms", "200"]).expect("start");
+fn sigkill_under_load_loses_no_committed_block_or_transaction() {
+    let mut rng = TestRng::for_scenario("durability");
+    let seed = rng.seed();
+    let mut node = DevNode::start(common::bin(), &["--block-time-ms", "200", "--empty-blocks"])
+        .expect("start");
     let rpc = node.rpc();
     let status = rpc.call("banyan_status", json!([])).unwrap();
     let validator = status["validator"].as_str().unwrap().to_string();
@@ -99,23 +140,67 @@ fn sigkill_under_load_loses_no_committed_transaction() {
     );
 
     let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-    let mut seed = 0x9e3779b97f4a7c15u64;
-    for round in 0..6 {
+    // Every height served before any kill: (hash, transaction count).
+    let mut served: BTreeMap<u64, (String, usize)> = BTreeMap::new();
+    for round in 0..ROUNDS {
+        let acked_before = acked.lock().unwrap().len();
+        let served_before = served.len();
         let stop = Arc::new(AtomicBool::new(false));
-        let t = {
+        let watcher = {
+            let (rpc, stop) = (node.rpc(), stop.clone());
+            let from = served.last_key_value().map_or(0, |(h, _)| h + 1);
+            std::thread::spawn(move || watch(rpc, stop, from))
+        };
+        // Empty heights first (no load yet), then load.
+        let quiet_from = rpc.quantity("eth_blockNumber", json!([])).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while rpc.quantity("eth_blockNumber", json!([])).unwrap() < quiet_from + 2 {
+            assert!(
+                Instant::now() < deadline,
+                "seed {seed} round {round}: no empty blocks"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let loader = {
             let (rpc, stop, acked) = (node.rpc(), stop.clone(), acked.clone());
             std::thread::spawn(move || load(rpc, stop, acked))
         };
-        // A pseudo-random moment between 300 and 1500 ms into the load.
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        std::thread::sleep(Duration::from_millis(300 + seed % 1200));
+        let wait_ms = rng.in_range(600..2_000);
+        std::thread::sleep(Duration::from_millis(wait_ms));
         node.kill9().expect("kill -9");
         stop.store(true, Ordering::Relaxed);
-        t.join().expect("load thread");
+        loader.join().expect("load thread");
+        for (height, seen) in watcher.join().expect("watch thread") {
+            if let Some(earlier) = served.insert(height, seen.clone()) {
+                assert_eq!(
+                    earlier, seen,
+                    "seed {seed} round {round}: height {height} was served with two hashes"
+                );
+            }
+        }
         node.restart().expect("restart after SIGKILL");
 
+        // Every block ever served is still there, unchanged; so is every acknowledged
+        // transaction.
+        for (height, (hash, _)) in &served {
+            let block = rpc
+                .call(
+                    "eth_getBlockByNumber",
+                    json!([format!("{height:#x}"), false]),
+                )
+                .unwrap();
+            assert!(
+                !block.is_null(),
+                "seed {seed} round {round} (kill after {wait_ms} ms): block {height}, served \
+                 before the kill, is gone after the restart"
+            );
+            assert_eq!(
+                block["hash"].as_str().unwrap(),
+                hash,
+                "seed {seed} round {round} (kill after {wait_ms} ms): block {height} changed \
+                 across the restart"
+            );
+        }
         let acked_now = acked.lock().unwrap().clone();
         for (hash, block_hash) in &acked_now {
             let r = rpc
@@ -123,23 +208,33 @@ fn sigkill_under_load_loses_no_committed_transaction() {
                 .unwrap();
             assert!(
                 !r.is_null(),
-                "round {round}: acknowledged transaction {hash} lost after SIGKILL"
+                "seed {seed} round {round}: acknowledged transaction {hash} lost after SIGKILL"
             );
             assert_eq!(
                 r["blockHash"].as_str().unwrap(),
                 block_hash,
-                "round {round}: {hash} moved to another block"
+                "seed {seed} round {round}: {hash} moved to another block"
             );
         }
+        let new_acked = acked_now.len() - acked_before;
+        let new_heights = served.len() - served_before;
         eprintln!(
-            "round {round}: {} acknowledged transactions intact",
+            "round {round}: killed after {wait_ms} ms; {new_acked} new acknowledged transactions, \
+             {new_heights} new heights; all {} blocks and {} transactions intact",
+            served.len(),
             acked_now.len()
         );
+        assert!(
+            new_acked >= MIN_ACKED_PER_ROUND && new_heights >= MIN_HEIGHTS_PER_ROUND,
+            "seed {seed} round {round}: the round did too little to mean anything \
+             ({new_acked} acknowledged transactions, {new_heights} heights)"
+        );
     }
-    let total_acked = acked.lock().unwrap().len();
+    // Heights without transactions were among those checked.
+    let empty = served.values().filter(|(_, txs)| *txs == 0).count();
     assert!(
-        total_acked > 20,
-        "the load produced too few receipts ({total_acked}) to mean anything"
+        empty >= ROUNDS,
+        "seed {seed}: only {empty} empty heights were checked"
     );
 
     // The chain keeps producing after the last restart.
@@ -154,7 +249,7 @@ fn sigkill_under_load_loses_no_committed_transaction() {
     assert_eq!(r["status"], "0x1");
 
     // Money is conserved across every crash: fees went to the validator, nothing was burned.
-    assert_eq!(total_balance(&rpc, &validator), supply);
+    assert_eq!(total_balance(&rpc, &validator), supply, "seed {seed}");
 
     // Heights are contiguous and every block links to its parent.
     let head = rpc.quantity("eth_blockNumber", json!([])).unwrap();

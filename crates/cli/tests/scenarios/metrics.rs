@@ -100,7 +100,7 @@ fn metrics_report_committed_blocks_and_refusals() {
 
 #[test]
 fn a_taken_metrics_port_refuses_the_start() {
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = std::net::TcpListener::bind(("127.0.0.1", free_port().unwrap())).unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
     let err = match DevNode::start(common::bin(), &["--metrics-port", &port]) {
         Ok(_) => panic!("the node started on a taken metrics port"),

@@ -438,7 +438,8 @@ async fn a_silent_peer_times_out_the_handshake() {
     );
 
     // And a dialer facing a port that accepts TCP but never speaks TLS.
-    let mute = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let port = banyan_testkit::free_port().expect("a free port");
+    let mute = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .expect("bind");
     let dialer = tls(&ca, &node(&ca, "node2", "0xbbbb"));

@@ -1,4 +1,4 @@
-//! Shared helpers: CAs and nodes, listeners on 127.0.0.1:0, a bare rustls client, log capture.
+//! Shared helpers: CAs and nodes, listeners on 127.0.0.1 ports from the testkit's reservation, a bare rustls client, log capture.
 
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
@@ -65,8 +65,8 @@ pub(crate) async fn listener(tls: TlsConfig) -> Listener {
 }
 
 pub(crate) async fn listener_with(tls: TlsConfig, config: TransportConfig) -> Listener {
-    let any_port = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    banyan_network::listen_with(any_port, tls, config)
+    let port = banyan_testkit::free_port().expect("a free port below the ephemeral range");
+    banyan_network::listen_with(SocketAddr::from((Ipv4Addr::LOCALHOST, port)), tls, config)
         .await
         .expect("listen")
 }
