@@ -180,6 +180,15 @@ fn sigkill_under_load_loses_no_committed_block_or_transaction() {
         }
         node.restart().expect("restart after SIGKILL");
 
+        // The head never goes back: the last block served before the kill is still the head
+        // or below it.
+        let top = served.last_key_value().map_or(0, |(h, _)| *h);
+        let head = rpc.quantity("eth_blockNumber", json!([])).unwrap();
+        assert!(
+            head >= top,
+            "seed {seed} round {round} (kill after {wait_ms} ms): the head went back from \
+             {top}, served before the kill, to {head} after the restart"
+        );
         // Every block ever served is still there, unchanged; so is every acknowledged
         // transaction.
         for (height, (hash, _)) in &served {
@@ -205,7 +214,12 @@ fn sigkill_under_load_loses_no_committed_block_or_transaction() {
         for (hash, block_hash) in &acked_now {
             let r = rpc
                 .call("eth_getTransactionReceipt", json!([hash]))
-                .unwrap();
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "seed {seed} round {round} (kill after {wait_ms} ms): the receipt of \
+                         acknowledged transaction {hash} is not served after the restart: {e}"
+                    )
+                });
             assert!(
                 !r.is_null(),
                 "seed {seed} round {round}: acknowledged transaction {hash} lost after SIGKILL"
