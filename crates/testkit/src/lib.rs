@@ -6,10 +6,13 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod checks;
+pub mod run;
 pub mod seed;
 
 use anyhow::{Context, anyhow, bail};
+pub use run::OutputWithin;
 use serde_json::{Value, json};
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -442,7 +445,7 @@ impl TestNet {
             .args(["--base-port", &base.to_string()])
             .args(extra)
             .arg(&dir)
-            .output()
+            .output_within(run::COMMAND_DEADLINE)
             .context("running banyan init")?;
         if !out.status.success() {
             bail!(

@@ -3,6 +3,7 @@
 //! anything is sent.
 
 use crate::common;
+use banyan_testkit::OutputWithin;
 use banyan_testkit::{DevNode, TestNet};
 use serde_json::Value;
 use std::process::Command;
@@ -27,7 +28,9 @@ fn bench_spreads_senders_over_the_nodes_of_a_network() {
     for pid in &pids {
         cmd.args(["--pid", pid]);
     }
-    let out = cmd.output().expect("run banyan bench");
+    let out = cmd
+        .output_within(std::time::Duration::from_secs(600))
+        .expect("run banyan bench");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -61,7 +64,7 @@ fn bench_refuses_urls_of_two_chains() {
     let out = Command::new(common::bin())
         .args(["bench", "--txs", "10", "--senders", "1"])
         .args(["--rpc", &a.url(), "--rpc", &b.url()])
-        .output()
+        .output_within(std::time::Duration::from_secs(600))
         .expect("run banyan bench");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "bench accepted two chains: {stderr}");

@@ -5,6 +5,7 @@ use alloy_consensus::{TxEip1559, TypedTransaction};
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use banyan_crypto::SecretKey;
 use banyan_primitives::sign_eth_transaction;
+use banyan_testkit::OutputWithin;
 use std::path::{Path, PathBuf};
 
 pub(crate) const CHAIN_ID: u64 = 31337;
@@ -17,7 +18,7 @@ pub(crate) fn bin() -> &'static Path {
 pub(crate) fn banyan(args: &[&str]) -> std::process::Output {
     std::process::Command::new(bin())
         .args(args)
-        .output()
+        .output_within(banyan_testkit::run::COMMAND_DEADLINE)
         .expect("run banyan")
 }
 

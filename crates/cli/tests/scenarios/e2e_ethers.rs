@@ -4,6 +4,7 @@
 
 use crate::common;
 use banyan_primitives::Genesis;
+use banyan_testkit::OutputWithin;
 use banyan_testkit::{DevNode, TestNet};
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -67,7 +68,7 @@ fn run_suite(env: &[(&str, String)]) -> Run {
         cmd.env(k, v);
     }
     let out = cmd
-        .output()
+        .output_within(std::time::Duration::from_secs(600))
         .expect("run node --test (is Node.js installed?)");
     let report = format!(
         "{}{}",

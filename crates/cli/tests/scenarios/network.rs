@@ -4,6 +4,7 @@
 //! against the genesis validator set, and every transaction acknowledged with a receipt must be
 //! in the same block on every node.
 
+use banyan_testkit::OutputWithin;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -104,7 +105,7 @@ impl Load {
 fn cli_json(args: &[&str]) -> Value {
     let out = std::process::Command::new(bin())
         .args(args)
-        .output()
+        .output_within(banyan_testkit::run::COMMAND_DEADLINE)
         .unwrap();
     assert!(
         out.status.success(),
@@ -208,7 +209,7 @@ fn evidence_is_visible_and_provable_on_every_node(net: &TestNet, via: usize) {
         ])
         .arg(&genesis)
         .args(["--hash", &format!("{}", B256::repeat_byte(0x42)), "--json"])
-        .output()
+        .output_within(banyan_testkit::run::COMMAND_DEADLINE)
         .unwrap();
     assert!(!absent.status.success());
     let answer: Value = serde_json::from_slice(&absent.stdout).unwrap();
@@ -265,7 +266,7 @@ fn four_nodes_agree_and_a_transaction_sent_to_one_is_committed_on_all() {
             .args(["verify", "--rpc", &net.nodes[2].url(), "--genesis"])
             .arg(genesis)
             .arg("5")
-            .output()
+            .output_within(banyan_testkit::run::COMMAND_DEADLINE)
             .unwrap()
     };
     let out = verify(&net.dir.join("genesis.json"));
@@ -630,7 +631,7 @@ fn a_new_node_starts_from_a_certified_snapshot_instead_of_replaying() {
         .arg(config(0))
         .arg("--out")
         .arg(&snap)
-        .output()
+        .output_within(banyan_testkit::run::COMMAND_DEADLINE)
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
@@ -655,7 +656,7 @@ fn a_new_node_starts_from_a_certified_snapshot_instead_of_replaying() {
             .args(["snapshot", "import", "--config"])
             .arg(config(3))
             .arg(file)
-            .output()
+            .output_within(banyan_testkit::run::COMMAND_DEADLINE)
             .unwrap()
     };
     // A damaged snapshot is refused and leaves nothing behind.
