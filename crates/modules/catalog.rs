@@ -22,6 +22,9 @@ pub use banyan_module_crypto::{
     self as crypto, BANYAN_CRYPTO_ADDRESS, BanyanCrypto, IBanyanCrypto,
 };
 pub use banyan_module_evidence::{self as evidence, EVIDENCE_ADDRESS, Evidence, IEvidence};
+pub use banyan_module_governance::{
+    self as governance, GOVERNANCE_ADDRESS, Governance, GovernanceParams, IGovernance,
+};
 
 /// Makes a module.
 pub type ModuleConstructor = fn() -> Arc<dyn NativeModule>;
@@ -30,6 +33,7 @@ pub type ModuleConstructor = fn() -> Arc<dyn NativeModule>;
 pub const KNOWN: &[(&str, ModuleConstructor)] = &[
     ("crypto", || Arc::new(BanyanCrypto)),
     ("evidence", || Arc::new(Evidence)),
+    ("governance", || Arc::new(Governance)),
 ];
 
 /// A chain spec's `modules` section that this node cannot run.
@@ -80,17 +84,22 @@ pub enum ModulesError {
     },
 }
 
-/// The spec enabling every known module at the version this node runs: what `banyan init` and
-/// `banyan dev` write.
-pub fn default_spec() -> BTreeMap<String, ModuleSpec> {
+/// The spec enabling every known module at the version this node runs, with `governors` (in
+/// order, of equal weight, under the default rules) as the first committee: what `banyan init`
+/// and `banyan dev` write.
+pub fn default_spec(governors: &[Address]) -> BTreeMap<String, ModuleSpec> {
     KNOWN
         .iter()
         .map(|(name, make)| {
+            let params = match *name {
+                "governance" => governance::GovernanceParams::equal(governors).to_json(),
+                _ => Default::default(),
+            };
             (
                 (*name).to_string(),
                 ModuleSpec {
                     version: make().version(),
-                    params: Default::default(),
+                    params,
                 },
             )
         })

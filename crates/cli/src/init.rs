@@ -332,6 +332,13 @@ fn genesis(
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // One governor per validator's institution, of equal weight: account i for node i
+    // (docs/modules/governance.md).
+    let governors: Vec<Address> = accounts
+        .iter()
+        .take(validators.len().max(1))
+        .map(|(address, _)| *address)
+        .collect();
     let genesis = Genesis {
         chain_id: a.chain_id,
         suite,
@@ -339,7 +346,7 @@ fn genesis(
         gas_limit: GAS_LIMIT,
         alloc,
         validators,
-        modules: banyan_modules::default_spec(),
+        modules: banyan_modules::default_spec(&governors),
     };
     genesis.validate()?;
     Ok(genesis)

@@ -279,7 +279,10 @@ impl NativeModule for Blocklist {
 
 #[test]
 fn a_screening_module_refuses_in_the_block_and_at_admission_with_the_same_reason() {
-    let mut modules = banyan_modules::registry(&banyan_modules::default_spec()).unwrap();
+    let mut modules = banyan_modules::registry(&banyan_modules::default_spec(&[
+        alloy_primitives::Address::repeat_byte(0x60),
+    ]))
+    .unwrap();
     modules.register(std::sync::Arc::new(Blocklist)).unwrap();
     let executor = banyan_execution::Executor::new(
         banyan_execution::ExecConfig {

@@ -178,7 +178,10 @@ impl StateReader for MemState {
 
 /// An executor with every built-in module (as `banyan init` enables them).
 pub(crate) fn executor(suite: Suite) -> Executor {
-    let modules = banyan_modules::registry(&banyan_modules::default_spec()).expect("built-ins");
+    let modules = banyan_modules::registry(&banyan_modules::default_spec(&[
+        alloy_primitives::Address::repeat_byte(0x60),
+    ]))
+    .expect("built-ins");
     Executor::new(
         ExecConfig {
             chain_id: CHAIN_ID,

@@ -206,6 +206,43 @@ impl WordList {
         state.sload(self.0.data_area().offset(index))
     }
 
+    /// Overwrites element `index`, which must be below the length (a programming error
+    /// otherwise, caught by the module's tests).
+    pub fn set(
+        self,
+        state: &mut ModuleState<'_>,
+        index: u64,
+        word: Word,
+    ) -> Result<(), ModuleError> {
+        debug_assert!(index < self.len(state)?, "WordList::set past the end");
+        state.sstore(self.0.data_area().offset(index), word)
+    }
+
+    /// Removes element `index` by moving the last element into its place (order is not kept)
+    /// and clearing the last slot. Returns the element that moved into `index`, if any, so that
+    /// an index kept elsewhere can follow it. `index` at or past the end changes nothing.
+    pub fn swap_remove(
+        self,
+        state: &mut ModuleState<'_>,
+        index: u64,
+    ) -> Result<Option<Word>, ModuleError> {
+        let len = self.len(state)?;
+        if index >= len {
+            return Ok(None);
+        }
+        let last = len - 1;
+        let moved = if index == last {
+            None
+        } else {
+            let word = self.get(state, last)?;
+            state.sstore(self.0.data_area().offset(index), word)?;
+            Some(word)
+        };
+        state.sstore(self.0.data_area().offset(last), Word::ZERO)?;
+        state.sstore(self.0, Word::from_u64(last))?;
+        Ok(moved)
+    }
+
     /// Up to `limit` elements from `offset` on, and the total length.
     pub fn page(
         self,

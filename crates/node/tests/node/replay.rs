@@ -11,7 +11,7 @@ use alloy_sol_types::SolCall;
 use banyan_crypto::{SecretKey, Suite};
 use banyan_module_api::slots::Word;
 use banyan_modules::evidence::layout::{AnchorRecord, Fields};
-use banyan_modules::{EVIDENCE_ADDRESS, IEvidence};
+use banyan_modules::{EVIDENCE_ADDRESS, GOVERNANCE_ADDRESS, IEvidence, IGovernance};
 use banyan_node::{DataDir, Node, NodeConfig, NodeError, dev_accounts, dev_genesis, replay};
 use banyan_primitives::{SmTxFields, sign_eth_transaction};
 use banyan_rpc::Backend;
@@ -203,6 +203,63 @@ fn build_chain(suite: Suite) -> Arc<Node> {
                 200_000,
             );
         }
+        // Governance: account 0, the dev chain's one governor, adds account 1 (passes at once);
+        // account 1 then proposes new rules, which pass when account 0 votes; account 3, no
+        // governor, is refused (the revert is included).
+        let governance = |call: Vec<u8>| (Some(GOVERNANCE_ADDRESS), call);
+        let propose = |kind, payload: Vec<u8>| {
+            IGovernance::proposeCall {
+                kind,
+                payload: payload.into(),
+                description: "replayed".into(),
+                votingPeriod: 0,
+            }
+            .abi_encode()
+        };
+        let action = match round {
+            1 => Some((
+                0,
+                governance(propose(
+                    IGovernance::Kind::AddGovernor,
+                    alloy_sol_types::SolValue::abi_encode(&IGovernance::GovernorChange {
+                        governor: addrs[1],
+                        weight: 1,
+                    }),
+                )),
+            )),
+            2 => Some((
+                1,
+                governance(propose(
+                    IGovernance::Kind::SetRules,
+                    alloy_sol_types::SolValue::abi_encode(&IGovernance::Rules {
+                        participationBps: 5_000,
+                        approvalBps: 5_000,
+                        votingPeriod: 100,
+                    }),
+                )),
+            )),
+            3 => Some((
+                0,
+                governance(
+                    IGovernance::voteCall {
+                        id: 2,
+                        choice: IGovernance::Choice::Yes,
+                    }
+                    .abi_encode(),
+                ),
+            )),
+            4 => Some((
+                3,
+                governance(propose(
+                    IGovernance::Kind::RemoveGovernor,
+                    alloy_sol_types::SolValue::abi_encode(&addrs[0]),
+                )),
+            )),
+            _ => None,
+        };
+        if let Some((who, (to, data))) = action {
+            send(&node, who, to, 0, data, 1_000_000);
+        }
         node.produce_block().unwrap().expect("block");
     }
     node
@@ -237,6 +294,19 @@ fn replay_from_genesis_reproduces_every_block() {
             duplicate.iter().filter(|r| !r.success).count() >= 2,
             "{suite}: the duplicate anchor (and the token overdraft) revert in block 5"
         );
+        // Governance ran: account 1 added in block 3, the new rules executed in block 5.
+        let governance_logs = |block: u64| -> usize {
+            let receipts = source.chain().receipts(block).unwrap().unwrap();
+            receipts
+                .iter()
+                .flat_map(|r| &r.logs)
+                .filter(|l| l.address == GOVERNANCE_ADDRESS)
+                .count()
+        };
+        // ProposalCreated, Voted, GovernorSet, ProposalExecuted.
+        assert_eq!(governance_logs(3), 4, "{suite}: block 3");
+        // Voted, RulesChanged, ProposalExecuted.
+        assert_eq!(governance_logs(5), 3, "{suite}: block 5");
 
         let target = Node::open(&config(suite)).unwrap();
         let n = replay(source.chain(), &target, &|_, _| {}).unwrap();

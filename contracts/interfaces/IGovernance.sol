@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.20;
+
+/// @title IGovernance
+/// @notice The committee that runs the consortium: governors with weights propose changes and
+///         vote on them; a proposal passes when participation (voted weight / total weight) and
+///         approval (yes / (yes + no)) reach the committee's thresholds, and it is executed in
+///         the block whose vote passes it. If its action fails, the proposal ends `Failed` with
+///         the reason and nothing of the action is applied.
+/// @dev A native module at 0x0000000000000000000000000000000000001002 on chains whose spec enables
+///      `governance` (see docs/modules/governance.md for the rules, state layout, gas and every
+///      error). Every failure reverts with `Error(string)` naming what was wrong and who could do
+///      it instead. Thresholds are in basis points (1 to 10000).
+interface IGovernance {
+    /// @notice Where a proposal stands. `Open` until it passes (then `Executed`, or `Failed` when
+    ///         its action could not be applied), is cancelled by its creator, is superseded by a
+    ///         change of the committee or its rules, or reaches its expiry height (then
+    ///         `Rejected` when enough weight voted but approval fell short, else `Expired`).
+    enum Status {
+        None,
+        Open,
+        Executed,
+        Rejected,
+        Expired,
+        Failed,
+        Superseded,
+        Cancelled
+    }
+
+    /// @notice A governor's vote; `None` means not voted.
+    enum Choice {
+        None,
+        Yes,
+        No,
+        Abstain
+    }
+
+    /// @notice What a proposal does, with the payload it carries (ABI-encoded):
+    ///         `AddGovernor` and `SetWeight` a `GovernorChange`, `RemoveGovernor` an `address`,
+    ///         `SetRules` a `Rules`.
+    enum Kind {
+        None,
+        AddGovernor,
+        RemoveGovernor,
+        SetWeight,
+        SetRules
+    }
+
+    /// @notice Payload of `AddGovernor` and `SetWeight`.
+    struct GovernorChange {
+        address governor;
+        uint64 weight;
+    }
+
+    /// @notice The committee's rules, and the payload of `SetRules`. `votingPeriod` is the
+    ///         default number of blocks a proposal stays open.
+    struct Rules {
+        uint16 participationBps;
+        uint16 approvalBps;
+        uint64 votingPeriod;
+    }
+
+    /// @notice One proposal, with the rules and total weight that judge it (those in force when
+    ///         it was created) and its tally.
+    struct Proposal {
+        uint64 id;
+        Kind kind;
+        bytes payload;
+        address creator;
+        string description;
+        uint64 createdAt;
+        uint64 expiresAt;
+        uint64 epoch;
+        Status status;
+        uint64 closedAt;
+        string reason;
+        uint64 yes;
+        uint64 no;
+        uint64 abstain;
+        uint64 totalWeight;
+        uint16 participationBps;
+        uint16 approvalBps;
+    }
+
+    /// @notice `creator` opened proposal `id`; it may be voted on until block `expiresAt`.
+    event ProposalCreated(uint64 indexed id, address indexed creator, Kind kind, uint64 expiresAt);
+    /// @notice `voter` voted (or changed its vote) on proposal `id` with its `weight`.
+    event Voted(uint64 indexed id, address indexed voter, Choice choice, uint64 weight);
+    /// @notice Proposal `id` passed and its action was applied in this block.
+    event ProposalExecuted(uint64 indexed id);
+    /// @notice Proposal `id` passed but its action could not be applied; nothing of it was.
+    event ProposalFailed(uint64 indexed id, string reason);
+    /// @notice Proposal `id` was closed unpassed at its expiry (`Rejected` or `Expired`).
+    event ProposalClosed(uint64 indexed id, Status status);
+    /// @notice Proposal `id` can no longer pass: the committee or its rules changed (now at
+    ///         `epoch`) since it was created.
+    event ProposalSuperseded(uint64 indexed id, uint64 epoch);
+    /// @notice Proposal `id` was cancelled by its creator.
+    event ProposalCancelled(uint64 indexed id);
+    /// @notice `governor` now has `weight` (0: no longer a governor).
+    event GovernorSet(address indexed governor, uint64 weight);
+    /// @notice The committee's rules changed; `epoch` counts changes of the committee or rules.
+    event RulesChanged(uint64 epoch, uint16 participationBps, uint16 approvalBps, uint64 votingPeriod);
+
+    /// @notice Opens a proposal of `kind` with its ABI-encoded `payload` and a `description`
+    ///         (at most 256 bytes), open for `votingPeriod` blocks (0: the committee's default).
+    ///         Only a governor may propose; the creator's vote is counted as `Yes` at once, so a
+    ///         proposal may pass (and execute) in the same call. The payload is checked now and
+    ///         again when the proposal passes.
+    function propose(Kind kind, bytes calldata payload, string calldata description, uint64 votingPeriod)
+        external
+        returns (uint64 id);
+
+    /// @notice Votes on an open proposal, or changes the caller's earlier vote. Only a governor
+    ///         may vote, with its weight. A vote that makes the proposal pass executes it.
+    function vote(uint64 id, Choice choice) external;
+
+    /// @notice Cancels an open proposal; only its creator may.
+    function cancel(uint64 id) external;
+
+    /// @notice Records the end of a proposal past its expiry height (`Rejected` or `Expired`),
+    ///         with an event. Anyone may call it; reads show the same status before it is called.
+    function close(uint64 id) external;
+
+    /// @notice Proposal `id`; reverts when there is none.
+    function getProposal(uint64 id) external view returns (Proposal memory);
+
+    /// @notice Number of proposals ever made (ids run from 1 to this number).
+    function proposalCount() external view returns (uint64);
+
+    /// @notice `voter`'s current vote on proposal `id`.
+    function voteOf(uint64 id, address voter) external view returns (Choice);
+
+    /// @notice The governors and their weights, in the order they joined.
+    function governors() external view returns (address[] memory accounts, uint64[] memory weights);
+
+    /// @notice `account`'s weight; 0 when it is not a governor.
+    function weightOf(address account) external view returns (uint64);
+
+    /// @notice The rules in force, the epoch (changes of the committee or rules so far) and
+    ///         the committee's total weight.
+    function rules() external view returns (Rules memory current, uint64 epoch, uint64 totalWeight);
+}

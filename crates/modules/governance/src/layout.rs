@@ -1,0 +1,263 @@
+//! Where Governance keeps its state in its account's storage. The layout is part of the
+//! module's version ([`crate::VERSION`]): a member proves the committee or a proposal's outcome
+//! with `eth_getProof` against a certified header.
+//!
+//! | slot | content |
+//! |---|---|
+//! | `keccak256("governance.rules" ‖ 0x00)` | participation bps (2) ‖ approval bps (2) ‖ voting period (8) ‖ epoch (8) ‖ total weight (8) ‖ zero (4) |
+//! | `keccak256("governance.count" ‖ 0x00)` | number of proposals |
+//! | `keccak256("governance.members" ‖ 0x00)` | governors: count; word `i` at `keccak256(slot) + i` = address (20) ‖ weight (8) ‖ zero (4) |
+//! | `keccak256("governance.member" ‖ 0x00 ‖ address)` | weight (8) ‖ position in the list + 1 (8) ‖ zero (16) |
+//! | `keccak256("governance.open" ‖ 0x00)` | ids of the open proposals (list, as above; order not kept) |
+//! | `keccak256("governance.vote" ‖ 0x00 ‖ id (8) ‖ voter)` | choice (1) ‖ zero (31) |
+//!
+//! Proposal `id` starts at `P = keccak256("governance.proposal" ‖ 0x00 ‖ id (8, big-endian))`:
+//!
+//! | slot | content |
+//! |---|---|
+//! | `P` | creator (20) ‖ kind (1) ‖ status (1) ‖ participation bps (2) ‖ approval bps (2) ‖ zero (6) |
+//! | `P+1` | created at (8) ‖ expires at (8) ‖ epoch (8) ‖ closed at (8) |
+//! | `P+2` | yes (8) ‖ no (8) ‖ abstain (8) ‖ total weight (8) |
+//! | `P+3` | payload: byte length; data from `keccak256(P+3)` |
+//! | `P+4` | description, as `P+3` |
+//! | `P+5` | reason it failed, as `P+3` |
+
+use alloy_primitives::Address;
+use banyan_module_api::{
+    ModuleError, ModuleState,
+    slots::{Packer, Slot, Word, WordList},
+};
+
+/// The committee's rules and totals: one word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RulesWord {
+    /// Voted weight / total weight needed, in basis points.
+    pub participation_bps: u16,
+    /// Yes / (yes + no) needed, in basis points.
+    pub approval_bps: u16,
+    /// Default blocks a proposal stays open.
+    pub voting_period: u64,
+    /// Changes of the committee or its rules so far.
+    pub epoch: u64,
+    /// Sum of the governors' weights.
+    pub total_weight: u64,
+}
+
+impl RulesWord {
+    fn decode(word: Word) -> Self {
+        let mut f = word.unpack();
+        Self {
+            participation_bps: f.u16(),
+            approval_bps: f.u16(),
+            voting_period: f.u64(),
+            epoch: f.u64(),
+            total_weight: f.u64(),
+        }
+    }
+
+    fn encode(&self) -> Word {
+        Packer::new()
+            .u16(self.participation_bps)
+            .u16(self.approval_bps)
+            .u64(self.voting_period)
+            .u64(self.epoch)
+            .u64(self.total_weight)
+            .word()
+    }
+}
+
+/// The slot of the committee's rules.
+pub fn rules_slot() -> Slot {
+    Slot::named("governance.rules", &[])
+}
+
+pub(crate) fn read_rules(state: &mut ModuleState<'_>) -> Result<RulesWord, ModuleError> {
+    Ok(RulesWord::decode(state.sload(rules_slot())?))
+}
+
+pub(crate) fn write_rules(
+    state: &mut ModuleState<'_>,
+    rules: &RulesWord,
+) -> Result<(), ModuleError> {
+    state.sstore(rules_slot(), rules.encode())
+}
+
+/// The slot holding the number of proposals.
+pub fn count_slot() -> Slot {
+    Slot::named("governance.count", &[])
+}
+
+/// The list of governors (address and weight).
+pub fn members() -> WordList {
+    WordList(Slot::named("governance.members", &[]))
+}
+
+/// The slot of one governor's weight and list position.
+pub fn member_slot(account: Address) -> Slot {
+    Slot::named("governance.member", account.as_slice())
+}
+
+/// The ids of the open proposals.
+pub(crate) fn open_list() -> WordList {
+    WordList(Slot::named("governance.open", &[]))
+}
+
+/// The slot of `voter`'s vote on proposal `id`.
+pub fn vote_slot(id: u64, voter: Address) -> Slot {
+    let mut key = id.to_be_bytes().to_vec();
+    key.extend_from_slice(voter.as_slice());
+    Slot::named("governance.vote", &key)
+}
+
+pub(crate) fn pack_member(account: Address, weight: u64) -> Word {
+    Packer::new().address(account).u64(weight).word()
+}
+
+pub(crate) fn unpack_member(word: Word) -> (Address, u64) {
+    let mut f = word.unpack();
+    (f.address(), f.u64())
+}
+
+/// A governor's entry: `(weight, position + 1)`, zeros when not a governor.
+pub(crate) fn read_member(
+    state: &mut ModuleState<'_>,
+    account: Address,
+) -> Result<(u64, u64), ModuleError> {
+    let mut f = state.sload(member_slot(account))?.unpack();
+    Ok((f.u64(), f.u64()))
+}
+
+pub(crate) fn write_member(
+    state: &mut ModuleState<'_>,
+    account: Address,
+    weight: u64,
+    position_plus_one: u64,
+) -> Result<(), ModuleError> {
+    let word = if weight == 0 {
+        Word::ZERO
+    } else {
+        Packer::new().u64(weight).u64(position_plus_one).word()
+    };
+    state.sstore(member_slot(account), word)
+}
+
+/// The fixed fields of a proposal: slots `P`, `P+1` and `P+2`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProposalFields {
+    /// Who opened it.
+    pub creator: Address,
+    /// Its kind (the `Kind` enum of the interface).
+    pub kind: u8,
+    /// Its status (the `Status` enum of the interface), as stored.
+    pub status: u8,
+    /// Participation needed, from the rules in force at creation.
+    pub participation_bps: u16,
+    /// Approval needed, from the rules in force at creation.
+    pub approval_bps: u16,
+    /// Block it was created in.
+    pub created_at: u64,
+    /// Last block in which it may be voted on.
+    pub expires_at: u64,
+    /// The epoch of the committee that judges it.
+    pub epoch: u64,
+    /// Block it closed in (0 while open).
+    pub closed_at: u64,
+    /// Weight voted yes.
+    pub yes: u64,
+    /// Weight voted no.
+    pub no: u64,
+    /// Weight voted abstain.
+    pub abstain: u64,
+    /// Total weight of the committee that judges it.
+    pub total_weight: u64,
+}
+
+/// The storage record of proposal `id`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProposalRecord {
+    base: Slot,
+}
+
+impl ProposalRecord {
+    /// The record of proposal `id`.
+    pub fn new(id: u64) -> Self {
+        Self {
+            base: Slot::named("governance.proposal", &id.to_be_bytes()),
+        }
+    }
+
+    /// Slot `P`: creator, kind, status, thresholds.
+    pub fn head(&self) -> Slot {
+        self.base
+    }
+
+    pub(crate) fn payload(&self) -> Slot {
+        self.base.offset(3)
+    }
+
+    pub(crate) fn description(&self) -> Slot {
+        self.base.offset(4)
+    }
+
+    pub(crate) fn reason(&self) -> Slot {
+        self.base.offset(5)
+    }
+
+    /// The fixed fields; `None` when there is no such proposal.
+    pub(crate) fn fields(
+        &self,
+        state: &mut ModuleState<'_>,
+    ) -> Result<Option<ProposalFields>, ModuleError> {
+        let head = state.sload(self.base)?;
+        if head.is_zero() {
+            return Ok(None);
+        }
+        let times = state.sload(self.base.offset(1))?;
+        let tally = state.sload(self.base.offset(2))?;
+        let (mut h, mut t, mut v) = (head.unpack(), times.unpack(), tally.unpack());
+        Ok(Some(ProposalFields {
+            creator: h.address(),
+            kind: h.u8(),
+            status: h.u8(),
+            participation_bps: h.u16(),
+            approval_bps: h.u16(),
+            created_at: t.u64(),
+            expires_at: t.u64(),
+            epoch: t.u64(),
+            closed_at: t.u64(),
+            yes: v.u64(),
+            no: v.u64(),
+            abstain: v.u64(),
+            total_weight: v.u64(),
+        }))
+    }
+
+    pub(crate) fn write_fields(
+        &self,
+        state: &mut ModuleState<'_>,
+        f: &ProposalFields,
+    ) -> Result<(), ModuleError> {
+        let head = Packer::new()
+            .address(f.creator)
+            .u8(f.kind)
+            .u8(f.status)
+            .u16(f.participation_bps)
+            .u16(f.approval_bps)
+            .word();
+        let times = Packer::new()
+            .u64(f.created_at)
+            .u64(f.expires_at)
+            .u64(f.epoch)
+            .u64(f.closed_at)
+            .word();
+        let tally = Packer::new()
+            .u64(f.yes)
+            .u64(f.no)
+            .u64(f.abstain)
+            .u64(f.total_weight)
+            .word();
+        state.sstore(self.base, head)?;
+        state.sstore(self.base.offset(1), times)?;
+        state.sstore(self.base.offset(2), tally)
+    }
+}

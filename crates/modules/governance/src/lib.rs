@@ -1,0 +1,924 @@
+//! `banyan-module-governance`: the committee that runs the consortium, a stateful native module
+//! at [`GOVERNANCE_ADDRESS`] with the Solidity interface `contracts/interfaces/IGovernance.sol`.
+//!
+//! Governors with weights propose changes and vote yes, no or abstain (changeable while the
+//! proposal is open). A proposal passes when participation (voted weight / total weight) and
+//! approval (yes / (yes + no)) reach the committee's thresholds, and it executes in the call
+//! whose vote passes it: atomically, exactly once. An action that cannot be applied leaves the
+//! proposal `Failed` with the reason and applies nothing; the call (and the block) go on.
+//!
+//! The committee and rules that judge a proposal are those in force when it was created: any
+//! executed change of the committee or its rules starts a new *epoch*, and every proposal still
+//! open from an earlier epoch becomes `Superseded` rather than pass under rules nobody voted
+//! for. See `docs/modules/governance.md` for the rules, state layout ([`layout`]), events,
+//! errors and gas.
+//!
+//! This crate has no cargo features.
+// Every dependency is a build cost on 2 cores: one the code does not use is removed. (Test
+// targets also see dev-dependencies, so the check runs on the library itself.)
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
+pub mod layout;
+
+use alloy_primitives::{Address, Bytes, address};
+use alloy_sol_types::{SolCall, SolInterface, SolValue};
+use banyan_module_api::{
+    GenesisError, ModuleCallContext, ModuleError, ModuleState, NativeModule, bad_call, gas,
+    slots::Word,
+};
+use layout::{ProposalFields, ProposalRecord, RulesWord};
+
+/// The Solidity interface, generated from `contracts/interfaces/IGovernance.sol` (the file is
+/// the single source of truth for the ABI and the events).
+#[allow(missing_docs)]
+mod abi {
+    alloy_sol_types::sol!(
+        #[sol(all_derives)]
+        "../../../contracts/interfaces/IGovernance.sol"
+    );
+}
+use IGovernance::IGovernanceCalls as Call;
+pub use abi::IGovernance;
+
+/// Where Governance lives on every chain that enables it.
+pub const GOVERNANCE_ADDRESS: Address = address!("0000000000000000000000000000000000001002");
+
+/// The version of the rules below. A chain spec names the version it runs.
+pub const VERSION: u32 = 1;
+
+/// Thresholds are in basis points: 10000 is 100 %.
+pub const BPS: u16 = 10_000;
+/// Most governors a committee has (every vote and every change stays bounded).
+pub const MAX_GOVERNORS: u64 = 64;
+/// Largest weight of one governor.
+pub const MAX_WEIGHT: u64 = 1_000_000;
+/// Most proposals open at once.
+pub const MAX_OPEN: u64 = 64;
+/// Longest voting period, in blocks.
+pub const MAX_VOTING_PERIOD: u64 = 10_000_000;
+/// Longest description, in bytes.
+pub const MAX_DESCRIPTION_BYTES: usize = 256;
+/// Longest payload, in bytes.
+pub const MAX_PAYLOAD_BYTES: usize = 1024;
+/// Longest stored failure reason, in bytes (longer reasons are cut at a character boundary).
+pub const MAX_REASON_BYTES: usize = 256;
+
+/// Default participation threshold: two thirds of the weight must vote.
+pub const DEFAULT_PARTICIPATION_BPS: u16 = 6_667;
+/// Default approval threshold: two thirds of the yes and no weight must be yes.
+pub const DEFAULT_APPROVAL_BPS: u16 = 6_667;
+/// Default voting period, in blocks (about a day at one block a second).
+pub const DEFAULT_VOTING_PERIOD: u64 = 86_400;
+
+/// Stored status codes (the interface's `Status` enum).
+mod status {
+    pub(crate) const OPEN: u8 = 1;
+    pub(crate) const EXECUTED: u8 = 2;
+    pub(crate) const REJECTED: u8 = 3;
+    pub(crate) const EXPIRED: u8 = 4;
+    pub(crate) const FAILED: u8 = 5;
+    pub(crate) const SUPERSEDED: u8 = 6;
+    pub(crate) const CANCELLED: u8 = 7;
+
+    pub(crate) fn name(code: u8) -> &'static str {
+        match code {
+            OPEN => "Open",
+            EXECUTED => "Executed",
+            REJECTED => "Rejected",
+            EXPIRED => "Expired",
+            FAILED => "Failed",
+            SUPERSEDED => "Superseded",
+            CANCELLED => "Cancelled",
+            _ => "None",
+        }
+    }
+}
+
+/// Vote codes (the interface's `Choice` enum).
+const YES: u8 = 1;
+const NO: u8 = 2;
+const ABSTAIN: u8 = 3;
+
+/// The genesis parameters of the `governance` module in a chain spec.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GovernanceParams {
+    /// The first committee, in order.
+    pub governors: Vec<GovernorParam>,
+    /// Voted weight / total weight needed, in basis points.
+    #[serde(default = "default_participation")]
+    pub participation_bps: u16,
+    /// Yes / (yes + no) needed, in basis points.
+    #[serde(default = "default_approval")]
+    pub approval_bps: u16,
+    /// Blocks a proposal stays open unless its creator asks for another period.
+    #[serde(default = "default_period")]
+    pub voting_period: u64,
+}
+
+/// One governor of the first committee.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GovernorParam {
+    /// The governor's account.
+    pub account: Address,
+    /// Its weight (1 to [`MAX_WEIGHT`]).
+    pub weight: u64,
+}
+
+fn default_participation() -> u16 {
+    DEFAULT_PARTICIPATION_BPS
+}
+fn default_approval() -> u16 {
+    DEFAULT_APPROVAL_BPS
+}
+fn default_period() -> u64 {
+    DEFAULT_VOTING_PERIOD
+}
+
+impl GovernanceParams {
+    /// A committee of `governors`, each of weight 1, with the default rules.
+    pub fn equal(governors: &[Address]) -> Self {
+        Self {
+            governors: governors
+                .iter()
+                .map(|&account| GovernorParam { account, weight: 1 })
+                .collect(),
+            participation_bps: DEFAULT_PARTICIPATION_BPS,
+            approval_bps: DEFAULT_APPROVAL_BPS,
+            voting_period: DEFAULT_VOTING_PERIOD,
+        }
+    }
+
+    /// The parameters as chain-spec JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.governors.is_empty() {
+            return Err("`governors` is empty; a chain needs at least one governor".into());
+        }
+        if self.governors.len() as u64 > MAX_GOVERNORS {
+            return Err(format!(
+                "{} governors, above the bound of {MAX_GOVERNORS}",
+                self.governors.len()
+            ));
+        }
+        for (i, g) in self.governors.iter().enumerate() {
+            if g.account == Address::ZERO {
+                return Err(format!("governor {i} is the zero address"));
+            }
+            check_weight(g.weight).map_err(|e| format!("governor {}: {e}", g.account))?;
+            if self.governors[..i].iter().any(|o| o.account == g.account) {
+                return Err(format!("governor {} is listed twice", g.account));
+            }
+        }
+        check_rules(&IGovernance::Rules {
+            participationBps: self.participation_bps,
+            approvalBps: self.approval_bps,
+            votingPeriod: self.voting_period,
+        })
+    }
+}
+
+/// The Governance module.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Governance;
+
+impl NativeModule for Governance {
+    fn address(&self) -> Address {
+        GOVERNANCE_ADDRESS
+    }
+
+    fn name(&self) -> &'static str {
+        "governance"
+    }
+
+    fn version(&self) -> u32 {
+        VERSION
+    }
+
+    fn genesis(
+        &self,
+        params: &serde_json::Value,
+        state: &mut ModuleState<'_>,
+    ) -> Result<(), GenesisError> {
+        if params.is_null() {
+            return Err(GenesisError::Params(
+                "governance needs its first committee: \
+                 {\"governors\": [{\"account\": \"0x…\", \"weight\": 1}]}"
+                    .into(),
+            ));
+        }
+        let params: GovernanceParams = serde_json::from_value(params.clone())
+            .map_err(|e| GenesisError::Params(e.to_string()))?;
+        params.validate().map_err(GenesisError::Params)?;
+        let mut total = 0u64;
+        for g in &params.governors {
+            let position =
+                layout::members().push(state, layout::pack_member(g.account, g.weight))?;
+            layout::write_member(state, g.account, g.weight, position + 1)?;
+            total += g.weight;
+        }
+        layout::write_rules(
+            state,
+            &RulesWord {
+                participation_bps: params.participation_bps,
+                approval_bps: params.approval_bps,
+                voting_period: params.voting_period,
+                epoch: 0,
+                total_weight: total,
+            },
+        )?;
+        Ok(())
+    }
+
+    fn call(
+        &self,
+        ctx: &ModuleCallContext,
+        input: &[u8],
+        state: &mut ModuleState<'_>,
+    ) -> Result<Bytes, ModuleError> {
+        state.charge(gas::call_cost(input.len()))?;
+        let call = Call::abi_decode(input).map_err(|error| {
+            bad_call(
+                "Governance",
+                "IGovernance.sol",
+                Call::SELECTORS,
+                input,
+                &error,
+            )
+        })?;
+        let output = match call {
+            Call::propose(call) => {
+                let id = propose(ctx, state, &call)?;
+                IGovernance::proposeCall::abi_encode_returns(&id)
+            }
+            Call::vote(call) => {
+                vote(ctx, state, call.id, u8::from(call.choice))?;
+                Vec::new()
+            }
+            Call::cancel(call) => {
+                cancel(ctx, state, call.id)?;
+                Vec::new()
+            }
+            Call::close(call) => {
+                close(ctx, state, call.id)?;
+                Vec::new()
+            }
+            Call::getProposal(call) => {
+                let proposal = read_proposal(ctx, state, call.id)?;
+                IGovernance::getProposalCall::abi_encode_returns(&proposal)
+            }
+            Call::proposalCount(_) => {
+                let count = state.sload(layout::count_slot())?.as_u64();
+                IGovernance::proposalCountCall::abi_encode_returns(&count)
+            }
+            Call::voteOf(call) => {
+                let choice = read_vote(state, call.id, call.voter)?;
+                IGovernance::voteOfCall::abi_encode_returns(&choice_enum(choice))
+            }
+            Call::governors(_) => {
+                let (words, _) = layout::members().page(state, 0, MAX_GOVERNORS)?;
+                let (accounts, weights): (Vec<Address>, Vec<u64>) =
+                    words.into_iter().map(layout::unpack_member).unzip();
+                IGovernance::governorsCall::abi_encode_returns(&IGovernance::governorsReturn {
+                    accounts,
+                    weights,
+                })
+            }
+            Call::weightOf(call) => {
+                let (weight, _) = layout::read_member(state, call.account)?;
+                IGovernance::weightOfCall::abi_encode_returns(&weight)
+            }
+            Call::rules(_) => {
+                let rules = layout::read_rules(state)?;
+                IGovernance::rulesCall::abi_encode_returns(&IGovernance::rulesReturn {
+                    current: IGovernance::Rules {
+                        participationBps: rules.participation_bps,
+                        approvalBps: rules.approval_bps,
+                        votingPeriod: rules.voting_period,
+                    },
+                    epoch: rules.epoch,
+                    totalWeight: rules.total_weight,
+                })
+            }
+        };
+        Ok(output.into())
+    }
+}
+
+/// What a proposal does, decoded from its kind and payload.
+#[derive(Clone)]
+enum Action {
+    AddGovernor { governor: Address, weight: u64 },
+    RemoveGovernor { governor: Address },
+    SetWeight { governor: Address, weight: u64 },
+    SetRules(IGovernance::Rules),
+}
+
+impl Action {
+    fn decode(kind: u8, payload: &[u8]) -> Result<Self, String> {
+        let change = |payload: &[u8]| {
+            IGovernance::GovernorChange::abi_decode(payload).map_err(|e| {
+                format!("the payload must be an ABI-encoded GovernorChange(address, uint64): {e}")
+            })
+        };
+        match kind {
+            1 => change(payload).map(|c| Self::AddGovernor {
+                governor: c.governor,
+                weight: c.weight,
+            }),
+            2 => Address::abi_decode(payload)
+                .map(|governor| Self::RemoveGovernor { governor })
+                .map_err(|e| format!("the payload must be an ABI-encoded address: {e}")),
+            3 => change(payload).map(|c| Self::SetWeight {
+                governor: c.governor,
+                weight: c.weight,
+            }),
+            4 => IGovernance::Rules::abi_decode(payload)
+                .map(Self::SetRules)
+                .map_err(|e| {
+                    format!("the payload must be an ABI-encoded Rules(uint16, uint16, uint64): {e}")
+                }),
+            other => Err(format!(
+                "unknown proposal kind {other}; kinds are AddGovernor (1), RemoveGovernor (2), \
+                 SetWeight (3) and SetRules (4)"
+            )),
+        }
+    }
+
+    /// Whether the action can be applied to the state as it is now: `Ok(Err(reason))` when it
+    /// cannot. Checked when the proposal is made and again when it passes, so that applying it
+    /// cannot fail half-way.
+    fn check(&self, state: &mut ModuleState<'_>) -> Result<Result<(), String>, ModuleError> {
+        Ok(match self {
+            Self::AddGovernor { governor, weight } => {
+                let (current, _) = layout::read_member(state, *governor)?;
+                if *governor == Address::ZERO {
+                    Err("the zero address cannot be a governor".into())
+                } else if current != 0 {
+                    Err(format!(
+                        "{governor} is already a governor (weight {current})"
+                    ))
+                } else if layout::members().len(state)? >= MAX_GOVERNORS {
+                    Err(format!(
+                        "the committee already has the maximum of {MAX_GOVERNORS} governors"
+                    ))
+                } else {
+                    check_weight(*weight)
+                }
+            }
+            Self::RemoveGovernor { governor } => {
+                let (current, _) = layout::read_member(state, *governor)?;
+                if current == 0 {
+                    Err(format!("{governor} is not a governor"))
+                } else if layout::members().len(state)? <= 1 {
+                    Err(format!(
+                        "{governor} is the last governor; the committee cannot be left empty"
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            Self::SetWeight { governor, weight } => {
+                let (current, _) = layout::read_member(state, *governor)?;
+                if current == 0 {
+                    Err(format!("{governor} is not a governor"))
+                } else if current == *weight {
+                    Err(format!("{governor} already has weight {weight}"))
+                } else {
+                    check_weight(*weight)
+                }
+            }
+            Self::SetRules(rules) => check_rules(rules),
+        })
+    }
+
+    /// Applies a checked action and starts a new epoch (every kind so far changes the committee
+    /// or its rules).
+    fn apply(&self, state: &mut ModuleState<'_>) -> Result<(), ModuleError> {
+        let mut rules = layout::read_rules(state)?;
+        match self {
+            Self::AddGovernor { governor, weight } => {
+                let position =
+                    layout::members().push(state, layout::pack_member(*governor, *weight))?;
+                layout::write_member(state, *governor, *weight, position + 1)?;
+                rules.total_weight += weight;
+                state.emit(&IGovernance::GovernorSet {
+                    governor: *governor,
+                    weight: *weight,
+                })?;
+            }
+            Self::RemoveGovernor { governor } => {
+                let (weight, position_plus_one) = layout::read_member(state, *governor)?;
+                let index = position_plus_one - 1;
+                if let Some(moved) = layout::members().swap_remove(state, index)? {
+                    let (account, moved_weight) = layout::unpack_member(moved);
+                    layout::write_member(state, account, moved_weight, index + 1)?;
+                }
+                layout::write_member(state, *governor, 0, 0)?;
+                rules.total_weight -= weight;
+                state.emit(&IGovernance::GovernorSet {
+                    governor: *governor,
+                    weight: 0,
+                })?;
+            }
+            Self::SetWeight { governor, weight } => {
+                let (old, position_plus_one) = layout::read_member(state, *governor)?;
+                layout::members().set(
+                    state,
+                    position_plus_one - 1,
+                    layout::pack_member(*governor, *weight),
+                )?;
+                layout::write_member(state, *governor, *weight, position_plus_one)?;
+                rules.total_weight = rules.total_weight - old + weight;
+                state.emit(&IGovernance::GovernorSet {
+                    governor: *governor,
+                    weight: *weight,
+                })?;
+            }
+            Self::SetRules(new) => {
+                rules.participation_bps = new.participationBps;
+                rules.approval_bps = new.approvalBps;
+                rules.voting_period = new.votingPeriod;
+            }
+        }
+        rules.epoch += 1;
+        layout::write_rules(state, &rules)?;
+        if let Self::SetRules(_) = self {
+            state.emit(&IGovernance::RulesChanged {
+                epoch: rules.epoch,
+                participationBps: rules.participation_bps,
+                approvalBps: rules.approval_bps,
+                votingPeriod: rules.voting_period,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn check_weight(weight: u64) -> Result<(), String> {
+    if weight == 0 || weight > MAX_WEIGHT {
+        Err(format!("weight must be 1 to {MAX_WEIGHT}, got {weight}"))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_rules(rules: &IGovernance::Rules) -> Result<(), String> {
+    for (name, bps) in [
+        ("participation", rules.participationBps),
+        ("approval", rules.approvalBps),
+    ] {
+        if bps == 0 || bps > BPS {
+            return Err(format!(
+                "the {name} threshold must be 1 to {BPS} basis points, got {bps}"
+            ));
+        }
+    }
+    if rules.votingPeriod == 0 || rules.votingPeriod > MAX_VOTING_PERIOD {
+        return Err(format!(
+            "the voting period must be 1 to {MAX_VOTING_PERIOD} blocks, got {}",
+            rules.votingPeriod
+        ));
+    }
+    Ok(())
+}
+
+fn not_a_governor(who: Address, doing: &str) -> ModuleError {
+    ModuleError::revert(format!(
+        "Governance: {who} is not a governor, so it cannot {doing}; the committee is listed by \
+         governors(), and a governor can propose adding it: \
+         banyan gov propose add-governor {who} --weight 1"
+    ))
+}
+
+fn propose(
+    ctx: &ModuleCallContext,
+    state: &mut ModuleState<'_>,
+    call: &IGovernance::proposeCall,
+) -> Result<u64, ModuleError> {
+    let (weight, _) = layout::read_member(state, ctx.caller)?;
+    if weight == 0 {
+        return Err(not_a_governor(ctx.caller, "propose"));
+    }
+    let kind = u8::from(call.kind);
+    if call.payload.len() > MAX_PAYLOAD_BYTES {
+        return Err(ModuleError::revert(format!(
+            "Governance: the payload is {} bytes, above the {MAX_PAYLOAD_BYTES}-byte bound",
+            call.payload.len()
+        )));
+    }
+    check_text("description", &call.description, MAX_DESCRIPTION_BYTES)?;
+    let action = Action::decode(kind, &call.payload)
+        .map_err(|e| ModuleError::revert(format!("Governance: {e}")))?;
+    if let Err(reason) = action.check(state)? {
+        return Err(ModuleError::revert(format!(
+            "Governance: this proposal could not be applied now: {reason}"
+        )));
+    }
+    let rules = layout::read_rules(state)?;
+    let period = match call.votingPeriod {
+        0 => rules.voting_period,
+        p if p > MAX_VOTING_PERIOD => {
+            return Err(ModuleError::revert(format!(
+                "Governance: the voting period must be 0 (the default, {} blocks) to \
+                 {MAX_VOTING_PERIOD} blocks, got {p}",
+                rules.voting_period
+            )));
+        }
+        p => p,
+    };
+    prune_open(state, ctx.block_number)?;
+    if layout::open_list().len(state)? >= MAX_OPEN {
+        return Err(ModuleError::revert(format!(
+            "Governance: {MAX_OPEN} proposals are open, the most at once; vote on, cancel or \
+             close some first"
+        )));
+    }
+    let id = state.sload(layout::count_slot())?.as_u64() + 1;
+    state.sstore(layout::count_slot(), Word::from_u64(id))?;
+    let record = ProposalRecord::new(id);
+    let mut fields = ProposalFields {
+        creator: ctx.caller,
+        kind,
+        status: status::OPEN,
+        participation_bps: rules.participation_bps,
+        approval_bps: rules.approval_bps,
+        created_at: ctx.block_number,
+        expires_at: ctx.block_number.saturating_add(period),
+        epoch: rules.epoch,
+        closed_at: 0,
+        yes: weight,
+        no: 0,
+        abstain: 0,
+        total_weight: rules.total_weight,
+    };
+    record.write_fields(state, &fields)?;
+    state.store_bytes(record.payload(), &call.payload)?;
+    state.store_bytes(record.description(), call.description.as_bytes())?;
+    layout::open_list().push(state, Word::from_u64(id))?;
+    state.emit(&IGovernance::ProposalCreated {
+        id,
+        creator: ctx.caller,
+        kind: call.kind,
+        expiresAt: fields.expires_at,
+    })?;
+    // The creator votes yes.
+    state.sstore(
+        layout::vote_slot(id, ctx.caller),
+        Word::from_u64(u64::from(YES)),
+    )?;
+    state.emit(&IGovernance::Voted {
+        id,
+        voter: ctx.caller,
+        choice: choice_enum(YES),
+        weight,
+    })?;
+    settle(ctx, state, id, &mut fields, action)?;
+    Ok(id)
+}
+
+fn vote(
+    ctx: &ModuleCallContext,
+    state: &mut ModuleState<'_>,
+    id: u64,
+    choice: u8,
+) -> Result<(), ModuleError> {
+    if !(YES..=ABSTAIN).contains(&choice) {
+        return Err(ModuleError::revert(
+            "Governance: the choice must be Yes (1), No (2) or Abstain (3)",
+        ));
+    }
+    let record = ProposalRecord::new(id);
+    let mut fields = existing(state, &record, id)?;
+    ensure_open(&fields, id, ctx.block_number)?;
+    let (weight, _) = layout::read_member(state, ctx.caller)?;
+    if weight == 0 {
+        return Err(not_a_governor(ctx.caller, "vote"));
+    }
+    let slot = layout::vote_slot(id, ctx.caller);
+    let previous = state.sload(slot)?.as_u64() as u8;
+    if previous == choice {
+        return Err(ModuleError::revert(format!(
+            "Governance: {} has already voted {} on proposal {id}",
+            ctx.caller,
+            choice_name(choice)
+        )));
+    }
+    // Weights cannot have changed since the earlier vote: a change of the committee
+    // supersedes every open proposal.
+    if let Some(count) = tally(&mut fields, previous) {
+        *count = count.saturating_sub(weight);
+    }
+    if let Some(count) = tally(&mut fields, choice) {
+        *count += weight;
+    }
+    state.sstore(slot, Word::from_u64(u64::from(choice)))?;
+    record.write_fields(state, &fields)?;
+    state.emit(&IGovernance::Voted {
+        id,
+        voter: ctx.caller,
+        choice: choice_enum(choice),
+        weight,
+    })?;
+    let payload = state.load_bytes(record.payload(), MAX_PAYLOAD_BYTES)?;
+    // A stored payload decoded when the proposal was made; it decodes the same way now.
+    let action = Action::decode(fields.kind, &payload)
+        .map_err(|e| ModuleError::revert(format!("Governance: proposal {id}: {e}")))?;
+    settle(ctx, state, id, &mut fields, action)
+}
+
+/// The tally a choice counts in; `None` for "not voted".
+fn tally(fields: &mut ProposalFields, choice: u8) -> Option<&mut u64> {
+    match choice {
+        YES => Some(&mut fields.yes),
+        NO => Some(&mut fields.no),
+        ABSTAIN => Some(&mut fields.abstain),
+        _ => None,
+    }
+}
+
+fn participation_reached(f: &ProposalFields) -> bool {
+    let voted = u128::from(f.yes) + u128::from(f.no) + u128::from(f.abstain);
+    voted * u128::from(BPS) >= u128::from(f.participation_bps) * u128::from(f.total_weight)
+}
+
+fn passes(f: &ProposalFields) -> bool {
+    let decided = u128::from(f.yes) + u128::from(f.no);
+    participation_reached(f)
+        && decided > 0
+        && u128::from(f.yes) * u128::from(BPS) >= u128::from(f.approval_bps) * decided
+}
+
+/// If the proposal now passes, executes it (or records why it could not be), closes it, and
+/// supersedes every other open proposal when the committee or its rules changed.
+fn settle(
+    ctx: &ModuleCallContext,
+    state: &mut ModuleState<'_>,
+    id: u64,
+    fields: &mut ProposalFields,
+    action: Action,
+) -> Result<(), ModuleError> {
+    if !passes(fields) {
+        return Ok(());
+    }
+    let record = ProposalRecord::new(id);
+    remove_open(state, id)?;
+    fields.closed_at = ctx.block_number;
+    match action.check(state)? {
+        Err(reason) => {
+            fields.status = status::FAILED;
+            record.write_fields(state, fields)?;
+            let reason = truncate(&reason, MAX_REASON_BYTES);
+            state.store_bytes(record.reason(), reason.as_bytes())?;
+            state.emit(&IGovernance::ProposalFailed {
+                id,
+                reason: reason.to_string(),
+            })
+        }
+        Ok(()) => {
+            action.apply(state)?;
+            fields.status = status::EXECUTED;
+            record.write_fields(state, fields)?;
+            state.emit(&IGovernance::ProposalExecuted { id })?;
+            supersede_open(state, ctx.block_number)
+        }
+    }
+}
+
+/// Every open proposal of an earlier epoch can no longer pass: it becomes `Superseded`.
+fn supersede_open(state: &mut ModuleState<'_>, block: u64) -> Result<(), ModuleError> {
+    let epoch = layout::read_rules(state)?.epoch;
+    let open = layout::open_list();
+    // From the end, so that swap_remove only moves entries already visited.
+    for index in (0..open.len(state)?).rev() {
+        let id = open.get(state, index)?.as_u64();
+        let record = ProposalRecord::new(id);
+        let Some(mut fields) = record.fields(state)? else {
+            continue;
+        };
+        if fields.epoch >= epoch {
+            continue;
+        }
+        open.swap_remove(state, index)?;
+        // An open proposal past its expiry ended then; close() records how.
+        if fields.status == status::OPEN && block <= fields.expires_at {
+            fields.status = status::SUPERSEDED;
+            fields.closed_at = block;
+            record.write_fields(state, &fields)?;
+            state.emit(&IGovernance::ProposalSuperseded { id, epoch })?;
+        }
+    }
+    Ok(())
+}
+
+/// Drops proposals past their expiry from the open list (their stored status stays `Open`
+/// until `close`; reads show the final status either way).
+fn prune_open(state: &mut ModuleState<'_>, block: u64) -> Result<(), ModuleError> {
+    let open = layout::open_list();
+    for index in (0..open.len(state)?).rev() {
+        let id = open.get(state, index)?.as_u64();
+        if let Some(fields) = ProposalRecord::new(id).fields(state)?
+            && block > fields.expires_at
+        {
+            open.swap_remove(state, index)?;
+        }
+    }
+    Ok(())
+}
+
+fn remove_open(state: &mut ModuleState<'_>, id: u64) -> Result<(), ModuleError> {
+    let open = layout::open_list();
+    for index in 0..open.len(state)? {
+        if open.get(state, index)?.as_u64() == id {
+            open.swap_remove(state, index)?;
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn cancel(
+    ctx: &ModuleCallContext,
+    state: &mut ModuleState<'_>,
+    id: u64,
+) -> Result<(), ModuleError> {
+    let record = ProposalRecord::new(id);
+    let mut fields = existing(state, &record, id)?;
+    if fields.creator != ctx.caller {
+        return Err(ModuleError::revert(format!(
+            "Governance: only proposal {id}'s creator {} may cancel it, not {}",
+            fields.creator, ctx.caller
+        )));
+    }
+    ensure_open(&fields, id, ctx.block_number)?;
+    fields.status = status::CANCELLED;
+    fields.closed_at = ctx.block_number;
+    record.write_fields(state, &fields)?;
+    remove_open(state, id)?;
+    state.emit(&IGovernance::ProposalCancelled { id })
+}
+
+fn close(ctx: &ModuleCallContext, state: &mut ModuleState<'_>, id: u64) -> Result<(), ModuleError> {
+    let record = ProposalRecord::new(id);
+    let mut fields = existing(state, &record, id)?;
+    if fields.status != status::OPEN {
+        return Err(ModuleError::revert(format!(
+            "Governance: proposal {id} is already closed ({})",
+            status::name(fields.status)
+        )));
+    }
+    if ctx.block_number <= fields.expires_at {
+        return Err(ModuleError::revert(format!(
+            "Governance: proposal {id} is open until block {}; it can be closed after that",
+            fields.expires_at
+        )));
+    }
+    fields.status = effective_status(&fields, ctx.block_number);
+    fields.closed_at = fields.expires_at + 1;
+    record.write_fields(state, &fields)?;
+    remove_open(state, id)?;
+    state.emit(&IGovernance::ProposalClosed {
+        id,
+        status: status_enum(fields.status),
+    })
+}
+
+/// The status as it stands at `block`: an open proposal past its expiry ended `Rejected` when
+/// enough weight voted (but approval fell short), else `Expired`.
+fn effective_status(f: &ProposalFields, block: u64) -> u8 {
+    if f.status == status::OPEN && block > f.expires_at {
+        if participation_reached(f) {
+            status::REJECTED
+        } else {
+            status::EXPIRED
+        }
+    } else {
+        f.status
+    }
+}
+
+fn ensure_open(f: &ProposalFields, id: u64, block: u64) -> Result<(), ModuleError> {
+    match effective_status(f, block) {
+        status::OPEN => Ok(()),
+        code @ (status::REJECTED | status::EXPIRED) => Err(ModuleError::revert(format!(
+            "Governance: proposal {id} closed at its expiry, block {} ({})",
+            f.expires_at,
+            status::name(code)
+        ))),
+        code => Err(ModuleError::revert(format!(
+            "Governance: proposal {id} is closed: {} at block {}",
+            status::name(code),
+            f.closed_at
+        ))),
+    }
+}
+
+fn existing(
+    state: &mut ModuleState<'_>,
+    record: &ProposalRecord,
+    id: u64,
+) -> Result<ProposalFields, ModuleError> {
+    match record.fields(state)? {
+        Some(fields) => Ok(fields),
+        None => {
+            let count = state.sload(layout::count_slot())?.as_u64();
+            Err(ModuleError::revert(format!(
+                "Governance: there is no proposal {id}; ids run from 1 to {count}"
+            )))
+        }
+    }
+}
+
+fn read_vote(state: &mut ModuleState<'_>, id: u64, voter: Address) -> Result<u8, ModuleError> {
+    Ok(state.sload(layout::vote_slot(id, voter))?.as_u64() as u8)
+}
+
+fn read_proposal(
+    ctx: &ModuleCallContext,
+    state: &mut ModuleState<'_>,
+    id: u64,
+) -> Result<IGovernance::Proposal, ModuleError> {
+    let record = ProposalRecord::new(id);
+    let f = existing(state, &record, id)?;
+    let status = effective_status(&f, ctx.block_number);
+    let closed_at = if status != f.status {
+        f.expires_at + 1
+    } else {
+        f.closed_at
+    };
+    let text = |state: &mut ModuleState<'_>, slot, max| -> Result<String, ModuleError> {
+        Ok(String::from_utf8_lossy(&state.load_bytes(slot, max)?).into_owned())
+    };
+    Ok(IGovernance::Proposal {
+        id,
+        kind: kind_enum(f.kind),
+        payload: state
+            .load_bytes(record.payload(), MAX_PAYLOAD_BYTES)?
+            .into(),
+        creator: f.creator,
+        description: text(state, record.description(), MAX_DESCRIPTION_BYTES)?,
+        createdAt: f.created_at,
+        expiresAt: f.expires_at,
+        epoch: f.epoch,
+        status: status_enum(status),
+        closedAt: closed_at,
+        reason: text(state, record.reason(), MAX_REASON_BYTES)?,
+        yes: f.yes,
+        no: f.no,
+        abstain: f.abstain,
+        totalWeight: f.total_weight,
+        participationBps: f.participation_bps,
+        approvalBps: f.approval_bps,
+    })
+}
+
+fn choice_name(choice: u8) -> &'static str {
+    match choice {
+        YES => "Yes",
+        NO => "No",
+        ABSTAIN => "Abstain",
+        _ => "None",
+    }
+}
+
+fn choice_enum(code: u8) -> IGovernance::Choice {
+    IGovernance::Choice::try_from(code).unwrap_or(IGovernance::Choice::None)
+}
+
+fn status_enum(code: u8) -> IGovernance::Status {
+    IGovernance::Status::try_from(code).unwrap_or(IGovernance::Status::None)
+}
+
+fn kind_enum(code: u8) -> IGovernance::Kind {
+    IGovernance::Kind::try_from(code).unwrap_or(IGovernance::Kind::None)
+}
+
+fn check_text(field: &str, text: &str, max: usize) -> Result<(), ModuleError> {
+    if text.len() > max {
+        return Err(ModuleError::revert(format!(
+            "Governance: the {field} is {} bytes, above the {max}-byte bound",
+            text.len()
+        )));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(ModuleError::revert(format!(
+            "Governance: the {field} must not contain control characters"
+        )));
+    }
+    Ok(())
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
