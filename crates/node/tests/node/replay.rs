@@ -519,12 +519,12 @@ async fn every_served_method_answers_meaningfully() {
         .unwrap();
     assert_eq!(receipt["status"], "0x1");
     assert_eq!(receipt["contractAddress"], json!(token));
-    // Account 0 sent the deployment and seven token transfers.
+    // Account 0 sent the deployment, seven token transfers and two governance calls.
     assert_eq!(
         call("eth_getTransactionCount", json!([a0, "latest"]))
             .await
             .unwrap(),
-        q(8)
+        q(10)
     );
     let balance = call("eth_getBalance", json!([a3, "0x0"])).await.unwrap();
     assert_eq!(
