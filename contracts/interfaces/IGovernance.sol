@@ -37,13 +37,33 @@ interface IGovernance {
 
     /// @notice What a proposal does, with the payload it carries (ABI-encoded):
     ///         `AddGovernor` and `SetWeight` a `GovernorChange`, `RemoveGovernor` an `address`,
-    ///         `SetRules` a `Rules`.
+    ///         `SetRules` a `Rules`, `GrantRole` and `RevokeRole` a `RoleChange`.
     enum Kind {
         None,
         AddGovernor,
         RemoveGovernor,
         SetWeight,
-        SetRules
+        SetRules,
+        GrantRole,
+        RevokeRole
+    }
+
+    /// @notice A role other modules check before letting an account act. Governors are the
+    ///         committee itself, not a role.
+    enum Role {
+        None,
+        Issuer,
+        Institution,
+        Regulator,
+        Auditor,
+        Deployer,
+        RateProvider
+    }
+
+    /// @notice Payload of `GrantRole` and `RevokeRole`.
+    struct RoleChange {
+        address account;
+        Role role;
     }
 
     /// @notice Payload of `AddGovernor` and `SetWeight`.
@@ -99,6 +119,10 @@ interface IGovernance {
     event ProposalCancelled(uint64 indexed id);
     /// @notice `governor` now has `weight` (0: no longer a governor).
     event GovernorSet(address indexed governor, uint64 weight);
+    /// @notice Proposal `proposal` granted `role` to `account`.
+    event RoleGranted(address indexed account, Role role, uint64 indexed proposal);
+    /// @notice Proposal `proposal` revoked `role` from `account`.
+    event RoleRevoked(address indexed account, Role role, uint64 indexed proposal);
     /// @notice The committee's rules changed; `epoch` counts changes of the committee or rules.
     event RulesChanged(uint64 epoch, uint16 participationBps, uint16 approvalBps, uint64 votingPeriod);
 
@@ -136,6 +160,12 @@ interface IGovernance {
 
     /// @notice `account`'s weight; 0 when it is not a governor.
     function weightOf(address account) external view returns (uint64);
+
+    /// @notice Whether `account` holds `role`.
+    function hasRole(address account, Role role) external view returns (bool);
+
+    /// @notice The accounts holding `role`, in no particular order.
+    function roleMembers(Role role) external view returns (address[] memory);
 
     /// @notice The rules in force, the epoch (changes of the committee or rules so far) and
     ///         the committee's total weight.

@@ -33,7 +33,7 @@ mod view;
 pub use registry::{ModuleRegistry, RegistryError};
 pub use revert::{decode_revert_reason, encode_revert_reason};
 pub use state::{AccountView, BackendFault, MemoryBackend, ModuleState, StateBackend};
-pub use view::{AnchorFacts, ViewAnswer, ViewKind, ViewQuery};
+pub use view::{AnchorFacts, Role, ViewAnswer, ViewKind, ViewQuery};
 
 use alloy_primitives::{Address, Bytes, U256};
 use std::fmt;

@@ -13,6 +13,8 @@ use alloy_primitives::{Address, B256};
 pub enum ViewKind {
     /// Is a document hash anchored, by whom and is it revoked (Evidence).
     EvidenceAnchor,
+    /// Does an account hold a role (Governance).
+    Role,
 }
 
 /// A question to another module.
@@ -23,6 +25,13 @@ pub enum ViewQuery {
         /// The anchored document hash.
         hash: B256,
     },
+    /// Whether `account` holds `role`.
+    HasRole {
+        /// The account asked about.
+        account: Address,
+        /// The role.
+        role: Role,
+    },
 }
 
 impl ViewQuery {
@@ -30,6 +39,7 @@ impl ViewQuery {
     pub fn kind(&self) -> ViewKind {
         match self {
             Self::EvidenceAnchor { .. } => ViewKind::EvidenceAnchor,
+            Self::HasRole { .. } => ViewKind::Role,
         }
     }
 }
@@ -39,6 +49,58 @@ impl ViewQuery {
 pub enum ViewAnswer {
     /// The answer to [`ViewQuery::EvidenceAnchor`]: `None` when the hash was never anchored.
     EvidenceAnchor(Option<AnchorFacts>),
+    /// The answer to [`ViewQuery::HasRole`].
+    HasRole(bool),
+}
+
+/// A role the committee grants and revokes by proposal; other modules ask whether an account
+/// holds one ([`ViewQuery::HasRole`]) before letting it act (an `Issuer` mints, a `Deployer`
+/// creates contracts while deploy permission is on). The numbers are those of the `Role` enum of
+/// `IGovernance.sol`. Governors are the committee itself, not a role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Role {
+    /// Issues currencies and credentials.
+    Issuer = 1,
+    /// A member institution.
+    Institution = 2,
+    /// Sees everything, for supervision.
+    Regulator = 3,
+    /// Reads the audit trail.
+    Auditor = 4,
+    /// May create contracts while deploy permission is on.
+    Deployer = 5,
+    /// Publishes exchange rates.
+    RateProvider = 6,
+}
+
+impl Role {
+    /// Every role, in number order.
+    pub const ALL: [Role; 6] = [
+        Self::Issuer,
+        Self::Institution,
+        Self::Regulator,
+        Self::Auditor,
+        Self::Deployer,
+        Self::RateProvider,
+    ];
+
+    /// The role numbered `code`, if any.
+    pub fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|role| *role as u8 == code)
+    }
+
+    /// The name used in messages and on the command line, e.g. `rate_provider`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Issuer => "issuer",
+            Self::Institution => "institution",
+            Self::Regulator => "regulator",
+            Self::Auditor => "auditor",
+            Self::Deployer => "deployer",
+            Self::RateProvider => "rate_provider",
+        }
+    }
 }
 
 /// What the Evidence module tells other modules about one anchor.

@@ -142,6 +142,10 @@ impl NativeModule for Evidence {
                         });
                 Ok(ViewAnswer::EvidenceAnchor(facts))
             }
+            other => Err(ModuleError::revert(format!(
+                "evidence: does not answer {:?}",
+                other.kind()
+            ))),
         }
     }
 }

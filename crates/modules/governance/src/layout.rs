@@ -10,6 +10,8 @@
 //! | `keccak256("governance.member" ‖ 0x00 ‖ address)` | weight (8) ‖ position in the list + 1 (8) ‖ zero (16) |
 //! | `keccak256("governance.open" ‖ 0x00)` | ids of the open proposals (list, as above; order not kept) |
 //! | `keccak256("governance.vote" ‖ 0x00 ‖ id (8) ‖ voter)` | choice (1) ‖ zero (31) |
+//! | `keccak256("governance.role" ‖ 0x00 ‖ role (1) ‖ account)` | position in the role's list + 1 (0: does not hold it) |
+//! | `keccak256("governance.role.members" ‖ 0x00 ‖ role (1))` | the role's holders (list; word = address (20) ‖ zero (12)) |
 //!
 //! Proposal `id` starts at `P = keccak256("governance.proposal" ‖ 0x00 ‖ id (8, big-endian))`:
 //!
@@ -107,6 +109,22 @@ pub fn vote_slot(id: u64, voter: Address) -> Slot {
     let mut key = id.to_be_bytes().to_vec();
     key.extend_from_slice(voter.as_slice());
     Slot::named("governance.vote", &key)
+}
+
+/// The slot saying whether (and where in the role's list) `account` holds role `role`.
+pub fn role_slot(role: u8, account: Address) -> Slot {
+    let mut key = vec![role];
+    key.extend_from_slice(account.as_slice());
+    Slot::named("governance.role", &key)
+}
+
+/// The holders of role `role`.
+pub fn role_members(role: u8) -> WordList {
+    WordList(Slot::named("governance.role.members", &[role]))
+}
+
+pub(crate) fn pack_address(account: Address) -> Word {
+    Packer::new().address(account).word()
 }
 
 pub(crate) fn pack_member(account: Address, weight: u64) -> Word {

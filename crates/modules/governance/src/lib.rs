@@ -23,8 +23,8 @@ pub mod layout;
 use alloy_primitives::{Address, Bytes, address};
 use alloy_sol_types::{SolCall, SolInterface, SolValue};
 use banyan_module_api::{
-    GenesisError, ModuleCallContext, ModuleError, ModuleState, NativeModule, bad_call, gas,
-    slots::Word,
+    GenesisError, ModuleCallContext, ModuleError, ModuleState, NativeModule, Role, ViewAnswer,
+    ViewKind, ViewQuery, bad_call, gas, slots::Word,
 };
 use layout::{ProposalFields, ProposalRecord, RulesWord};
 
@@ -60,6 +60,8 @@ pub const MAX_VOTING_PERIOD: u64 = 10_000_000;
 pub const MAX_DESCRIPTION_BYTES: usize = 256;
 /// Longest payload, in bytes.
 pub const MAX_PAYLOAD_BYTES: usize = 1024;
+/// Most holders of one role.
+pub const MAX_ROLE_MEMBERS: u64 = 256;
 /// Longest stored failure reason, in bytes (longer reasons are cut at a character boundary).
 pub const MAX_REASON_BYTES: usize = 256;
 
@@ -199,6 +201,29 @@ impl NativeModule for Governance {
         VERSION
     }
 
+    fn views(&self) -> &'static [ViewKind] {
+        &[ViewKind::Role]
+    }
+
+    fn answer(
+        &self,
+        query: &ViewQuery,
+        state: &mut ModuleState<'_>,
+    ) -> Result<ViewAnswer, ModuleError> {
+        match query {
+            ViewQuery::HasRole { account, role } => {
+                let held = !state
+                    .sload(layout::role_slot(*role as u8, *account))?
+                    .is_zero();
+                Ok(ViewAnswer::HasRole(held))
+            }
+            other => Err(ModuleError::revert(format!(
+                "governance: does not answer {:?}",
+                other.kind()
+            ))),
+        }
+    }
+
     fn genesis(
         &self,
         params: &serde_json::Value,
@@ -288,6 +313,19 @@ impl NativeModule for Governance {
                     weights,
                 })
             }
+            Call::hasRole(call) => {
+                let held = !state
+                    .sload(layout::role_slot(u8::from(call.role), call.account))?
+                    .is_zero();
+                IGovernance::hasRoleCall::abi_encode_returns(&held)
+            }
+            Call::roleMembers(call) => {
+                let (words, _) =
+                    layout::role_members(u8::from(call.role)).page(state, 0, MAX_ROLE_MEMBERS)?;
+                let accounts: Vec<Address> =
+                    words.into_iter().map(|w| w.unpack().address()).collect();
+                IGovernance::roleMembersCall::abi_encode_returns(&accounts)
+            }
             Call::weightOf(call) => {
                 let (weight, _) = layout::read_member(state, call.account)?;
                 IGovernance::weightOfCall::abi_encode_returns(&weight)
@@ -316,6 +354,8 @@ enum Action {
     RemoveGovernor { governor: Address },
     SetWeight { governor: Address, weight: u64 },
     SetRules(IGovernance::Rules),
+    GrantRole { account: Address, role: Role },
+    RevokeRole { account: Address, role: Role },
 }
 
 impl Action {
@@ -342,9 +382,30 @@ impl Action {
                 .map_err(|e| {
                     format!("the payload must be an ABI-encoded Rules(uint16, uint16, uint64): {e}")
                 }),
+            5 | 6 => {
+                let change = IGovernance::RoleChange::abi_decode(payload).map_err(|e| {
+                    format!("the payload must be an ABI-encoded RoleChange(address, uint8): {e}")
+                })?;
+                let role = Role::from_code(u8::from(change.role)).ok_or_else(|| {
+                    "the role must be one of issuer (1), institution (2), regulator (3), \
+                     auditor (4), deployer (5), rate_provider (6)"
+                        .to_string()
+                })?;
+                Ok(if kind == 5 {
+                    Self::GrantRole {
+                        account: change.account,
+                        role,
+                    }
+                } else {
+                    Self::RevokeRole {
+                        account: change.account,
+                        role,
+                    }
+                })
+            }
             other => Err(format!(
                 "unknown proposal kind {other}; kinds are AddGovernor (1), RemoveGovernor (2), \
-                 SetWeight (3) and SetRules (4)"
+                 SetWeight (3), SetRules (4), GrantRole (5) and RevokeRole (6)"
             )),
         }
     }
@@ -393,12 +454,83 @@ impl Action {
                 }
             }
             Self::SetRules(rules) => check_rules(rules),
+            Self::GrantRole { account, role } => {
+                let held = !state
+                    .sload(layout::role_slot(*role as u8, *account))?
+                    .is_zero();
+                if *account == Address::ZERO {
+                    Err("the zero address cannot hold a role".into())
+                } else if held {
+                    Err(format!("{account} already holds the role {}", role.name()))
+                } else if layout::role_members(*role as u8).len(state)? >= MAX_ROLE_MEMBERS {
+                    Err(format!(
+                        "the role {} already has the maximum of {MAX_ROLE_MEMBERS} holders",
+                        role.name()
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            Self::RevokeRole { account, role } => {
+                if state
+                    .sload(layout::role_slot(*role as u8, *account))?
+                    .is_zero()
+                {
+                    Err(format!("{account} does not hold the role {}", role.name()))
+                } else {
+                    Ok(())
+                }
+            }
         })
     }
 
-    /// Applies a checked action and starts a new epoch (every kind so far changes the committee
-    /// or its rules).
-    fn apply(&self, state: &mut ModuleState<'_>) -> Result<(), ModuleError> {
+    /// Whether applying the action changes the committee or its rules, which starts a new
+    /// epoch and supersedes every proposal still open.
+    fn changes_committee(&self) -> bool {
+        !matches!(self, Self::GrantRole { .. } | Self::RevokeRole { .. })
+    }
+
+    /// Applies a checked role change (no new epoch).
+    fn apply_role(&self, state: &mut ModuleState<'_>, id: u64) -> Result<(), ModuleError> {
+        match self {
+            Self::GrantRole { account, role } => {
+                let code = *role as u8;
+                let position =
+                    layout::role_members(code).push(state, layout::pack_address(*account))?;
+                state.sstore(
+                    layout::role_slot(code, *account),
+                    Word::from_u64(position + 1),
+                )?;
+                state.emit(&IGovernance::RoleGranted {
+                    account: *account,
+                    role: role_enum(code),
+                    proposal: id,
+                })
+            }
+            Self::RevokeRole { account, role } => {
+                let code = *role as u8;
+                let slot = layout::role_slot(code, *account);
+                let index = state.sload(slot)?.as_u64() - 1;
+                if let Some(moved) = layout::role_members(code).swap_remove(state, index)? {
+                    let other = moved.unpack().address();
+                    state.sstore(layout::role_slot(code, other), Word::from_u64(index + 1))?;
+                }
+                state.sstore(slot, Word::ZERO)?;
+                state.emit(&IGovernance::RoleRevoked {
+                    account: *account,
+                    role: role_enum(code),
+                    proposal: id,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Applies a checked action; a change of the committee or its rules starts a new epoch.
+    fn apply(&self, state: &mut ModuleState<'_>, id: u64) -> Result<(), ModuleError> {
+        if !self.changes_committee() {
+            return self.apply_role(state, id);
+        }
         let mut rules = layout::read_rules(state)?;
         match self {
             Self::AddGovernor { governor, weight } => {
@@ -444,6 +576,7 @@ impl Action {
                 rules.approval_bps = new.approvalBps;
                 rules.voting_period = new.votingPeriod;
             }
+            Self::GrantRole { .. } | Self::RevokeRole { .. } => {}
         }
         rules.epoch += 1;
         layout::write_rules(state, &rules)?;
@@ -680,11 +813,14 @@ fn settle(
             })
         }
         Ok(()) => {
-            action.apply(state)?;
+            action.apply(state, id)?;
             fields.status = status::EXECUTED;
             record.write_fields(state, fields)?;
             state.emit(&IGovernance::ProposalExecuted { id })?;
-            supersede_open(state, ctx.block_number)
+            if action.changes_committee() {
+                supersede_open(state, ctx.block_number)?;
+            }
+            Ok(())
         }
     }
 }
@@ -891,6 +1027,10 @@ fn choice_enum(code: u8) -> IGovernance::Choice {
 
 fn status_enum(code: u8) -> IGovernance::Status {
     IGovernance::Status::try_from(code).unwrap_or(IGovernance::Status::None)
+}
+
+fn role_enum(code: u8) -> IGovernance::Role {
+    IGovernance::Role::try_from(code).unwrap_or(IGovernance::Role::None)
 }
 
 fn kind_enum(code: u8) -> IGovernance::Kind {

@@ -583,3 +583,111 @@ proptest! {
         prop_assert_eq!(p.status == Status::Executed, passes);
     }
 }
+
+fn role_change(account: Address, role: IGovernance::Role) -> Vec<u8> {
+    IGovernance::RoleChange { account, role }.abi_encode()
+}
+
+fn has_role(chain: &mut Chain, account: Address, role: IGovernance::Role) -> bool {
+    let out = chain.view(IGovernance::hasRoleCall { account, role }.abi_encode());
+    IGovernance::hasRoleCall::abi_decode_returns(&out).unwrap()
+}
+
+#[test]
+fn roles_are_granted_and_revoked_by_proposal_and_answered_to_other_modules() {
+    use IGovernance::Role as R;
+    let mut chain = Chain::committee(&[1], 1, 1);
+    chain
+        .propose(A, Kind::GrantRole, role_change(B, R::Issuer))
+        .unwrap();
+    chain
+        .propose(A, Kind::GrantRole, role_change(C, R::Issuer))
+        .unwrap();
+    chain
+        .propose(A, Kind::GrantRole, role_change(D, R::Issuer))
+        .unwrap();
+    chain
+        .propose(A, Kind::GrantRole, role_change(B, R::Deployer))
+        .unwrap();
+    assert!(has_role(&mut chain, B, R::Issuer) && has_role(&mut chain, B, R::Deployer));
+    assert!(!has_role(&mut chain, B, R::Regulator));
+    chain
+        .propose(A, Kind::RevokeRole, role_change(B, R::Issuer))
+        .unwrap();
+    assert!(!has_role(&mut chain, B, R::Issuer));
+    let out = chain.view(IGovernance::roleMembersCall { role: R::Issuer }.abi_encode());
+    let mut holders = IGovernance::roleMembersCall::abi_decode_returns(&out).unwrap();
+    holders.sort();
+    assert_eq!(holders, vec![C, D]);
+    // Role changes do not start an epoch.
+    assert_eq!(chain.rules().epoch, 0);
+    let granted = chain.events::<IGovernance::RoleGranted>();
+    assert_eq!(granted.len(), 4);
+    assert_eq!((granted[0].account, granted[0].proposal), (B, 1));
+    assert_eq!(chain.events::<IGovernance::RoleRevoked>().len(), 1);
+
+    // Another module asks through the view.
+    let mut state = ModuleState::new(
+        &mut chain.backend,
+        &chain.registry,
+        GOVERNANCE_ADDRESS,
+        true,
+        1_000_000,
+    );
+    for (account, expected) in [(C, true), (B, false)] {
+        let answer = Governance
+            .answer(
+                &banyan_module_api::ViewQuery::HasRole {
+                    account,
+                    role: banyan_module_api::Role::Issuer,
+                },
+                &mut state,
+            )
+            .unwrap();
+        assert_eq!(answer, banyan_module_api::ViewAnswer::HasRole(expected));
+    }
+
+    let err = chain
+        .propose(A, Kind::RevokeRole, role_change(B, R::Issuer))
+        .unwrap_err();
+    assert!(err.contains("does not hold the role issuer"), "{err}");
+    let err = chain
+        .propose(A, Kind::GrantRole, role_change(C, R::None))
+        .unwrap_err();
+    assert!(err.contains("the role must be one of issuer (1)"), "{err}");
+}
+
+/// Two proposals grant the same role; the first to pass executes, the second passes later and
+/// ends `Failed` with the reason, applying nothing, while its deciding vote succeeds.
+#[test]
+fn a_passed_proposal_whose_action_fails_ends_failed_and_the_vote_succeeds() {
+    use IGovernance::Role as R;
+    let mut chain = Chain::committee(&[1, 1, 1, 1], 5_000, 5_000);
+    let first = chain
+        .propose(A, Kind::GrantRole, role_change(OUTSIDER, R::Issuer))
+        .unwrap();
+    let second = chain
+        .propose(B, Kind::GrantRole, role_change(OUTSIDER, R::Issuer))
+        .unwrap();
+    chain.vote(C, first, Choice::Yes).unwrap();
+    assert_eq!(chain.status(first), Status::Executed);
+    // Not superseded: a role change does not change the committee.
+    assert_eq!(chain.status(second), Status::Open);
+    chain
+        .vote(D, second, Choice::Yes)
+        .expect("the deciding vote succeeds");
+    let p = chain.proposal(second);
+    assert_eq!(p.status, Status::Failed);
+    assert!(
+        p.reason.contains("already holds the role issuer"),
+        "{}",
+        p.reason
+    );
+    let failed = chain.events::<IGovernance::ProposalFailed>();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].id, second);
+    assert_eq!(chain.events::<IGovernance::RoleGranted>().len(), 1);
+    // Closed: no more votes.
+    let err = chain.vote(A, second, Choice::Yes).unwrap_err();
+    assert!(err.contains("closed: Failed"), "{err}");
+}
