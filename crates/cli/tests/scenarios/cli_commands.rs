@@ -456,3 +456,96 @@ fn is_zombie(pid: u32) -> bool {
         })
         .unwrap_or(true)
 }
+
+/// Governance on a `banyan dev` chain, through real signed transactions: the one governor (dev
+/// account 0) adds a second governor and the proposal executes in its own transaction; the
+/// committee read back over `eth_call` has two members; a non-governor's proposal is refused at
+/// the estimate with the module's reason.
+#[test]
+fn the_dev_chains_one_governor_passes_a_proposal_in_one_transaction() {
+    use alloy_sol_types::{SolCall, SolEvent, SolValue};
+    use banyan_modules::{GOVERNANCE_ADDRESS, IGovernance};
+    let node = DevNode::start(common::bin(), &[]).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = banyan_sdk::Client::connect(&node.url()).await.unwrap();
+        let governor = banyan_sdk::Signer::for_chain(&client, common::dev_key(0))
+            .await
+            .unwrap();
+        let newcomer = common::address_of(&common::dev_key(1));
+        let propose = |kind, payload: Vec<u8>| -> alloy_primitives::Bytes {
+            IGovernance::proposeCall {
+                kind,
+                payload: payload.into(),
+                description: "admit bank B".into(),
+                votingPeriod: 0,
+            }
+            .abi_encode()
+            .into()
+        };
+        let data = propose(
+            IGovernance::Kind::AddGovernor,
+            IGovernance::GovernorChange {
+                governor: newcomer,
+                weight: 1,
+            }
+            .abi_encode(),
+        );
+        let receipt = governor
+            .transact(
+                &client,
+                Some(GOVERNANCE_ADDRESS),
+                U256::ZERO,
+                data,
+                None,
+                None,
+                Duration::from_secs(30),
+            )
+            .await
+            .unwrap();
+        assert!(receipt.success(), "{receipt:?}");
+        let executed = receipt
+            .logs
+            .iter()
+            .filter(|l| l.topics.first() == Some(&IGovernance::ProposalExecuted::SIGNATURE_HASH))
+            .count();
+        assert_eq!(executed, 1, "{receipt:?}");
+        let out = client
+            .call(
+                GOVERNANCE_ADDRESS,
+                IGovernance::governorsCall {}.abi_encode().into(),
+                banyan_sdk::BlockId::Latest,
+            )
+            .await
+            .unwrap();
+        let committee = IGovernance::governorsCall::abi_decode_returns(&out).unwrap();
+        assert_eq!(
+            committee.accounts,
+            vec![governor.address, newcomer],
+            "{committee:?}"
+        );
+        // Someone outside the committee is refused before anything is sent.
+        let outsider = banyan_sdk::Signer::for_chain(&client, common::dev_key(3))
+            .await
+            .unwrap();
+        let err = outsider
+            .send(
+                &client,
+                Some(GOVERNANCE_ADDRESS),
+                U256::ZERO,
+                propose(IGovernance::Kind::RemoveGovernor, newcomer.abi_encode()),
+                None,
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("is not a governor, so it cannot propose"),
+            "{err}"
+        );
+    });
+}
