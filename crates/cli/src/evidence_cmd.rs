@@ -51,10 +51,10 @@ impl Document {
 pub(crate) struct ReadOpts {
     /// Node JSON-RPC URL.
     #[arg(long, default_value = "http://127.0.0.1:8545", env = "BANYAN_RPC")]
-    rpc: String,
+    pub(crate) rpc: String,
     /// One JSON object on stdout, for scripts.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// `banyan evidence …`

@@ -8,6 +8,7 @@ mod bench;
 mod client;
 mod crypto_cmd;
 mod evidence_cmd;
+mod gov_cmd;
 mod init;
 mod run;
 mod snapshot_cmd;
@@ -61,6 +62,9 @@ enum Command {
     /// Evidence (notarisation): anchor, attest, revoke, show, list and prove document hashes.
     #[command(subcommand)]
     Evidence(evidence_cmd::EvidenceCmd),
+    /// Governance: propose changes to the committee and roles, vote, and read proposals.
+    #[command(subcommand)]
+    Gov(gov_cmd::GovCmd),
 }
 
 fn init_tracing() {
@@ -142,6 +146,7 @@ fn main() -> std::process::ExitCode {
         Command::Bench(a) => bench::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Evidence(c) => evidence_cmd::run(c),
+        Command::Gov(c) => gov_cmd::run(c),
         Command::Snapshot(c) => snapshot_cmd::run(c),
     };
     match result {

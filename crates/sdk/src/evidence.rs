@@ -35,20 +35,9 @@ pub fn revoke_call(hash: B256, reason: &str) -> Bytes {
     .into()
 }
 
-fn decode<C: SolCall>(client: &Client, output: &[u8]) -> Result<C::Return, SdkError> {
-    C::abi_decode_returns(output).map_err(|e| SdkError::Decode {
-        method: "eth_call",
-        url: client.url().to_string(),
-        source: serde::de::Error::custom(format!("{}: {e}", C::SIGNATURE)),
-    })
-}
-
 /// `eth_call` of one Evidence view at `at`, decoded.
 async fn view<C: SolCall>(client: &Client, call: C, at: BlockId) -> Result<C::Return, SdkError> {
-    let output = client
-        .call(EVIDENCE_ADDRESS, call.abi_encode().into(), at)
-        .await?;
-    decode::<C>(client, &output)
+    crate::view_call(client, EVIDENCE_ADDRESS, call, at).await
 }
 
 /// The anchor of `hash` at block `at`, its attestations, or `None` when never anchored.

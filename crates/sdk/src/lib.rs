@@ -7,7 +7,7 @@
 //! - [`Client`]: JSON-RPC over HTTP or WebSocket with typed methods and typed errors.
 //! - [`Signer`]: signs transactions for either suite (EIP-1559 on `ecdsa`, the native SM2
 //!   transaction on `sm`).
-//! - [`evidence`], [`crypto`]: typed bindings of the modules.
+//! - [`evidence`], [`crypto`], [`governance`]: typed bindings of the modules.
 //!
 //! This crate has no cargo features.
 // Every dependency is a build cost on 2 cores: one the code does not use is removed. (Test
@@ -17,9 +17,26 @@
 mod client;
 pub mod crypto;
 pub mod evidence;
+pub mod governance;
 pub mod quantity;
 mod signer;
 pub mod wire;
 
 pub use client::{BlockId, Client, Receipt, SdkError};
 pub use signer::Signer;
+
+/// `eth_call` of one view of the module (or contract) at `to`, at block `at`, decoded as `C`'s
+/// return type.
+pub(crate) async fn view_call<C: alloy_sol_types::SolCall>(
+    client: &Client,
+    to: alloy_primitives::Address,
+    call: C,
+    at: BlockId,
+) -> Result<C::Return, SdkError> {
+    let output = client.call(to, call.abi_encode().into(), at).await?;
+    C::abi_decode_returns(&output).map_err(|e| SdkError::Decode {
+        method: "eth_call",
+        url: client.url().to_string(),
+        source: serde::de::Error::custom(format!("{}: {e}", C::SIGNATURE)),
+    })
+}

@@ -549,3 +549,64 @@ fn the_dev_chains_one_governor_passes_a_proposal_in_one_transaction() {
         );
     });
 }
+
+/// `banyan gov` on a `banyan dev` chain: a proposal that executes at once, one that waits for a
+/// second governor's vote, the committee and the list read back as JSON, and a refused repeat
+/// vote that names the reason and exits non-zero.
+#[test]
+fn gov_commands_propose_vote_and_read_the_committee() {
+    let node = DevNode::start(common::bin(), &[]).unwrap();
+    let url = node.url();
+    let key = |i: usize| common::dev_key(i).to_hex();
+    let gov = |args: &[&str], who: usize| -> std::process::Output {
+        let mut all = vec!["gov"];
+        all.extend_from_slice(args);
+        let k = key(who);
+        all.extend_from_slice(&["--rpc", &url, "--key", &k]);
+        banyan(&all)
+    };
+    let json_of = |out: &std::process::Output| -> serde_json::Value {
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let b = common::address_of(&common::dev_key(1)).to_string();
+    let c = common::address_of(&common::dev_key(2)).to_string();
+    let out = json_of(&gov(&["propose", "add-governor", &b, "--json"], 0));
+    assert_eq!(out["proposal"]["status"], "Executed", "{out}");
+    // Two governors now: a role grant waits for the second vote.
+    let out = json_of(&gov(&["propose", "grant-role", &c, "issuer", "--json"], 0));
+    assert_eq!(out["proposal"]["status"], "Open", "{out}");
+    let id = out["proposal"]["id"].as_u64().unwrap().to_string();
+    let refused = gov(&["vote", &id, "yes"], 0);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("has already voted Yes on proposal 2"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let out = json_of(&gov(&["vote", &id, "yes", "--json"], 1));
+    assert_eq!(out["proposal"]["status"], "Executed", "{out}");
+    let committee = json_of(&banyan(&["gov", "committee", "--rpc", &url, "--json"]));
+    assert_eq!(
+        committee["governors"].as_array().unwrap().len(),
+        2,
+        "{committee}"
+    );
+    assert_eq!(committee["epoch"], 1);
+    assert_eq!(
+        committee["roles"]["issuer"][0]
+            .as_str()
+            .unwrap()
+            .to_lowercase(),
+        c.to_lowercase()
+    );
+    let list = json_of(&banyan(&["gov", "list", "--rpc", &url, "--json"]));
+    assert_eq!(list["total"], 2);
+    assert_eq!(list["proposals"][0]["kind"], "grant-role");
+    assert_eq!(list["proposals"][1]["kind"], "add-governor");
+}

@@ -1,0 +1,509 @@
+//! `banyan gov`: propose changes to the committee and its roles, vote, cancel, close, and read
+//! proposals and the committee. See `docs/modules/governance.md`.
+
+use alloy_primitives::{Address, U256};
+use anyhow::bail;
+use banyan_sdk::governance::{self, GOVERNANCE_ADDRESS, IGovernance, ProposalAction};
+use banyan_sdk::{BlockId, Client};
+use serde_json::{Value, json};
+
+use crate::client::{SendOpts, rt};
+use crate::evidence_cmd::ReadOpts;
+
+/// Options every proposal takes.
+#[derive(clap::Args)]
+pub(crate) struct ProposeOpts {
+    /// What the proposal is for, at most 256 bytes.
+    #[arg(long, default_value = "")]
+    description: String,
+    /// Blocks it stays open (0: the committee's default).
+    #[arg(long, default_value_t = 0)]
+    voting_period: u64,
+    #[command(flatten)]
+    send: SendOpts,
+    /// One JSON object on stdout, for scripts.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A role, as the command line spells it.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub(crate) enum RoleArg {
+    Issuer,
+    Institution,
+    Regulator,
+    Auditor,
+    Deployer,
+    RateProvider,
+}
+
+impl From<RoleArg> for IGovernance::Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Issuer => Self::Issuer,
+            RoleArg::Institution => Self::Institution,
+            RoleArg::Regulator => Self::Regulator,
+            RoleArg::Auditor => Self::Auditor,
+            RoleArg::Deployer => Self::Deployer,
+            RoleArg::RateProvider => Self::RateProvider,
+        }
+    }
+}
+
+/// A vote, as the command line spells it.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub(crate) enum ChoiceArg {
+    Yes,
+    No,
+    Abstain,
+}
+
+/// `banyan gov propose <kind>`
+#[derive(clap::Subcommand)]
+pub(crate) enum ProposeCmd {
+    /// Add a governor with a weight.
+    AddGovernor {
+        /// The new governor's account.
+        account: Address,
+        /// Its weight (1 to 1,000,000).
+        #[arg(long, default_value_t = 1)]
+        weight: u64,
+        #[command(flatten)]
+        opts: ProposeOpts,
+    },
+    /// Remove a governor.
+    RemoveGovernor {
+        /// The governor's account.
+        account: Address,
+        #[command(flatten)]
+        opts: ProposeOpts,
+    },
+    /// Change a governor's weight.
+    SetWeight {
+        /// The governor's account.
+        account: Address,
+        /// Its new weight (1 to 1,000,000).
+        #[arg(long)]
+        weight: u64,
+        #[command(flatten)]
+        opts: ProposeOpts,
+    },
+    /// Change the thresholds and the default voting period.
+    SetRules {
+        /// Voted weight / total weight needed, in basis points (1 to 10000).
+        #[arg(long)]
+        participation_bps: u16,
+        /// Yes / (yes + no) needed, in basis points (1 to 10000).
+        #[arg(long)]
+        approval_bps: u16,
+        /// Default blocks a proposal stays open.
+        #[arg(long)]
+        default_period: u64,
+        #[command(flatten)]
+        opts: ProposeOpts,
+    },
+    /// Grant a role to an account.
+    GrantRole {
+        /// The account.
+        account: Address,
+        /// The role.
+        role: RoleArg,
+        #[command(flatten)]
+        opts: ProposeOpts,
+    },
+    /// Revoke a role from an account.
+    RevokeRole {
+        /// The account.
+        account: Address,
+        /// The role.
+        role: RoleArg,
+        #[command(flatten)]
+        opts: ProposeOpts,
+    },
+}
+
+impl ProposeCmd {
+    fn split(self) -> (ProposalAction, ProposeOpts) {
+        match self {
+            Self::AddGovernor {
+                account,
+                weight,
+                opts,
+            } => (
+                ProposalAction::AddGovernor {
+                    governor: account,
+                    weight,
+                },
+                opts,
+            ),
+            Self::RemoveGovernor { account, opts } => {
+                (ProposalAction::RemoveGovernor { governor: account }, opts)
+            }
+            Self::SetWeight {
+                account,
+                weight,
+                opts,
+            } => (
+                ProposalAction::SetWeight {
+                    governor: account,
+                    weight,
+                },
+                opts,
+            ),
+            Self::SetRules {
+                participation_bps,
+                approval_bps,
+                default_period,
+                opts,
+            } => (
+                ProposalAction::SetRules {
+                    participation_bps,
+                    approval_bps,
+                    voting_period: default_period,
+                },
+                opts,
+            ),
+            Self::GrantRole {
+                account,
+                role,
+                opts,
+            } => (
+                ProposalAction::GrantRole {
+                    account,
+                    role: role.into(),
+                },
+                opts,
+            ),
+            Self::RevokeRole {
+                account,
+                role,
+                opts,
+            } => (
+                ProposalAction::RevokeRole {
+                    account,
+                    role: role.into(),
+                },
+                opts,
+            ),
+        }
+    }
+}
+
+/// `banyan gov …`
+#[derive(clap::Subcommand)]
+pub(crate) enum GovCmd {
+    /// Open a proposal as a governor (your own vote counts as yes at once).
+    #[command(subcommand)]
+    Propose(ProposeCmd),
+    /// Vote on an open proposal, or change your vote.
+    Vote {
+        /// The proposal id.
+        id: u64,
+        /// Your choice.
+        choice: ChoiceArg,
+        #[command(flatten)]
+        send: SendOpts,
+        /// One JSON object on stdout, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel a proposal you made, while it is open.
+    Cancel {
+        /// The proposal id.
+        id: u64,
+        #[command(flatten)]
+        send: SendOpts,
+        /// One JSON object on stdout, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record the end of a proposal past its expiry.
+    Close {
+        /// The proposal id.
+        id: u64,
+        #[command(flatten)]
+        send: SendOpts,
+        /// One JSON object on stdout, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one proposal.
+    Show {
+        /// The proposal id.
+        id: u64,
+        #[command(flatten)]
+        read: ReadOpts,
+    },
+    /// List proposals, newest first.
+    List {
+        /// Most proposals to list.
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+        #[command(flatten)]
+        read: ReadOpts,
+    },
+    /// Show the committee, its rules and the role holders.
+    Committee {
+        #[command(flatten)]
+        read: ReadOpts,
+    },
+}
+
+pub(crate) fn run(cmd: GovCmd) -> anyhow::Result<()> {
+    rt()?.block_on(async move {
+        match cmd {
+            GovCmd::Propose(cmd) => {
+                let (action, opts) = cmd.split();
+                let data = governance::propose_call(&action, &opts.description, opts.voting_period);
+                let sent = opts
+                    .send
+                    .submit(Some(GOVERNANCE_ADDRESS), U256::ZERO, data)
+                    .await?;
+                let id = sent.receipt.as_ref().and_then(governance::created_id);
+                after_send(&opts.send.rpc, sent, id, opts.json).await
+            }
+            GovCmd::Vote {
+                id,
+                choice,
+                send,
+                json,
+            } => {
+                let choice = match choice {
+                    ChoiceArg::Yes => IGovernance::Choice::Yes,
+                    ChoiceArg::No => IGovernance::Choice::No,
+                    ChoiceArg::Abstain => IGovernance::Choice::Abstain,
+                };
+                let data = governance::vote_call(id, choice);
+                let sent = send
+                    .submit(Some(GOVERNANCE_ADDRESS), U256::ZERO, data)
+                    .await?;
+                after_send(&send.rpc, sent, Some(id), json).await
+            }
+            GovCmd::Cancel { id, send, json } => {
+                let data = governance::cancel_call(id);
+                let sent = send
+                    .submit(Some(GOVERNANCE_ADDRESS), U256::ZERO, data)
+                    .await?;
+                after_send(&send.rpc, sent, Some(id), json).await
+            }
+            GovCmd::Close { id, send, json } => {
+                let data = governance::close_call(id);
+                let sent = send
+                    .submit(Some(GOVERNANCE_ADDRESS), U256::ZERO, data)
+                    .await?;
+                after_send(&send.rpc, sent, Some(id), json).await
+            }
+            GovCmd::Show { id, read } => {
+                let client = Client::connect(&read.rpc).await?;
+                let p = governance::proposal(&client, id, BlockId::Latest).await?;
+                if read.json {
+                    println!("{}", proposal_json(&p));
+                } else {
+                    print_proposal(&p);
+                }
+                Ok(())
+            }
+            GovCmd::List { limit, read } => list(limit, &read).await,
+            GovCmd::Committee { read } => committee(&read).await,
+        }
+    })
+}
+
+/// Reports a governance transaction and, when it names a proposal, where that proposal stands
+/// at the transaction's block.
+async fn after_send(
+    rpc: &str,
+    sent: crate::client::Sent,
+    id: Option<u64>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let standing = match (&sent.receipt, id) {
+        (Some(receipt), Some(id)) if receipt.success() => {
+            let client = Client::connect(rpc).await?;
+            Some(governance::proposal(&client, id, BlockId::Number(receipt.block_number)).await?)
+        }
+        _ => None,
+    };
+    if json {
+        // One object: the transaction's report and the proposal.
+        let mut out = json!({"transaction": sent.hash});
+        if let Some(receipt) = &sent.receipt {
+            out["status"] = json!(if receipt.success() {
+                "success"
+            } else {
+                "reverted"
+            });
+            out["block"] = json!(receipt.block_number);
+        }
+        if let Some(p) = &standing {
+            out["proposal"] = proposal_json(p);
+        }
+        println!("{out}");
+        if sent.receipt.as_ref().is_some_and(|r| !r.success()) {
+            bail!("transaction {} reverted", sent.hash);
+        }
+        return Ok(());
+    }
+    sent.report(false)?;
+    if let Some(p) = &standing {
+        println!();
+        print_proposal(p);
+    }
+    Ok(())
+}
+
+fn proposal_json(p: &IGovernance::Proposal) -> Value {
+    json!({
+        "id": p.id,
+        "kind": governance::kind_name(p.kind),
+        "payload": p.payload,
+        "creator": p.creator,
+        "description": p.description,
+        "status": governance::status_name(p.status),
+        "createdAt": p.createdAt,
+        "expiresAt": p.expiresAt,
+        "closedAt": (p.closedAt != 0).then_some(p.closedAt),
+        "reason": (!p.reason.is_empty()).then_some(&p.reason),
+        "epoch": p.epoch,
+        "yes": p.yes,
+        "no": p.no,
+        "abstain": p.abstain,
+        "totalWeight": p.totalWeight,
+        "participationBps": p.participationBps,
+        "approvalBps": p.approvalBps,
+    })
+}
+
+fn print_proposal(p: &IGovernance::Proposal) {
+    println!("proposal    {}", p.id);
+    println!("kind        {}", governance::kind_name(p.kind));
+    println!("status      {}", governance::status_name(p.status));
+    if !p.reason.is_empty() {
+        println!("reason      {}", p.reason);
+    }
+    println!("creator     {}", p.creator);
+    if !p.description.is_empty() {
+        println!("description {}", p.description);
+    }
+    println!(
+        "open        blocks {} to {}{}",
+        p.createdAt,
+        p.expiresAt,
+        if p.closedAt != 0 {
+            format!(", closed at {}", p.closedAt)
+        } else {
+            String::new()
+        }
+    );
+    println!(
+        "tally       yes {}  no {}  abstain {}  of {} (needs participation {} bps, approval {} bps)",
+        p.yes, p.no, p.abstain, p.totalWeight, p.participationBps, p.approvalBps
+    );
+}
+
+async fn list(limit: u64, read: &ReadOpts) -> anyhow::Result<()> {
+    let client = Client::connect(&read.rpc).await?;
+    // Every read at one block, so that a block committed in between cannot mix two states.
+    let at = BlockId::Number(client.block_number().await?);
+    let count = governance::proposal_count(&client, at).await?;
+    let mut proposals = Vec::new();
+    for id in (1..=count)
+        .rev()
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+    {
+        proposals.push(governance::proposal(&client, id, at).await?);
+    }
+    if read.json {
+        let list: Vec<Value> = proposals.iter().map(proposal_json).collect();
+        println!("{}", json!({"total": count, "proposals": list}));
+        return Ok(());
+    }
+    if proposals.is_empty() {
+        println!("no proposals yet");
+    }
+    for p in &proposals {
+        println!(
+            "{:>5}  {:<11} {:<16} yes {} no {} abstain {} of {}  {}",
+            p.id,
+            governance::status_name(p.status),
+            governance::kind_name(p.kind),
+            p.yes,
+            p.no,
+            p.abstain,
+            p.totalWeight,
+            p.description
+        );
+    }
+    Ok(())
+}
+
+async fn committee(read: &ReadOpts) -> anyhow::Result<()> {
+    let client = Client::connect(&read.rpc).await?;
+    let at = BlockId::Number(client.block_number().await?);
+    let (members, rules) = governance::committee(&client, at).await?;
+    let roles = [
+        RoleArg::Issuer,
+        RoleArg::Institution,
+        RoleArg::Regulator,
+        RoleArg::Auditor,
+        RoleArg::Deployer,
+        RoleArg::RateProvider,
+    ];
+    let mut holders = Vec::new();
+    for role in roles {
+        let accounts = governance::role_members(&client, role.into(), at).await?;
+        holders.push((role, accounts));
+    }
+    let role_name = |role: RoleArg| {
+        clap::ValueEnum::to_possible_value(&role)
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default()
+    };
+    if read.json {
+        let governors: Vec<Value> = members
+            .iter()
+            .map(|(account, weight)| json!({"account": account, "weight": weight}))
+            .collect();
+        let roles: serde_json::Map<String, Value> = holders
+            .iter()
+            .map(|(role, accounts)| (role_name(*role), json!(accounts)))
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "governors": governors,
+                "totalWeight": rules.totalWeight,
+                "epoch": rules.epoch,
+                "participationBps": rules.current.participationBps,
+                "approvalBps": rules.current.approvalBps,
+                "votingPeriod": rules.current.votingPeriod,
+                "roles": roles,
+            })
+        );
+        return Ok(());
+    }
+    println!(
+        "rules       participation {} bps, approval {} bps, voting period {} blocks (epoch {})",
+        rules.current.participationBps,
+        rules.current.approvalBps,
+        rules.current.votingPeriod,
+        rules.epoch
+    );
+    println!(
+        "governors   {} (total weight {})",
+        members.len(),
+        rules.totalWeight
+    );
+    for (account, weight) in &members {
+        println!("  {account}  weight {weight}");
+    }
+    for (role, accounts) in &holders {
+        if !accounts.is_empty() {
+            println!("{:<11} {}", role_name(*role), accounts.len());
+            for account in accounts {
+                println!("  {account}");
+            }
+        }
+    }
+    Ok(())
+}

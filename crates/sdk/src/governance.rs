@@ -1,0 +1,221 @@
+//! Typed bindings of the Governance module (`IGovernance.sol`, `docs/modules/governance.md`).
+
+use crate::{BlockId, Client, Receipt, SdkError};
+use IGovernance::{Choice, Kind, Role};
+use alloy_primitives::{Address, Bytes};
+use alloy_sol_types::{SolCall, SolEvent, SolValue};
+pub use banyan_modules::{GOVERNANCE_ADDRESS, IGovernance};
+
+/// What a proposal asks for, with its typed payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProposalAction {
+    /// Add `governor` with `weight`.
+    AddGovernor {
+        /// The new governor.
+        governor: Address,
+        /// Its weight.
+        weight: u64,
+    },
+    /// Remove `governor`.
+    RemoveGovernor {
+        /// The governor to remove.
+        governor: Address,
+    },
+    /// Give `governor` a new `weight`.
+    SetWeight {
+        /// The governor.
+        governor: Address,
+        /// Its new weight.
+        weight: u64,
+    },
+    /// New thresholds (basis points) and default voting period (blocks).
+    SetRules {
+        /// Voted weight / total weight needed.
+        participation_bps: u16,
+        /// Yes / (yes + no) needed.
+        approval_bps: u16,
+        /// Default blocks a proposal stays open.
+        voting_period: u64,
+    },
+    /// Grant `role` to `account`.
+    GrantRole {
+        /// The account.
+        account: Address,
+        /// The role.
+        role: Role,
+    },
+    /// Revoke `role` from `account`.
+    RevokeRole {
+        /// The account.
+        account: Address,
+        /// The role.
+        role: Role,
+    },
+}
+
+impl ProposalAction {
+    /// The proposal kind and its ABI-encoded payload.
+    pub fn encode(&self) -> (Kind, Vec<u8>) {
+        match *self {
+            Self::AddGovernor { governor, weight } => (
+                Kind::AddGovernor,
+                IGovernance::GovernorChange { governor, weight }.abi_encode(),
+            ),
+            Self::RemoveGovernor { governor } => (Kind::RemoveGovernor, governor.abi_encode()),
+            Self::SetWeight { governor, weight } => (
+                Kind::SetWeight,
+                IGovernance::GovernorChange { governor, weight }.abi_encode(),
+            ),
+            Self::SetRules {
+                participation_bps,
+                approval_bps,
+                voting_period,
+            } => (
+                Kind::SetRules,
+                IGovernance::Rules {
+                    participationBps: participation_bps,
+                    approvalBps: approval_bps,
+                    votingPeriod: voting_period,
+                }
+                .abi_encode(),
+            ),
+            Self::GrantRole { account, role } => (
+                Kind::GrantRole,
+                IGovernance::RoleChange { account, role }.abi_encode(),
+            ),
+            Self::RevokeRole { account, role } => (
+                Kind::RevokeRole,
+                IGovernance::RoleChange { account, role }.abi_encode(),
+            ),
+        }
+    }
+}
+
+/// Call data of `propose`; `voting_period` 0 takes the committee's default.
+pub fn propose_call(action: &ProposalAction, description: &str, voting_period: u64) -> Bytes {
+    let (kind, payload) = action.encode();
+    IGovernance::proposeCall {
+        kind,
+        payload: payload.into(),
+        description: description.to_string(),
+        votingPeriod: voting_period,
+    }
+    .abi_encode()
+    .into()
+}
+
+/// Call data of `vote`.
+pub fn vote_call(id: u64, choice: Choice) -> Bytes {
+    IGovernance::voteCall { id, choice }.abi_encode().into()
+}
+
+/// Call data of `cancel`.
+pub fn cancel_call(id: u64) -> Bytes {
+    IGovernance::cancelCall { id }.abi_encode().into()
+}
+
+/// Call data of `close`.
+pub fn close_call(id: u64) -> Bytes {
+    IGovernance::closeCall { id }.abi_encode().into()
+}
+
+/// The id of the proposal a `propose` transaction made, from its `ProposalCreated` log.
+pub fn created_id(receipt: &Receipt) -> Option<u64> {
+    receipt
+        .logs
+        .iter()
+        .filter(|log| log.address == GOVERNANCE_ADDRESS)
+        .find_map(|log| {
+            IGovernance::ProposalCreated::decode_raw_log(log.topics.iter().copied(), &log.data).ok()
+        })
+        .map(|event| event.id)
+}
+
+/// Proposal `id` at block `at`.
+pub async fn proposal(
+    client: &Client,
+    id: u64,
+    at: BlockId,
+) -> Result<IGovernance::Proposal, SdkError> {
+    crate::view_call(
+        client,
+        GOVERNANCE_ADDRESS,
+        IGovernance::getProposalCall { id },
+        at,
+    )
+    .await
+}
+
+/// The number of proposals ever made, at block `at`.
+pub async fn proposal_count(client: &Client, at: BlockId) -> Result<u64, SdkError> {
+    crate::view_call(
+        client,
+        GOVERNANCE_ADDRESS,
+        IGovernance::proposalCountCall {},
+        at,
+    )
+    .await
+}
+
+/// The committee (governors and weights, in order) and its rules, epoch and total weight, at
+/// block `at`.
+pub async fn committee(
+    client: &Client,
+    at: BlockId,
+) -> Result<(Vec<(Address, u64)>, IGovernance::rulesReturn), SdkError> {
+    let members = crate::view_call(
+        client,
+        GOVERNANCE_ADDRESS,
+        IGovernance::governorsCall {},
+        at,
+    )
+    .await?;
+    let rules = crate::view_call(client, GOVERNANCE_ADDRESS, IGovernance::rulesCall {}, at).await?;
+    Ok((
+        members.accounts.into_iter().zip(members.weights).collect(),
+        rules,
+    ))
+}
+
+/// The holders of `role` at block `at`.
+pub async fn role_members(
+    client: &Client,
+    role: Role,
+    at: BlockId,
+) -> Result<Vec<Address>, SdkError> {
+    crate::view_call(
+        client,
+        GOVERNANCE_ADDRESS,
+        IGovernance::roleMembersCall { role },
+        at,
+    )
+    .await
+}
+
+/// The name of a status, as the interface spells it.
+pub fn status_name(status: IGovernance::Status) -> &'static str {
+    use IGovernance::Status as S;
+    match status {
+        S::Open => "Open",
+        S::Executed => "Executed",
+        S::Rejected => "Rejected",
+        S::Expired => "Expired",
+        S::Failed => "Failed",
+        S::Superseded => "Superseded",
+        S::Cancelled => "Cancelled",
+        _ => "None",
+    }
+}
+
+/// The name of a kind, as the CLI spells it.
+pub fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::AddGovernor => "add-governor",
+        Kind::RemoveGovernor => "remove-governor",
+        Kind::SetWeight => "set-weight",
+        Kind::SetRules => "set-rules",
+        Kind::GrantRole => "grant-role",
+        Kind::RevokeRole => "revoke-role",
+        _ => "none",
+    }
+}
