@@ -255,12 +255,7 @@ pub(crate) fn run(cmd: GovCmd) -> anyhow::Result<()> {
             GovCmd::Propose(cmd) => {
                 let (action, opts) = cmd.split();
                 let data = governance::propose_call(&action, &opts.description, opts.voting_period);
-                let sent = opts
-                    .send
-                    .submit(Some(GOVERNANCE_ADDRESS), U256::ZERO, data)
-                    .await?;
-                let id = sent.receipt.as_ref().and_then(governance::created_id);
-                after_send(&opts.send.rpc, sent, id, opts.json).await
+                send_call(&opts.send, data, None, opts.json).await
             }
             GovCmd::Vote {
                 id,
@@ -273,25 +268,13 @@ pub(crate) fn run(cmd: GovCmd) -> anyhow::Result<()> {
                     ChoiceArg::No => IGovernance::Choice::No,
                     ChoiceArg::Abstain => IGovernance::Choice::Abstain,
                 };
-                let data = governance::vote_call(id, choice);
-                let sent = send
-                    .submit(Some(GOVERNANCE_ADDRESS), U256::ZERO, data)
-                    .await?;
-                after_send(&send.rpc, sent, Some(id), json).await
+                send_call(&send, governance::vote_call(id, choice), Some(id), json).await
             }
             GovCmd::Cancel { id, send, json } => {
-                let data = governance::cancel_call(id);
-                let sent = send
-                    .submit(Some(GOVERNANCE_ADDRESS), U256::ZERO, data)
-                    .await?;
-                after_send(&send.rpc, sent, Some(id), json).await
+                send_call(&send, governance::cancel_call(id), Some(id), json).await
             }
             GovCmd::Close { id, send, json } => {
-                let data = governance::close_call(id);
-                let sent = send
-                    .submit(Some(GOVERNANCE_ADDRESS), U256::ZERO, data)
-                    .await?;
-                after_send(&send.rpc, sent, Some(id), json).await
+                send_call(&send, governance::close_call(id), Some(id), json).await
             }
             GovCmd::Show { id, read } => {
                 let client = Client::connect(&read.rpc).await?;
@@ -309,17 +292,21 @@ pub(crate) fn run(cmd: GovCmd) -> anyhow::Result<()> {
     })
 }
 
-/// Reports a governance transaction and, when it names a proposal, where that proposal stands
-/// at the transaction's block.
-async fn after_send(
-    rpc: &str,
-    sent: crate::client::Sent,
+/// Sends a governance call and reports it with where proposal `id` (for `propose`, the one it
+/// made) stands at the transaction's block.
+async fn send_call(
+    send: &SendOpts,
+    data: alloy_primitives::Bytes,
     id: Option<u64>,
     json: bool,
 ) -> anyhow::Result<()> {
+    let sent = send
+        .submit(Some(GOVERNANCE_ADDRESS), U256::ZERO, data)
+        .await?;
+    let id = id.or_else(|| sent.receipt.as_ref().and_then(governance::created_id));
     let standing = match (&sent.receipt, id) {
         (Some(receipt), Some(id)) if receipt.success() => {
-            let client = Client::connect(rpc).await?;
+            let client = Client::connect(&send.rpc).await?;
             Some(governance::proposal(&client, id, BlockId::Number(receipt.block_number)).await?)
         }
         _ => None,

@@ -4,6 +4,7 @@ use crate::{BlockId, Client, Receipt, SdkError};
 use IGovernance::{Choice, Kind, Role};
 use alloy_primitives::{Address, Bytes};
 use alloy_sol_types::{SolCall, SolEvent, SolValue};
+pub use banyan_modules::governance::status_name;
 pub use banyan_modules::{GOVERNANCE_ADDRESS, IGovernance};
 
 /// What a proposal asks for, with its typed payload.
@@ -131,30 +132,23 @@ pub fn created_id(receipt: &Receipt) -> Option<u64> {
         .map(|event| event.id)
 }
 
+/// `eth_call` of one Governance view at `at`, decoded.
+async fn view<C: SolCall>(client: &Client, call: C, at: BlockId) -> Result<C::Return, SdkError> {
+    crate::view_call(client, GOVERNANCE_ADDRESS, call, at).await
+}
+
 /// Proposal `id` at block `at`.
 pub async fn proposal(
     client: &Client,
     id: u64,
     at: BlockId,
 ) -> Result<IGovernance::Proposal, SdkError> {
-    crate::view_call(
-        client,
-        GOVERNANCE_ADDRESS,
-        IGovernance::getProposalCall { id },
-        at,
-    )
-    .await
+    view(client, IGovernance::getProposalCall { id }, at).await
 }
 
 /// The number of proposals ever made, at block `at`.
 pub async fn proposal_count(client: &Client, at: BlockId) -> Result<u64, SdkError> {
-    crate::view_call(
-        client,
-        GOVERNANCE_ADDRESS,
-        IGovernance::proposalCountCall {},
-        at,
-    )
-    .await
+    view(client, IGovernance::proposalCountCall {}, at).await
 }
 
 /// The committee (governors and weights, in order) and its rules, epoch and total weight, at
@@ -163,14 +157,8 @@ pub async fn committee(
     client: &Client,
     at: BlockId,
 ) -> Result<(Vec<(Address, u64)>, IGovernance::rulesReturn), SdkError> {
-    let members = crate::view_call(
-        client,
-        GOVERNANCE_ADDRESS,
-        IGovernance::governorsCall {},
-        at,
-    )
-    .await?;
-    let rules = crate::view_call(client, GOVERNANCE_ADDRESS, IGovernance::rulesCall {}, at).await?;
+    let members = view(client, IGovernance::governorsCall {}, at).await?;
+    let rules = view(client, IGovernance::rulesCall {}, at).await?;
     Ok((
         members.accounts.into_iter().zip(members.weights).collect(),
         rules,
@@ -183,28 +171,7 @@ pub async fn role_members(
     role: Role,
     at: BlockId,
 ) -> Result<Vec<Address>, SdkError> {
-    crate::view_call(
-        client,
-        GOVERNANCE_ADDRESS,
-        IGovernance::roleMembersCall { role },
-        at,
-    )
-    .await
-}
-
-/// The name of a status, as the interface spells it.
-pub fn status_name(status: IGovernance::Status) -> &'static str {
-    use IGovernance::Status as S;
-    match status {
-        S::Open => "Open",
-        S::Executed => "Executed",
-        S::Rejected => "Rejected",
-        S::Expired => "Expired",
-        S::Failed => "Failed",
-        S::Superseded => "Superseded",
-        S::Cancelled => "Cancelled",
-        _ => "None",
-    }
+    view(client, IGovernance::roleMembersCall { role }, at).await
 }
 
 /// The name of a kind, as the CLI spells it.

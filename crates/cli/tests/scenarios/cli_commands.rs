@@ -340,10 +340,7 @@ fn dev_chain_answers_browser_preflights() {
 fn the_sdk_drives_a_node_with_typed_calls() {
     for (suite, flag) in [(Suite::Ecdsa, "ecdsa"), (Suite::Sm, "sm")] {
         let node = DevNode::start(common::bin(), &["--suite", flag]).unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = common::runtime();
         runtime.block_on(async {
             let client = banyan_sdk::Client::connect(&node.url()).await.unwrap();
             let signer = banyan_sdk::Signer::for_chain(&client, common::dev_key(2))
@@ -466,10 +463,7 @@ fn the_dev_chains_one_governor_passes_a_proposal_in_one_transaction() {
     use alloy_sol_types::{SolCall, SolEvent, SolValue};
     use banyan_modules::{GOVERNANCE_ADDRESS, IGovernance};
     let node = DevNode::start(common::bin(), &[]).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = common::runtime();
     runtime.block_on(async {
         let client = banyan_sdk::Client::connect(&node.url()).await.unwrap();
         let governor = banyan_sdk::Signer::for_chain(&client, common::dev_key(0))

@@ -86,3 +86,11 @@ pub(crate) fn transfer_and_wait(
     rpc.wait_receipt(hash.as_str().expect("hash"), timeout)
         .expect("receipt")
 }
+
+/// A single-threaded tokio runtime, for the tests that drive a node through the async SDK.
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}

@@ -72,6 +72,11 @@ pub const DEFAULT_APPROVAL_BPS: u16 = 6_667;
 /// Default voting period, in blocks (about a day at one block a second).
 pub const DEFAULT_VOTING_PERIOD: u64 = 86_400;
 
+/// The name of a proposal status, as `IGovernance.sol` spells it (`"Open"`, `"Executed"`, …).
+pub fn status_name(status: IGovernance::Status) -> &'static str {
+    status::name(u8::from(status))
+}
+
 /// Stored status codes (the interface's `Status` enum).
 mod status {
     pub(crate) const OPEN: u8 = 1;
@@ -211,12 +216,11 @@ impl NativeModule for Governance {
         state: &mut ModuleState<'_>,
     ) -> Result<ViewAnswer, ModuleError> {
         match query {
-            ViewQuery::HasRole { account, role } => {
-                let held = !state
-                    .sload(layout::role_slot(*role as u8, *account))?
-                    .is_zero();
-                Ok(ViewAnswer::HasRole(held))
-            }
+            ViewQuery::HasRole { account, role } => Ok(ViewAnswer::HasRole(holds_role(
+                state,
+                *role as u8,
+                *account,
+            )?)),
             other => Err(ModuleError::revert(format!(
                 "governance: does not answer {:?}",
                 other.kind()
@@ -314,9 +318,7 @@ impl NativeModule for Governance {
                 })
             }
             Call::hasRole(call) => {
-                let held = !state
-                    .sload(layout::role_slot(u8::from(call.role), call.account))?
-                    .is_zero();
+                let held = holds_role(state, u8::from(call.role), call.account)?;
                 IGovernance::hasRoleCall::abi_encode_returns(&held)
             }
             Call::roleMembers(call) => {
@@ -455,9 +457,7 @@ impl Action {
             }
             Self::SetRules(rules) => check_rules(rules),
             Self::GrantRole { account, role } => {
-                let held = !state
-                    .sload(layout::role_slot(*role as u8, *account))?
-                    .is_zero();
+                let held = holds_role(state, *role as u8, *account)?;
                 if *account == Address::ZERO {
                     Err("the zero address cannot hold a role".into())
                 } else if held {
@@ -472,10 +472,7 @@ impl Action {
                 }
             }
             Self::RevokeRole { account, role } => {
-                if state
-                    .sload(layout::role_slot(*role as u8, *account))?
-                    .is_zero()
-                {
+                if !holds_role(state, *role as u8, *account)? {
                     Err(format!("{account} does not hold the role {}", role.name()))
                 } else {
                     Ok(())
@@ -590,6 +587,15 @@ impl Action {
         }
         Ok(())
     }
+}
+
+/// Whether `account` holds the role numbered `role`.
+fn holds_role(
+    state: &mut ModuleState<'_>,
+    role: u8,
+    account: Address,
+) -> Result<bool, ModuleError> {
+    Ok(!state.sload(layout::role_slot(role, account))?.is_zero())
 }
 
 fn check_weight(weight: u64) -> Result<(), String> {
@@ -757,8 +763,12 @@ fn vote(
         choice: choice_enum(choice),
         weight,
     })?;
+    if !passes(&fields) {
+        return Ok(());
+    }
+    // Only a passing vote needs the action. The stored payload decoded when the proposal was
+    // made; it decodes the same way now.
     let payload = state.load_bytes(record.payload(), MAX_PAYLOAD_BYTES)?;
-    // A stored payload decoded when the proposal was made; it decodes the same way now.
     let action = Action::decode(fields.kind, &payload)
         .map_err(|e| ModuleError::revert(format!("Governance: proposal {id}: {e}")))?;
     settle(ctx, state, id, &mut fields, action)
