@@ -37,7 +37,11 @@ interface IGovernance {
 
     /// @notice What a proposal does, with the payload it carries (ABI-encoded):
     ///         `AddGovernor` and `SetWeight` a `GovernorChange`, `RemoveGovernor` an `address`,
-    ///         `SetRules` a `Rules`, `GrantRole` and `RevokeRole` a `RoleChange`.
+    ///         `SetRules` a `Rules`, `GrantRole` and `RevokeRole` a `RoleChange`, `Freeze` and
+    ///         `Unfreeze` an `address` (an account or a contract), `SetPermission` a
+    ///         `PermissionSwitch`, `SetContractAdmin` an `AdminChange`, `AddValidator` a
+    ///         `NewValidator`, `RemoveValidator` an `address`, `SetValidatorPower` a
+    ///         `ValidatorPower`.
     enum Kind {
         None,
         AddGovernor,
@@ -45,7 +49,57 @@ interface IGovernance {
         SetWeight,
         SetRules,
         GrantRole,
-        RevokeRole
+        RevokeRole,
+        Freeze,
+        Unfreeze,
+        SetPermission,
+        SetContractAdmin,
+        AddValidator,
+        RemoveValidator,
+        SetValidatorPower
+    }
+
+    /// @notice A permission check the committee switches on or off: `Deploy` (only `Deployer`
+    ///         accounts create contracts) and `Method` (contract admins' per-function lists
+    ///         are enforced). Both start off unless the chain spec turns them on.
+    enum Permission {
+        None,
+        Deploy,
+        Method
+    }
+
+    /// @notice Who may call one function of a contract while method permission is on: anyone
+    ///         (`Open`), only the listed accounts (`AllowList`), or anyone but them (`DenyList`).
+    enum Access {
+        Open,
+        AllowList,
+        DenyList
+    }
+
+    /// @notice Payload of `SetPermission`.
+    struct PermissionSwitch {
+        Permission permission;
+        bool enabled;
+    }
+
+    /// @notice Payload of `SetContractAdmin`: the committee names a contract's admin (for a
+    ///         contract whose creator cannot claim it).
+    struct AdminChange {
+        address target;
+        address admin;
+    }
+
+    /// @notice Payload of `AddValidator`: the node's 64-byte public key in the chain's suite
+    ///         (its address is derived from it) and its voting power.
+    struct NewValidator {
+        bytes publicKey;
+        uint64 power;
+    }
+
+    /// @notice Payload of `SetValidatorPower`.
+    struct ValidatorPower {
+        address validator;
+        uint64 power;
     }
 
     /// @notice A role other modules check before letting an account act. Governors are the
@@ -123,6 +177,22 @@ interface IGovernance {
     event RoleGranted(address indexed account, Role role, uint64 indexed proposal);
     /// @notice Proposal `proposal` revoked `role` from `account`.
     event RoleRevoked(address indexed account, Role role, uint64 indexed proposal);
+    /// @notice Proposal `proposal` froze `account`: it cannot send transactions or be called.
+    event Frozen(address indexed account, uint64 indexed proposal);
+    /// @notice Proposal `proposal` unfroze `account`.
+    event Unfrozen(address indexed account, uint64 indexed proposal);
+    /// @notice Proposal `proposal` switched `permission` on or off.
+    event PermissionSet(Permission permission, bool enabled, uint64 indexed proposal);
+    /// @notice `target`'s admin is now `admin`, named by `by` (its creator, the previous admin,
+    ///         or the committee through proposal `proposal`; 0 when not by proposal).
+    event ContractAdminSet(address indexed target, address indexed admin, address by, uint64 proposal);
+    /// @notice `target`'s admin set who may call function `selector`.
+    event MethodAccessSet(address indexed target, bytes4 selector, Access access, address indexed admin);
+    /// @notice `target`'s admin put `account` on (`listed`) or off the list of `selector`.
+    event MethodAccountSet(address indexed target, bytes4 selector, address indexed account, bool listed);
+    /// @notice Proposal `proposal` set `validator`'s voting power to `power` (0: removed); the
+    ///         new validator set decides blocks from height `effectiveFrom` on.
+    event ValidatorSetChanged(address indexed validator, uint64 power, uint64 effectiveFrom, uint64 indexed proposal);
     /// @notice The committee's rules changed; `epoch` counts changes of the committee or rules.
     event RulesChanged(uint64 epoch, uint16 participationBps, uint16 approvalBps, uint64 votingPeriod);
 
@@ -166,6 +236,49 @@ interface IGovernance {
 
     /// @notice The accounts holding `role`, in no particular order.
     function roleMembers(Role role) external view returns (address[] memory);
+
+    /// @notice Names the caller admin of `target`, a contract the caller created with `CREATE`
+    ///         when its nonce was `nonce` (the contract's address proves it). Once only: later
+    ///         changes go through `transferContractAdmin` or a `SetContractAdmin` proposal.
+    function claimContractAdmin(address target, uint64 nonce) external;
+
+    /// @notice Hands `target`'s admin rights to `admin`; only its admin may.
+    function transferContractAdmin(address target, address admin) external;
+
+    /// @notice Sets who may call function `selector` of `target` while method permission is on;
+    ///         only `target`'s admin may. Setting `Open` clears the function's list.
+    function setMethodAccess(address target, bytes4 selector, Access access) external;
+
+    /// @notice Puts `account` on (`listed`) or off the list of `target`'s function `selector`
+    ///         (at most 64 accounts per function); only `target`'s admin may.
+    function setMethodAccount(address target, bytes4 selector, address account, bool listed) external;
+
+    /// @notice `target`'s admin; the zero address when none was named.
+    function contractAdmin(address target) external view returns (address);
+
+    /// @notice Who may call `target`'s function `selector`, and the accounts on its list.
+    function methodAccess(address target, bytes4 selector) external view returns (Access access, address[] memory accounts);
+
+    /// @notice The proposal that froze `account`; 0 when it is not frozen.
+    function frozenBy(address account) external view returns (uint64 proposal);
+
+    /// @notice Whether deploy permission and method permission are on.
+    function permissions() external view returns (bool deploy, bool method);
+
+    /// @notice Whether `caller` may call `target`'s function `selector` now, and if not, why
+    ///         (the message a refused transaction gets).
+    function canCall(address caller, address target, bytes4 selector) external view returns (bool allowed, string memory reason);
+
+    /// @notice The validator set that decides block `height`, read from the state after block
+    ///         `height - 1` (a set change made in block H decides blocks from H + 2 on).
+    function validatorsAt(uint64 height)
+        external
+        view
+        returns (address[] memory accounts, bytes[] memory publicKeys, uint64[] memory powers);
+
+    /// @notice The latest validator set (it may not decide blocks yet) and the height from which
+    ///         it does.
+    function validators() external view returns (address[] memory accounts, uint64[] memory powers, uint64 effectiveFrom);
 
     /// @notice The rules in force, the epoch (changes of the committee or rules so far) and
     ///         the committee's total weight.

@@ -12,8 +12,8 @@
 
 use alloy_primitives::{Address, Bytes};
 use banyan_module_api::{
-    GenesisError, MODULE_ACCOUNT_CODE, MemoryBackend, ModuleRegistry, ModuleState, NativeModule,
-    RegistryError,
+    GenesisContext, GenesisError, GenesisValidatorInfo, MODULE_ACCOUNT_CODE, MemoryBackend,
+    ModuleRegistry, ModuleState, NativeModule, RegistryError,
 };
 use banyan_primitives::{Genesis, GenesisAccount, ModuleSpec};
 use std::{collections::BTreeMap, sync::Arc};
@@ -141,6 +141,18 @@ pub fn genesis_accounts(
     genesis: &Genesis,
 ) -> Result<BTreeMap<Address, GenesisAccount>, ModulesError> {
     let registry = registry(&genesis.modules)?;
+    let chain = GenesisContext {
+        suite: genesis.suite,
+        validators: genesis
+            .validators
+            .iter()
+            .map(|v| GenesisValidatorInfo {
+                address: v.address,
+                public_key: v.public_key.clone(),
+                power: v.power,
+            })
+            .collect(),
+    };
     let mut accounts = BTreeMap::new();
     for (name, spec) in &genesis.modules {
         let module = resolve(name, spec)?;
@@ -154,7 +166,7 @@ pub fn genesis_accounts(
         let mut backend = MemoryBackend::default();
         let mut state = ModuleState::new(&mut backend, &registry, address, false, u64::MAX);
         module
-            .genesis(&spec.params, &mut state)
+            .genesis(&spec.params, &chain, &mut state)
             .map_err(|source| ModulesError::Genesis {
                 name: name.clone(),
                 source,

@@ -12,8 +12,8 @@
 //! the call frame that made them, exactly like a contract's.
 
 use banyan_module_api::{
-    AccountView, BackendFault, ModuleCallContext, ModuleError, ModuleRegistry, ModuleState,
-    StateBackend, encode_revert_reason,
+    AccountView, BackendFault, GuardedCall, ModuleCallContext, ModuleError, ModuleRegistry,
+    ModuleState, StateBackend, encode_revert_reason,
 };
 use revm::{
     Database,
@@ -112,6 +112,77 @@ impl<CTX: ContextTr> StateBackend for JournalBackend<'_, CTX> {
     }
 }
 
+/// Asks every guarding module about a call frame to a contract (or an account without code)
+/// before its code runs; `Some` is the revert of a refused frame, or the halt of a state read
+/// that failed.
+fn guard<CTX: ContextTr>(
+    modules: &Arc<ModuleRegistry>,
+    context: &mut CTX,
+    inputs: &CallInputs,
+) -> Option<InterpreterResult> {
+    let mut selector = [0u8; 4];
+    {
+        let input = inputs.input.as_bytes(context);
+        let n = input.len().min(4);
+        selector[..n].copy_from_slice(&input[..n]);
+    }
+    let call = GuardedCall {
+        caller: inputs.caller,
+        target: inputs.bytecode_address,
+        origin: context.tx().caller(),
+        selector,
+        depth: context.journal().depth(),
+    };
+    for module in modules.guarding() {
+        // The guard reads the module's storage through the journal, which needs the account
+        // loaded (module accounts are warm from the start, so this costs the sender nothing).
+        if let Err(error) = context.journal_mut().load_account(module.address()) {
+            *context.error() = Err(ContextError::Db(error));
+            return Some(fatal(inputs.gas_limit));
+        }
+        let mut backend = JournalBackend {
+            context: &mut *context,
+        };
+        let mut state = ModuleState::new(
+            &mut backend,
+            modules,
+            module.address(),
+            true,
+            banyan_module_api::gas::SCREEN,
+        );
+        match module.guard_call(&call, &mut state) {
+            Ok(()) => {}
+            Err(ModuleError::Revert(output)) => {
+                return Some(finish(
+                    PrecompileOutput::revert(0, output, inputs.reservoir),
+                    inputs.gas_limit,
+                ));
+            }
+            Err(ModuleError::OutOfGas) => {
+                let reason = format!(
+                    "module {}: its call guard used more than the {} gas it may",
+                    module.name(),
+                    banyan_module_api::gas::SCREEN
+                );
+                return Some(finish(
+                    PrecompileOutput::revert(0, encode_revert_reason(&reason), inputs.reservoir),
+                    inputs.gas_limit,
+                ));
+            }
+            Err(ModuleError::StateUnavailable) => return Some(fatal(inputs.gas_limit)),
+        }
+    }
+    None
+}
+
+/// The result of a frame whose state could not be read: the database error sits in the
+/// context's error slot, where revm's handler picks it up and the executor refuses the block.
+fn fatal(gas_limit: u64) -> InterpreterResult {
+    let mut gas = Gas::new(gas_limit);
+    gas.spend_all();
+    InterpreterResult::new(InstructionResult::FatalExternalError, Bytes::new(), gas)
+}
+
 /// The interpreter result of a module call that ended with `output`, within `gas_limit`.
 fn finish(output: PrecompileOutput, gas_limit: u64) -> InterpreterResult {
     // Also turns a module that reports more gas than it had into an out-of-gas halt.
@@ -135,6 +206,16 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for BanyanPrecompiles {
         inputs: &CallInputs,
     ) -> Result<Option<InterpreterResult>, String> {
         let Some(module) = self.modules.get(&inputs.bytecode_address).cloned() else {
+            let is_precompile = <EthPrecompiles as PrecompileProvider<CTX>>::contains(
+                &self.eth,
+                &inputs.bytecode_address,
+            );
+            if !is_precompile && !self.modules.guarding().is_empty() {
+                if let Some(refused) = guard(&self.modules, context, inputs) {
+                    return Ok(Some(refused));
+                }
+                return Ok(None);
+            }
             return <EthPrecompiles as PrecompileProvider<CTX>>::run(
                 &mut self.eth,
                 context,
@@ -199,15 +280,7 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for BanyanPrecompiles {
             // The database error sits in the context's error slot; revm's handler turns it
             // into `EVMError::Database` when the transaction ends, and the executor refuses
             // the block.
-            Err(ModuleError::StateUnavailable) => {
-                let mut gas = Gas::new(inputs.gas_limit);
-                gas.spend_all();
-                return Ok(Some(InterpreterResult::new(
-                    InstructionResult::FatalExternalError,
-                    Bytes::new(),
-                    gas,
-                )));
-            }
+            Err(ModuleError::StateUnavailable) => return Ok(Some(fatal(inputs.gas_limit))),
         };
         Ok(Some(finish(output, inputs.gas_limit)))
     }

@@ -87,6 +87,43 @@ pub struct ScreenedTx<'a> {
     pub block_number: u64,
 }
 
+/// A call frame as the call guard sees it, before the callee runs (see
+/// [`NativeModule::guard_call`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GuardedCall {
+    /// The immediate caller (`msg.sender`).
+    pub caller: Address,
+    /// The account whose code runs (the callee).
+    pub target: Address,
+    /// The signer of the transaction (`tx.origin`).
+    pub origin: Address,
+    /// The function selector: the first four bytes of call data, zero-padded (a call without
+    /// data, to `receive` or `fallback`, has selector `0x00000000`).
+    pub selector: [u8; 4],
+    /// Call depth (1: the transaction's own call).
+    pub depth: usize,
+}
+
+/// What a module's genesis hook knows of the chain besides its own parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GenesisContext {
+    /// The chain's crypto suite.
+    pub suite: banyan_crypto::Suite,
+    /// The genesis validator set, in the chain spec's order.
+    pub validators: Vec<GenesisValidatorInfo>,
+}
+
+/// One genesis validator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GenesisValidatorInfo {
+    /// Its address (derived from the key with the chain's suite).
+    pub address: Address,
+    /// Its 64-byte public key.
+    pub public_key: Bytes,
+    /// Its voting power.
+    pub power: u64,
+}
+
 /// Why a module call did not return normally.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ModuleError {
@@ -146,13 +183,15 @@ pub trait NativeModule: Send + Sync + fmt::Debug {
         &[]
     }
     /// Writes the module's initial state at genesis from its chain-spec `params` (`null` when
-    /// none are given). The default accepts only `null`: a module without parameters.
+    /// none are given) and what `chain` says of the chain. The default accepts only `null`: a
+    /// module without parameters.
     fn genesis(
         &self,
         params: &serde_json::Value,
+        chain: &GenesisContext,
         state: &mut ModuleState<'_>,
     ) -> Result<(), GenesisError> {
-        let _ = state;
+        let _ = (chain, state);
         if params.is_null() {
             Ok(())
         } else {
@@ -179,6 +218,23 @@ pub trait NativeModule: Send + Sync + fmt::Debug {
     /// [`ModuleError::revert`]: the reason is what the sender reads.
     fn screen(&self, tx: &ScreenedTx<'_>, state: &mut ModuleState<'_>) -> Result<(), ModuleError> {
         let _ = (tx, state);
+        Ok(())
+    }
+    /// Whether this module guards call frames (see [`Self::guard_call`]).
+    fn guards_calls(&self) -> bool {
+        false
+    }
+    /// Refuses a call frame before its callee's code runs: a frozen contract, a function its
+    /// admin closed to this caller. Called for every call to an account that is not a module,
+    /// at every depth, in blocks and in `eth_call`; a refusal reverts that frame (its caller may
+    /// go on, as after any revert). `state` is this module's own, read-only, with
+    /// [`gas::SCREEN`] gas not charged to the sender. Refuse with [`ModuleError::revert`].
+    fn guard_call(
+        &self,
+        call: &GuardedCall,
+        state: &mut ModuleState<'_>,
+    ) -> Result<(), ModuleError> {
+        let _ = (call, state);
         Ok(())
     }
     /// Answers a read-only question of another module. `state` is this module's own, read-only,

@@ -46,6 +46,8 @@ pub struct ModuleRegistry {
     views: BTreeMap<ViewKind, Arc<dyn NativeModule>>,
     /// Modules that screen transactions, in address order (the order screens run in).
     screening: Vec<Arc<dyn NativeModule>>,
+    /// Modules that guard call frames, in address order.
+    guarding: Vec<Arc<dyn NativeModule>>,
 }
 
 impl fmt::Debug for ModuleRegistry {
@@ -98,6 +100,12 @@ impl ModuleRegistry {
             .filter(|m| m.screens_transactions())
             .cloned()
             .collect();
+        self.guarding = self
+            .modules
+            .values()
+            .filter(|m| m.guards_calls())
+            .cloned()
+            .collect();
         Ok(())
     }
 
@@ -114,6 +122,11 @@ impl ModuleRegistry {
     /// The modules that screen transactions, in address order.
     pub fn screening(&self) -> &[Arc<dyn NativeModule>] {
         &self.screening
+    }
+
+    /// The modules that guard call frames, in address order.
+    pub fn guarding(&self) -> &[Arc<dyn NativeModule>] {
+        &self.guarding
     }
 
     /// The module called `name`, if any.

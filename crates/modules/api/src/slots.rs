@@ -243,6 +243,18 @@ impl WordList {
         Ok(moved)
     }
 
+    /// Makes the list hold exactly `words`, clearing the slots of elements past their end.
+    pub fn replace(self, state: &mut ModuleState<'_>, words: &[Word]) -> Result<(), ModuleError> {
+        let old = self.len(state)?;
+        for (index, word) in words.iter().enumerate() {
+            state.sstore(self.0.data_area().offset(index as u64), *word)?;
+        }
+        for index in words.len() as u64..old {
+            state.sstore(self.0.data_area().offset(index), Word::ZERO)?;
+        }
+        state.sstore(self.0, Word::from_u64(words.len() as u64))
+    }
+
     /// Up to `limit` elements from `offset` on, and the total length.
     pub fn page(
         self,

@@ -12,6 +12,17 @@
 //! | `keccak256("governance.vote" ‖ 0x00 ‖ id (8) ‖ voter)` | choice (1) ‖ zero (31) |
 //! | `keccak256("governance.role" ‖ 0x00 ‖ role (1) ‖ account)` | position in the role's list + 1 (0: does not hold it) |
 //! | `keccak256("governance.role.members" ‖ 0x00 ‖ role (1))` | the role's holders (list; word = address (20) ‖ zero (12)) |
+//! | `keccak256("governance.permissions" ‖ 0x00)` | deploy permission on (1) ‖ method permission on (1) ‖ number of frozen accounts (8) ‖ zero (22) |
+//! | `keccak256("governance.frozen" ‖ 0x00 ‖ address)` | the proposal that froze it (8) ‖ zero (24); zero: not frozen |
+//! | `keccak256("governance.admin" ‖ 0x00 ‖ contract)` | the contract's admin (20) ‖ zero (12) |
+//! | `keccak256("governance.access" ‖ 0x00 ‖ contract ‖ selector (4))` | access (1: allow list, 2: deny list; 0: open) |
+//! | `keccak256("governance.access.list" ‖ 0x00 ‖ contract ‖ selector)` | the function's listed accounts (list of address words) |
+//! | `keccak256("governance.access.member" ‖ 0x00 ‖ contract ‖ selector ‖ account)` | position in that list + 1 (0: not listed) |
+//! | `keccak256("governance.validators" ‖ 0x00)` | the latest validator set (list; word = address (20) ‖ power (8) ‖ zero (4)) |
+//! | `keccak256("governance.validators.prev" ‖ 0x00)` | the set in force until the latest takes effect (list, as above) |
+//! | `keccak256("governance.validator" ‖ 0x00 ‖ address)` | power (8) ‖ position in the latest set + 1 (8) ‖ zero (16) |
+//! | `keccak256("governance.validator.key" ‖ 0x00 ‖ address)` | the validator's public key (bytes, as `P+3` below) |
+//! | `keccak256("governance.valset" ‖ 0x00)` | height from which the latest set decides blocks (8) ‖ zero (24) |
 //!
 //! Proposal `id` starts at `P = keccak256("governance.proposal" ‖ 0x00 ‖ id (8, big-endian))`:
 //!
@@ -278,4 +289,102 @@ impl ProposalRecord {
         state.sstore(self.base.offset(1), times)?;
         state.sstore(self.base.offset(2), tally)
     }
+}
+
+/// The permission switches and the count of frozen accounts: one word.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SwitchesWord {
+    /// Only `deployer` accounts create contracts.
+    pub deploy: bool,
+    /// Contract admins' per-function lists are enforced.
+    pub method: bool,
+    /// Accounts and contracts frozen now.
+    pub frozen: u64,
+}
+
+/// The slot of the permission switches.
+pub fn switches_slot() -> Slot {
+    Slot::named("governance.permissions", &[])
+}
+
+pub(crate) fn read_switches(state: &mut ModuleState<'_>) -> Result<SwitchesWord, ModuleError> {
+    let mut f = state.sload(switches_slot())?.unpack();
+    Ok(SwitchesWord {
+        deploy: f.u8() != 0,
+        method: f.u8() != 0,
+        frozen: f.u64(),
+    })
+}
+
+pub(crate) fn write_switches(
+    state: &mut ModuleState<'_>,
+    switches: &SwitchesWord,
+) -> Result<(), ModuleError> {
+    let word = Packer::new()
+        .u8(u8::from(switches.deploy))
+        .u8(u8::from(switches.method))
+        .u64(switches.frozen)
+        .word();
+    state.sstore(switches_slot(), word)
+}
+
+/// The slot naming the proposal that froze `account`.
+pub fn frozen_slot(account: Address) -> Slot {
+    Slot::named("governance.frozen", account.as_slice())
+}
+
+/// The slot of `contract`'s admin.
+pub fn admin_slot(contract: Address) -> Slot {
+    Slot::named("governance.admin", contract.as_slice())
+}
+
+fn function_key(contract: Address, selector: [u8; 4]) -> Vec<u8> {
+    let mut key = contract.to_vec();
+    key.extend_from_slice(&selector);
+    key
+}
+
+/// The slot of who may call `contract`'s function `selector`.
+pub fn access_slot(contract: Address, selector: [u8; 4]) -> Slot {
+    Slot::named("governance.access", &function_key(contract, selector))
+}
+
+/// The accounts listed for `contract`'s function `selector`.
+pub fn access_list(contract: Address, selector: [u8; 4]) -> WordList {
+    WordList(Slot::named(
+        "governance.access.list",
+        &function_key(contract, selector),
+    ))
+}
+
+/// The slot saying whether (and where) `account` is on that list.
+pub fn access_member_slot(contract: Address, selector: [u8; 4], account: Address) -> Slot {
+    let mut key = function_key(contract, selector);
+    key.extend_from_slice(account.as_slice());
+    Slot::named("governance.access.member", &key)
+}
+
+/// The latest validator set.
+pub fn validators() -> WordList {
+    WordList(Slot::named("governance.validators", &[]))
+}
+
+/// The validator set in force until the latest takes effect.
+pub fn previous_validators() -> WordList {
+    WordList(Slot::named("governance.validators.prev", &[]))
+}
+
+/// The slot of one validator's power and position in the latest set.
+pub fn validator_slot(account: Address) -> Slot {
+    Slot::named("governance.validator", account.as_slice())
+}
+
+/// The slot of a validator's public key.
+pub fn validator_key_slot(account: Address) -> Slot {
+    Slot::named("governance.validator.key", account.as_slice())
+}
+
+/// The slot of the height from which the latest set decides blocks.
+pub fn valset_slot() -> Slot {
+    Slot::named("governance.valset", &[])
 }

@@ -19,12 +19,14 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod layout;
+pub mod permissions;
+pub mod validators;
 
 use alloy_primitives::{Address, Bytes, address};
 use alloy_sol_types::{SolCall, SolInterface, SolValue};
 use banyan_module_api::{
-    GenesisError, ModuleCallContext, ModuleError, ModuleState, NativeModule, Role, ViewAnswer,
-    ViewKind, ViewQuery, bad_call, gas, slots::Word,
+    GenesisContext, GenesisError, GuardedCall, ModuleCallContext, ModuleError, ModuleState,
+    NativeModule, Role, ScreenedTx, ViewAnswer, ViewKind, ViewQuery, bad_call, gas, slots::Word,
 };
 use layout::{ProposalFields, ProposalRecord, RulesWord};
 
@@ -121,6 +123,13 @@ pub struct GovernanceParams {
     /// Blocks a proposal stays open unless its creator asks for another period.
     #[serde(default = "default_period")]
     pub voting_period: u64,
+    /// Whether only `deployer` accounts may create contracts from genesis on (the committee
+    /// can switch it either way later).
+    #[serde(default)]
+    pub deploy_permission: bool,
+    /// Whether contract admins' per-function access lists are enforced from genesis on.
+    #[serde(default)]
+    pub method_permission: bool,
 }
 
 /// One governor of the first committee.
@@ -154,6 +163,8 @@ impl GovernanceParams {
             participation_bps: DEFAULT_PARTICIPATION_BPS,
             approval_bps: DEFAULT_APPROVAL_BPS,
             voting_period: DEFAULT_VOTING_PERIOD,
+            deploy_permission: false,
+            method_permission: false,
         }
     }
 
@@ -228,9 +239,30 @@ impl NativeModule for Governance {
         }
     }
 
+    fn screens_transactions(&self) -> bool {
+        true
+    }
+
+    fn screen(&self, tx: &ScreenedTx<'_>, state: &mut ModuleState<'_>) -> Result<(), ModuleError> {
+        permissions::screen(tx, state)
+    }
+
+    fn guards_calls(&self) -> bool {
+        true
+    }
+
+    fn guard_call(
+        &self,
+        call: &GuardedCall,
+        state: &mut ModuleState<'_>,
+    ) -> Result<(), ModuleError> {
+        permissions::guard(call, state)
+    }
+
     fn genesis(
         &self,
         params: &serde_json::Value,
+        chain: &GenesisContext,
         state: &mut ModuleState<'_>,
     ) -> Result<(), GenesisError> {
         if params.is_null() {
@@ -260,6 +292,20 @@ impl NativeModule for Governance {
                 total_weight: total,
             },
         )?;
+        layout::write_switches(
+            state,
+            &layout::SwitchesWord {
+                deploy: params.deploy_permission,
+                method: params.method_permission,
+                frozen: 0,
+            },
+        )?;
+        if chain.validators.is_empty() {
+            return Err(GenesisError::Params(
+                "the chain has no validators for governance to keep".into(),
+            ));
+        }
+        validators::genesis(state, &chain.validators)?;
         Ok(())
     }
 
@@ -332,6 +378,98 @@ impl NativeModule for Governance {
                 let (weight, _) = layout::read_member(state, call.account)?;
                 IGovernance::weightOfCall::abi_encode_returns(&weight)
             }
+            Call::claimContractAdmin(call) => {
+                permissions::claim_admin(ctx, state, call.target, call.nonce)?;
+                Vec::new()
+            }
+            Call::transferContractAdmin(call) => {
+                permissions::transfer_admin(ctx, state, call.target, call.admin)?;
+                Vec::new()
+            }
+            Call::setMethodAccess(call) => {
+                permissions::set_access(
+                    ctx,
+                    state,
+                    call.target,
+                    call.selector.0,
+                    u8::from(call.access),
+                )?;
+                Vec::new()
+            }
+            Call::setMethodAccount(call) => {
+                permissions::set_account(
+                    ctx,
+                    state,
+                    call.target,
+                    call.selector.0,
+                    call.account,
+                    call.listed,
+                )?;
+                Vec::new()
+            }
+            Call::contractAdmin(call) => {
+                let admin = permissions::admin_of(state, call.target)?;
+                IGovernance::contractAdminCall::abi_encode_returns(&admin)
+            }
+            Call::methodAccess(call) => {
+                let (access, accounts) =
+                    permissions::method_access(state, call.target, call.selector.0)?;
+                IGovernance::methodAccessCall::abi_encode_returns(
+                    &IGovernance::methodAccessReturn {
+                        access: IGovernance::Access::try_from(access)
+                            .unwrap_or(IGovernance::Access::Open),
+                        accounts,
+                    },
+                )
+            }
+            Call::frozenBy(call) => {
+                let by = permissions::frozen_by(state, call.account)?;
+                IGovernance::frozenByCall::abi_encode_returns(&by)
+            }
+            Call::permissions(_) => {
+                let switches = layout::read_switches(state)?;
+                IGovernance::permissionsCall::abi_encode_returns(&IGovernance::permissionsReturn {
+                    deploy: switches.deploy,
+                    method: switches.method,
+                })
+            }
+            Call::canCall(call) => {
+                let switches = layout::read_switches(state)?;
+                let refusal = permissions::call_refusal(
+                    state,
+                    &switches,
+                    call.caller,
+                    call.target,
+                    call.selector.0,
+                )?;
+                IGovernance::canCallCall::abi_encode_returns(&IGovernance::canCallReturn {
+                    allowed: refusal.is_none(),
+                    reason: refusal.unwrap_or_default(),
+                })
+            }
+            Call::validatorsAt(call) => {
+                let set = validators::at(state, call.height)?;
+                let mut out = IGovernance::validatorsAtReturn {
+                    accounts: Vec::with_capacity(set.len()),
+                    publicKeys: Vec::with_capacity(set.len()),
+                    powers: Vec::with_capacity(set.len()),
+                };
+                for (account, key, power) in set {
+                    out.accounts.push(account);
+                    out.publicKeys.push(key);
+                    out.powers.push(power);
+                }
+                IGovernance::validatorsAtCall::abi_encode_returns(&out)
+            }
+            Call::validators(_) => {
+                let (accounts, powers) = validators::latest(state)?.into_iter().unzip();
+                let effective_from = validators::effective_from(state)?;
+                IGovernance::validatorsCall::abi_encode_returns(&IGovernance::validatorsReturn {
+                    accounts,
+                    powers,
+                    effectiveFrom: effective_from,
+                })
+            }
             Call::rules(_) => {
                 let rules = layout::read_rules(state)?;
                 IGovernance::rulesCall::abi_encode_returns(&IGovernance::rulesReturn {
@@ -352,70 +490,166 @@ impl NativeModule for Governance {
 /// What a proposal does, decoded from its kind and payload.
 #[derive(Clone)]
 enum Action {
-    AddGovernor { governor: Address, weight: u64 },
-    RemoveGovernor { governor: Address },
-    SetWeight { governor: Address, weight: u64 },
+    AddGovernor {
+        governor: Address,
+        weight: u64,
+    },
+    RemoveGovernor {
+        governor: Address,
+    },
+    SetWeight {
+        governor: Address,
+        weight: u64,
+    },
     SetRules(IGovernance::Rules),
-    GrantRole { account: Address, role: Role },
-    RevokeRole { account: Address, role: Role },
+    GrantRole {
+        account: Address,
+        role: Role,
+    },
+    RevokeRole {
+        account: Address,
+        role: Role,
+    },
+    Freeze {
+        account: Address,
+    },
+    Unfreeze {
+        account: Address,
+    },
+    SetPermission {
+        permission: u8,
+        enabled: bool,
+    },
+    SetContractAdmin {
+        target: Address,
+        admin: Address,
+    },
+    AddValidator {
+        validator: Address,
+        key: Vec<u8>,
+        power: u64,
+    },
+    RemoveValidator {
+        validator: Address,
+    },
+    SetValidatorPower {
+        validator: Address,
+        power: u64,
+    },
+}
+
+/// The kinds, by code, as errors list them.
+const KINDS: &str = "AddGovernor (1), RemoveGovernor (2), SetWeight (3), SetRules (4), \
+     GrantRole (5), RevokeRole (6), Freeze (7), Unfreeze (8), SetPermission (9), \
+     SetContractAdmin (10), AddValidator (11), RemoveValidator (12), SetValidatorPower (13)";
+
+fn decode_payload<T: SolValue + From<<T::SolType as alloy_sol_types::SolType>::RustType>>(
+    payload: &[u8],
+    what: &str,
+) -> Result<T, String> {
+    T::abi_decode(payload).map_err(|e| format!("the payload must be an ABI-encoded {what}: {e}"))
 }
 
 impl Action {
-    fn decode(kind: u8, payload: &[u8]) -> Result<Self, String> {
+    fn decode(kind: u8, payload: &[u8], suite: banyan_crypto::Suite) -> Result<Self, String> {
         let change = |payload: &[u8]| {
-            IGovernance::GovernorChange::abi_decode(payload).map_err(|e| {
-                format!("the payload must be an ABI-encoded GovernorChange(address, uint64): {e}")
-            })
+            decode_payload::<IGovernance::GovernorChange>(
+                payload,
+                "GovernorChange(address, uint64)",
+            )
         };
-        match kind {
+        let address = |payload: &[u8]| decode_payload::<Address>(payload, "address");
+        Ok(match kind {
             1 => change(payload).map(|c| Self::AddGovernor {
                 governor: c.governor,
                 weight: c.weight,
-            }),
-            2 => Address::abi_decode(payload)
-                .map(|governor| Self::RemoveGovernor { governor })
-                .map_err(|e| format!("the payload must be an ABI-encoded address: {e}")),
+            })?,
+            2 => Self::RemoveGovernor {
+                governor: address(payload)?,
+            },
             3 => change(payload).map(|c| Self::SetWeight {
                 governor: c.governor,
                 weight: c.weight,
-            }),
-            4 => IGovernance::Rules::abi_decode(payload)
-                .map(Self::SetRules)
-                .map_err(|e| {
-                    format!("the payload must be an ABI-encoded Rules(uint16, uint16, uint64): {e}")
-                }),
+            })?,
+            4 => Self::SetRules(decode_payload(payload, "Rules(uint16, uint16, uint64)")?),
             5 | 6 => {
-                let change = IGovernance::RoleChange::abi_decode(payload).map_err(|e| {
-                    format!("the payload must be an ABI-encoded RoleChange(address, uint8): {e}")
-                })?;
+                let change: IGovernance::RoleChange =
+                    decode_payload(payload, "RoleChange(address, uint8)")?;
                 let role = Role::from_code(u8::from(change.role)).ok_or_else(|| {
                     "the role must be one of issuer (1), institution (2), regulator (3), \
                      auditor (4), deployer (5), rate_provider (6)"
                         .to_string()
                 })?;
-                Ok(if kind == 5 {
-                    Self::GrantRole {
-                        account: change.account,
-                        role,
-                    }
+                let account = change.account;
+                if kind == 5 {
+                    Self::GrantRole { account, role }
                 } else {
-                    Self::RevokeRole {
-                        account: change.account,
-                        role,
-                    }
-                })
+                    Self::RevokeRole { account, role }
+                }
             }
-            other => Err(format!(
-                "unknown proposal kind {other}; kinds are AddGovernor (1), RemoveGovernor (2), \
-                 SetWeight (3), SetRules (4), GrantRole (5) and RevokeRole (6)"
-            )),
-        }
+            7 => Self::Freeze {
+                account: address(payload)?,
+            },
+            8 => Self::Unfreeze {
+                account: address(payload)?,
+            },
+            9 => {
+                let switch: IGovernance::PermissionSwitch =
+                    decode_payload(payload, "PermissionSwitch(uint8, bool)")?;
+                let permission = u8::from(switch.permission);
+                if !(permissions::DEPLOY..=permissions::METHOD).contains(&permission) {
+                    return Err("the permission must be Deploy (1) or Method (2)".into());
+                }
+                Self::SetPermission {
+                    permission,
+                    enabled: switch.enabled,
+                }
+            }
+            10 => {
+                let change: IGovernance::AdminChange =
+                    decode_payload(payload, "AdminChange(address, address)")?;
+                Self::SetContractAdmin {
+                    target: change.target,
+                    admin: change.admin,
+                }
+            }
+            11 => {
+                let new: IGovernance::NewValidator =
+                    decode_payload(payload, "NewValidator(bytes, uint64)")?;
+                let key =
+                    banyan_crypto::PublicKey::from_bytes(suite, &new.publicKey).map_err(|e| {
+                        format!(
+                            "the public key is not a {} key of {} bytes: {e}",
+                            suite.name(),
+                            validators::PUBLIC_KEY_BYTES
+                        )
+                    })?;
+                Self::AddValidator {
+                    validator: suite.address(&key),
+                    key: new.publicKey.to_vec(),
+                    power: new.power,
+                }
+            }
+            12 => Self::RemoveValidator {
+                validator: address(payload)?,
+            },
+            13 => {
+                let change: IGovernance::ValidatorPower =
+                    decode_payload(payload, "ValidatorPower(address, uint64)")?;
+                Self::SetValidatorPower {
+                    validator: change.validator,
+                    power: change.power,
+                }
+            }
+            other => return Err(format!("unknown proposal kind {other}; kinds are {KINDS}")),
+        })
     }
 
     /// Whether the action can be applied to the state as it is now: `Ok(Err(reason))` when it
     /// cannot. Checked when the proposal is made and again when it passes, so that applying it
     /// cannot fail half-way.
     fn check(&self, state: &mut ModuleState<'_>) -> Result<Result<(), String>, ModuleError> {
+        let refusal = |reason: Option<String>| reason.map_or(Ok(()), Err);
         Ok(match self {
             Self::AddGovernor { governor, weight } => {
                 let (current, _) = layout::read_member(state, *governor)?;
@@ -428,6 +662,10 @@ impl Action {
                 } else if layout::members().len(state)? >= MAX_GOVERNORS {
                     Err(format!(
                         "the committee already has the maximum of {MAX_GOVERNORS} governors"
+                    ))
+                } else if permissions::frozen_by(state, *governor)? != 0 {
+                    Err(format!(
+                        "{governor} is frozen; unfreeze it before it joins the committee"
                     ))
                 } else {
                     check_weight(*weight)
@@ -478,17 +716,100 @@ impl Action {
                     Ok(())
                 }
             }
+            Self::Freeze { account } => {
+                let by = permissions::frozen_by(state, *account)?;
+                let (weight, _) = layout::read_member(state, *account)?;
+                if *account == Address::ZERO || permissions::is_reserved(*account) {
+                    Err(format!(
+                        "{account} is a precompile's or a module's address, which cannot be frozen"
+                    ))
+                } else if by != 0 {
+                    Err(format!("{account} is already frozen by proposal {by}"))
+                } else if weight != 0 {
+                    Err(format!(
+                        "{account} is a governor; remove it from the committee first, so that \
+                         the committee can never freeze itself out"
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            Self::Unfreeze { account } => {
+                if permissions::frozen_by(state, *account)? == 0 {
+                    Err(format!("{account} is not frozen"))
+                } else {
+                    Ok(())
+                }
+            }
+            Self::SetPermission {
+                permission,
+                enabled,
+            } => {
+                let switches = layout::read_switches(state)?;
+                let current = if *permission == permissions::DEPLOY {
+                    switches.deploy
+                } else {
+                    switches.method
+                };
+                if current == *enabled {
+                    Err(format!(
+                        "{} permission is already {}",
+                        permission_name(*permission),
+                        if *enabled { "on" } else { "off" }
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            Self::SetContractAdmin { target, admin } => {
+                if *admin == Address::ZERO {
+                    Err("the zero address cannot be a contract's admin".into())
+                } else if !state.account(*target)?.has_code {
+                    Err(format!("{target} has no code; it is not a contract"))
+                } else if permissions::admin_of(state, *target)? == *admin {
+                    Err(format!("{admin} is already {target}'s admin"))
+                } else {
+                    Ok(())
+                }
+            }
+            Self::AddValidator {
+                validator, power, ..
+            } => refusal(validators::check_change(state, *validator, *power, true)?),
+            Self::RemoveValidator { validator } => {
+                refusal(validators::check_change(state, *validator, 0, false)?)
+            }
+            Self::SetValidatorPower { validator, power } => {
+                if *power == 0 {
+                    Err(format!(
+                        "voting power must be 1 to {}, got 0; RemoveValidator removes a validator",
+                        validators::MAX_POWER
+                    ))
+                } else {
+                    refusal(validators::check_change(state, *validator, *power, false)?)
+                }
+            }
         })
     }
 
     /// Whether applying the action changes the committee or its rules, which starts a new
     /// epoch and supersedes every proposal still open.
     fn changes_committee(&self) -> bool {
-        !matches!(self, Self::GrantRole { .. } | Self::RevokeRole { .. })
+        matches!(
+            self,
+            Self::AddGovernor { .. }
+                | Self::RemoveGovernor { .. }
+                | Self::SetWeight { .. }
+                | Self::SetRules(_)
+        )
     }
 
-    /// Applies a checked role change (no new epoch).
-    fn apply_role(&self, state: &mut ModuleState<'_>, id: u64) -> Result<(), ModuleError> {
+    /// Applies a checked action that leaves the committee as it is.
+    fn apply_other(
+        &self,
+        ctx: &ModuleCallContext,
+        state: &mut ModuleState<'_>,
+        id: u64,
+    ) -> Result<(), ModuleError> {
         match self {
             Self::GrantRole { account, role } => {
                 let code = *role as u8;
@@ -519,14 +840,77 @@ impl Action {
                     proposal: id,
                 })
             }
-            _ => Ok(()),
+            Self::Freeze { account } | Self::Unfreeze { account } => {
+                let freeze = matches!(self, Self::Freeze { .. });
+                let mut switches = layout::read_switches(state)?;
+                if freeze {
+                    switches.frozen += 1;
+                    state.sstore(layout::frozen_slot(*account), Word::from_u64(id))?;
+                } else {
+                    switches.frozen -= 1;
+                    state.sstore(layout::frozen_slot(*account), Word::ZERO)?;
+                }
+                layout::write_switches(state, &switches)?;
+                if freeze {
+                    state.emit(&IGovernance::Frozen {
+                        account: *account,
+                        proposal: id,
+                    })
+                } else {
+                    state.emit(&IGovernance::Unfrozen {
+                        account: *account,
+                        proposal: id,
+                    })
+                }
+            }
+            Self::SetPermission {
+                permission,
+                enabled,
+            } => {
+                let mut switches = layout::read_switches(state)?;
+                if *permission == permissions::DEPLOY {
+                    switches.deploy = *enabled;
+                } else {
+                    switches.method = *enabled;
+                }
+                layout::write_switches(state, &switches)?;
+                state.emit(&IGovernance::PermissionSet {
+                    permission: IGovernance::Permission::try_from(*permission)
+                        .unwrap_or(IGovernance::Permission::None),
+                    enabled: *enabled,
+                    proposal: id,
+                })
+            }
+            Self::SetContractAdmin { target, admin } => {
+                permissions::set_admin(state, *target, *admin, GOVERNANCE_ADDRESS, id)
+            }
+            Self::AddValidator {
+                validator,
+                key,
+                power,
+            } => validators::apply(state, ctx.block_number, id, *validator, *power, Some(key)),
+            Self::RemoveValidator { validator } => {
+                validators::apply(state, ctx.block_number, id, *validator, 0, None)
+            }
+            Self::SetValidatorPower { validator, power } => {
+                validators::apply(state, ctx.block_number, id, *validator, *power, None)
+            }
+            Self::AddGovernor { .. }
+            | Self::RemoveGovernor { .. }
+            | Self::SetWeight { .. }
+            | Self::SetRules(_) => Ok(()),
         }
     }
 
     /// Applies a checked action; a change of the committee or its rules starts a new epoch.
-    fn apply(&self, state: &mut ModuleState<'_>, id: u64) -> Result<(), ModuleError> {
+    fn apply(
+        &self,
+        ctx: &ModuleCallContext,
+        state: &mut ModuleState<'_>,
+        id: u64,
+    ) -> Result<(), ModuleError> {
         if !self.changes_committee() {
-            return self.apply_role(state, id);
+            return self.apply_other(ctx, state, id);
         }
         let mut rules = layout::read_rules(state)?;
         match self {
@@ -573,7 +957,7 @@ impl Action {
                 rules.approval_bps = new.approvalBps;
                 rules.voting_period = new.votingPeriod;
             }
-            Self::GrantRole { .. } | Self::RevokeRole { .. } => {}
+            _ => {}
         }
         rules.epoch += 1;
         layout::write_rules(state, &rules)?;
@@ -589,8 +973,16 @@ impl Action {
     }
 }
 
+fn permission_name(code: u8) -> &'static str {
+    if code == permissions::DEPLOY {
+        "deploy"
+    } else {
+        "method"
+    }
+}
+
 /// Whether `account` holds the role numbered `role`.
-fn holds_role(
+pub(crate) fn holds_role(
     state: &mut ModuleState<'_>,
     role: u8,
     account: Address,
@@ -651,7 +1043,7 @@ fn propose(
         )));
     }
     check_text("description", &call.description, MAX_DESCRIPTION_BYTES)?;
-    let action = Action::decode(kind, &call.payload)
+    let action = Action::decode(kind, &call.payload, ctx.suite)
         .map_err(|e| ModuleError::revert(format!("Governance: {e}")))?;
     if let Err(reason) = action.check(state)? {
         return Err(ModuleError::revert(format!(
@@ -769,7 +1161,7 @@ fn vote(
     // Only a passing vote needs the action. The stored payload decoded when the proposal was
     // made; it decodes the same way now.
     let payload = state.load_bytes(record.payload(), MAX_PAYLOAD_BYTES)?;
-    let action = Action::decode(fields.kind, &payload)
+    let action = Action::decode(fields.kind, &payload, ctx.suite)
         .map_err(|e| ModuleError::revert(format!("Governance: proposal {id}: {e}")))?;
     settle(ctx, state, id, &mut fields, action)
 }
@@ -823,7 +1215,7 @@ fn settle(
             })
         }
         Ok(()) => {
-            action.apply(state, id)?;
+            action.apply(ctx, state, id)?;
             fields.status = status::EXECUTED;
             record.write_fields(state, fields)?;
             state.emit(&IGovernance::ProposalExecuted { id })?;

@@ -7,7 +7,8 @@
 use alloy_primitives::{Address, Bytes, address};
 use alloy_sol_types::{SolCall, SolEvent, SolValue};
 use banyan_module_api::{
-    MemoryBackend, ModuleCallContext, ModuleError, ModuleRegistry, ModuleState, NativeModule,
+    AccountView, GenesisContext, GenesisValidatorInfo, GuardedCall, MemoryBackend,
+    ModuleCallContext, ModuleError, ModuleRegistry, ModuleState, NativeModule, ScreenedTx,
     decode_revert_reason,
 };
 use banyan_module_governance::{
@@ -18,11 +19,39 @@ use std::sync::Arc;
 
 use IGovernance::{Choice, Kind, Status};
 
+mod permissions;
+mod validators;
+
 const A: Address = address!("a000000000000000000000000000000000000001");
 const B: Address = address!("b000000000000000000000000000000000000002");
 const C: Address = address!("c000000000000000000000000000000000000003");
 const D: Address = address!("d000000000000000000000000000000000000004");
 const OUTSIDER: Address = address!("e000000000000000000000000000000000000005");
+
+/// Validator `i`'s secret key (fixed, so runs repeat).
+fn validator_secret(i: u8) -> banyan_crypto::SecretKey {
+    let suite = banyan_crypto::Suite::Ecdsa;
+    suite.secret_key_from_bytes(&[i + 1; 32]).expect("secret")
+}
+
+/// Validator `i` as genesis lists it.
+fn validator(i: u8) -> GenesisValidatorInfo {
+    let suite = banyan_crypto::Suite::Ecdsa;
+    let public = suite.public_key(&validator_secret(i)).expect("public");
+    GenesisValidatorInfo {
+        address: suite.address(&public),
+        public_key: public.to_bytes().to_vec().into(),
+        power: 1,
+    }
+}
+
+/// A chain with validators 0 to `n - 1`.
+fn chain_context(n: u8) -> GenesisContext {
+    GenesisContext {
+        suite: banyan_crypto::Suite::Ecdsa,
+        validators: (0..n).map(validator).collect(),
+    }
+}
 
 struct Chain {
     backend: MemoryBackend,
@@ -39,7 +68,7 @@ impl Chain {
             let mut state =
                 ModuleState::new(&mut backend, &registry, GOVERNANCE_ADDRESS, false, u64::MAX);
             Governance
-                .genesis(&params.to_json(), &mut state)
+                .genesis(&params.to_json(), &chain_context(4), &mut state)
                 .expect("genesis");
         }
         Self {
@@ -61,6 +90,8 @@ impl Chain {
             participation_bps,
             approval_bps,
             voting_period: 100,
+            deploy_permission: false,
+            method_permission: false,
         })
     }
 
@@ -146,6 +177,56 @@ impl Chain {
     fn rules(&mut self) -> IGovernance::rulesReturn {
         let out = self.view(IGovernance::rulesCall {}.abi_encode());
         IGovernance::rulesCall::abi_decode_returns(&out).unwrap()
+    }
+
+    /// The screen's answer for a transaction in the next block: `Err(reason)` when refused.
+    fn screen(&mut self, sender: Address, to: Option<Address>, input: &[u8]) -> Result<(), String> {
+        let tx = ScreenedTx {
+            sender,
+            to,
+            value: Default::default(),
+            input,
+            block_number: self.block + 1,
+        };
+        let mut state = ModuleState::new(
+            &mut self.backend,
+            &self.registry,
+            GOVERNANCE_ADDRESS,
+            true,
+            banyan_module_api::gas::SCREEN,
+        );
+        Governance.screen(&tx, &mut state).map_err(reason)
+    }
+
+    /// The call guard's answer for a call frame from `caller` to `target`.
+    fn guard(&mut self, caller: Address, target: Address, selector: [u8; 4]) -> Result<(), String> {
+        let call = GuardedCall {
+            caller,
+            target,
+            origin: caller,
+            selector,
+            depth: 2,
+        };
+        let mut state = ModuleState::new(
+            &mut self.backend,
+            &self.registry,
+            GOVERNANCE_ADDRESS,
+            true,
+            banyan_module_api::gas::SCREEN,
+        );
+        Governance.guard_call(&call, &mut state).map_err(reason)
+    }
+
+    /// Puts code at `address`, making it a contract.
+    fn deploy_at(&mut self, address: Address) {
+        self.backend.accounts.insert(
+            address,
+            AccountView {
+                has_code: true,
+                nonce: 1,
+                ..Default::default()
+            },
+        );
     }
 
     fn events<E: SolEvent>(&self) -> Vec<E> {
@@ -532,7 +613,7 @@ fn genesis_refuses_a_committee_that_cannot_work() {
     ];
     for (params, expected) in cases {
         let err = Governance
-            .genesis(&params, &mut state)
+            .genesis(&params, &chain_context(1), &mut state)
             .unwrap_err()
             .to_string();
         assert!(err.contains(expected), "{params}: {err}");
