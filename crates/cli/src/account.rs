@@ -22,6 +22,30 @@ pub(crate) enum AccountCmd {
         #[arg(long, default_value = "keystore")]
         keystore: PathBuf,
     },
+    /// Print a key file's address and public key (safe to share; e.g. for `banyan gov propose
+    /// add-validator`). The secret is never printed.
+    Show {
+        /// The key file (`suite:hex`, as `banyan account new` and `banyan init` write).
+        key_file: PathBuf,
+        /// One JSON object on stdout, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Propose freezing an account or contract (as a governor): a frozen account cannot send
+    /// transactions and a frozen contract cannot be called.
+    Freeze {
+        /// The account or contract.
+        account: alloy_primitives::Address,
+        #[command(flatten)]
+        opts: crate::gov_cmd::ProposeOpts,
+    },
+    /// Propose lifting a freeze.
+    Unfreeze {
+        /// The account or contract.
+        account: alloy_primitives::Address,
+        #[command(flatten)]
+        opts: crate::gov_cmd::ProposeOpts,
+    },
 }
 
 /// Reads a key file: `suite:hex` or plain hex.
@@ -50,7 +74,31 @@ pub(crate) fn parse_key_file(path: &Path) -> anyhow::Result<(Suite, SecretKey)> 
 }
 
 pub(crate) fn run(cmd: AccountCmd) -> anyhow::Result<()> {
+    use banyan_sdk::governance::ProposalAction;
     match cmd {
+        AccountCmd::Freeze { account, opts } => {
+            crate::gov_cmd::propose(ProposalAction::Freeze { account }, opts)
+        }
+        AccountCmd::Unfreeze { account, opts } => {
+            crate::gov_cmd::propose(ProposalAction::Unfreeze { account }, opts)
+        }
+        AccountCmd::Show { key_file, json } => {
+            let (suite, key) = parse_key_file(&key_file)?;
+            let public = suite.public_key(&key)?;
+            let address = suite.address(&public);
+            let public = format!("0x{}", alloy_primitives::hex::encode(public.to_bytes()));
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"address": address, "suite": suite.name(), "publicKey": public})
+                );
+            } else {
+                println!("address    {address}");
+                println!("suite      {suite}");
+                println!("public key {public}");
+            }
+            Ok(())
+        }
         AccountCmd::New { keystore, suite } => {
             std::fs::create_dir_all(&keystore)
                 .with_context(|| format!("creating {}", keystore.display()))?;

@@ -50,6 +50,22 @@ impl From<RoleArg> for IGovernance::Role {
     }
 }
 
+/// A permission check, as the command line spells it.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub(crate) enum PermissionArg {
+    /// Only `deployer` accounts create contracts.
+    Deploy,
+    /// Contract admins' per-function lists are enforced.
+    Method,
+}
+
+/// On or off.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub(crate) enum Switch {
+    On,
+    Off,
+}
+
 /// A vote, as the command line spells it.
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 pub(crate) enum ChoiceArg {
@@ -120,6 +136,67 @@ pub(crate) enum ProposeCmd {
         #[command(flatten)]
         opts: ProposeOpts,
     },
+    /// Freeze an account (it cannot send transactions) or a contract (it cannot be called).
+    Freeze {
+        /// The account or contract.
+        account: Address,
+        #[command(flatten)]
+        opts: ProposeOpts,
+    },
+    /// Lift a freeze.
+    Unfreeze {
+        /// The account or contract.
+        account: Address,
+        #[command(flatten)]
+        opts: ProposeOpts,
+    },
+    /// Switch deploy permission or method permission on or off.
+    SetPermission {
+        /// Which check.
+        permission: PermissionArg,
+        /// On or off.
+        state: Switch,
+        #[command(flatten)]
+        opts: ProposeOpts,
+    },
+    /// Name a contract's admin (who sets its per-function access lists).
+    SetContractAdmin {
+        /// The contract.
+        contract: Address,
+        /// Its new admin.
+        admin: Address,
+        #[command(flatten)]
+        opts: ProposeOpts,
+    },
+    /// Add a validator by its node's public key (`banyan account show KEY_FILE` prints it).
+    /// Start its node first: it follows the chain and votes from two blocks after the proposal
+    /// passes.
+    AddValidator {
+        /// The node's 64-byte public key, in hex.
+        public_key: alloy_primitives::Bytes,
+        /// Its voting power (1 to 1,000,000).
+        #[arg(long, default_value_t = 1)]
+        power: u64,
+        #[command(flatten)]
+        opts: ProposeOpts,
+    },
+    /// Remove a validator; its votes stop counting two blocks after the proposal passes.
+    RemoveValidator {
+        /// The validator's address.
+        validator: Address,
+        #[command(flatten)]
+        opts: ProposeOpts,
+    },
+    /// Change a validator's voting power.
+    SetPower {
+        /// The validator's address.
+        validator: Address,
+        /// Its new voting power (1 to 1,000,000).
+        #[arg(long)]
+        power: u64,
+        #[command(flatten)]
+        opts: ProposeOpts,
+    },
 }
 
 impl ProposeCmd {
@@ -185,6 +262,46 @@ impl ProposeCmd {
                 },
                 opts,
             ),
+            Self::Freeze { account, opts } => (ProposalAction::Freeze { account }, opts),
+            Self::Unfreeze { account, opts } => (ProposalAction::Unfreeze { account }, opts),
+            Self::SetPermission {
+                permission,
+                state,
+                opts,
+            } => (
+                ProposalAction::SetPermission {
+                    permission: match permission {
+                        PermissionArg::Deploy => IGovernance::Permission::Deploy,
+                        PermissionArg::Method => IGovernance::Permission::Method,
+                    },
+                    enabled: matches!(state, Switch::On),
+                },
+                opts,
+            ),
+            Self::SetContractAdmin {
+                contract,
+                admin,
+                opts,
+            } => (
+                ProposalAction::SetContractAdmin {
+                    target: contract,
+                    admin,
+                },
+                opts,
+            ),
+            Self::AddValidator {
+                public_key,
+                power,
+                opts,
+            } => (ProposalAction::AddValidator { public_key, power }, opts),
+            Self::RemoveValidator { validator, opts } => {
+                (ProposalAction::RemoveValidator { validator }, opts)
+            }
+            Self::SetPower {
+                validator,
+                power,
+                opts,
+            } => (ProposalAction::SetValidatorPower { validator, power }, opts),
         }
     }
 }
@@ -247,6 +364,112 @@ pub(crate) enum GovCmd {
         #[command(flatten)]
         read: ReadOpts,
     },
+    /// Show the validator set and the height from which it decides blocks.
+    Validators {
+        #[command(flatten)]
+        read: ReadOpts,
+    },
+}
+
+/// `banyan role …`: role changes go through proposals.
+#[derive(clap::Subcommand)]
+pub(crate) enum RoleCmd {
+    /// Propose granting a role (as a governor; your vote counts as yes at once).
+    Grant {
+        /// The role.
+        role: RoleArg,
+        /// The account.
+        account: Address,
+        #[command(flatten)]
+        opts: ProposeOpts,
+    },
+    /// Propose revoking a role.
+    Revoke {
+        /// The role.
+        role: RoleArg,
+        /// The account.
+        account: Address,
+        #[command(flatten)]
+        opts: ProposeOpts,
+    },
+    /// List the holders of one role, or of every role.
+    List {
+        /// Only this role.
+        role: Option<RoleArg>,
+        #[command(flatten)]
+        read: ReadOpts,
+    },
+}
+
+/// Sends a proposal of `action`.
+pub(crate) fn propose(action: ProposalAction, opts: ProposeOpts) -> anyhow::Result<()> {
+    rt()?.block_on(async move {
+        let data = governance::propose_call(&action, &opts.description, opts.voting_period);
+        send_call(&opts.send, data, None, opts.json).await
+    })
+}
+
+pub(crate) fn run_role(cmd: RoleCmd) -> anyhow::Result<()> {
+    match cmd {
+        RoleCmd::Grant {
+            role,
+            account,
+            opts,
+        } => propose(
+            ProposalAction::GrantRole {
+                account,
+                role: role.into(),
+            },
+            opts,
+        ),
+        RoleCmd::Revoke {
+            role,
+            account,
+            opts,
+        } => propose(
+            ProposalAction::RevokeRole {
+                account,
+                role: role.into(),
+            },
+            opts,
+        ),
+        RoleCmd::List { role, read } => rt()?.block_on(async move {
+            let client = Client::connect(&read.rpc).await?;
+            let at = BlockId::Number(client.block_number().await?);
+            let roles = role.map_or_else(|| ALL_ROLES.to_vec(), |r| vec![r]);
+            let mut out = serde_json::Map::new();
+            for role in roles {
+                let accounts = governance::role_members(&client, role.into(), at).await?;
+                if read.json {
+                    out.insert(role_name(role), json!(accounts));
+                } else {
+                    println!("{:<13} {}", role_name(role), accounts.len());
+                    for account in accounts {
+                        println!("  {account}");
+                    }
+                }
+            }
+            if read.json {
+                println!("{}", Value::Object(out));
+            }
+            Ok(())
+        }),
+    }
+}
+
+const ALL_ROLES: [RoleArg; 6] = [
+    RoleArg::Issuer,
+    RoleArg::Institution,
+    RoleArg::Regulator,
+    RoleArg::Auditor,
+    RoleArg::Deployer,
+    RoleArg::RateProvider,
+];
+
+fn role_name(role: RoleArg) -> String {
+    clap::ValueEnum::to_possible_value(&role)
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
 }
 
 pub(crate) fn run(cmd: GovCmd) -> anyhow::Result<()> {
@@ -257,6 +480,7 @@ pub(crate) fn run(cmd: GovCmd) -> anyhow::Result<()> {
                 let data = governance::propose_call(&action, &opts.description, opts.voting_period);
                 send_call(&opts.send, data, None, opts.json).await
             }
+            GovCmd::Validators { read } => validators(&read).await,
             GovCmd::Vote {
                 id,
                 choice,
@@ -428,24 +652,11 @@ async fn committee(read: &ReadOpts) -> anyhow::Result<()> {
     let client = Client::connect(&read.rpc).await?;
     let at = BlockId::Number(client.block_number().await?);
     let (members, rules) = governance::committee(&client, at).await?;
-    let roles = [
-        RoleArg::Issuer,
-        RoleArg::Institution,
-        RoleArg::Regulator,
-        RoleArg::Auditor,
-        RoleArg::Deployer,
-        RoleArg::RateProvider,
-    ];
     let mut holders = Vec::new();
-    for role in roles {
+    for role in ALL_ROLES {
         let accounts = governance::role_members(&client, role.into(), at).await?;
         holders.push((role, accounts));
     }
-    let role_name = |role: RoleArg| {
-        clap::ValueEnum::to_possible_value(&role)
-            .map(|v| v.get_name().to_string())
-            .unwrap_or_default()
-    };
     if read.json {
         let governors: Vec<Value> = members
             .iter()
@@ -491,6 +702,34 @@ async fn committee(read: &ReadOpts) -> anyhow::Result<()> {
                 println!("  {account}");
             }
         }
+    }
+    Ok(())
+}
+
+async fn validators(read: &ReadOpts) -> anyhow::Result<()> {
+    let client = Client::connect(&read.rpc).await?;
+    let head = client.block_number().await?;
+    let (set, from) = governance::validators(&client, BlockId::Number(head)).await?;
+    let total: u64 = set.iter().map(|(_, p)| p).sum();
+    if read.json {
+        let list: Vec<Value> = set
+            .iter()
+            .map(|(account, power)| json!({"address": account, "power": power}))
+            .collect();
+        println!(
+            "{}",
+            json!({"validators": list, "totalPower": total, "effectiveFrom": from, "head": head})
+        );
+        return Ok(());
+    }
+    let when = if from > head {
+        format!("decides blocks from {from} on (the head is {head})")
+    } else {
+        format!("in force since block {}", from.max(1))
+    };
+    println!("validators  {} (total power {total}), {when}", set.len());
+    for (account, power) in &set {
+        println!("  {account}  power {power}");
     }
     Ok(())
 }

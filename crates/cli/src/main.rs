@@ -65,6 +65,10 @@ enum Command {
     /// Governance: propose changes to the committee and roles, vote, and read proposals.
     #[command(subcommand)]
     Gov(gov_cmd::GovCmd),
+    /// Roles (issuer, institution, regulator, auditor, deployer, rate-provider): grant and
+    /// revoke by proposal, list the holders.
+    #[command(subcommand)]
+    Role(gov_cmd::RoleCmd),
 }
 
 fn init_tracing() {
@@ -147,6 +151,7 @@ fn main() -> std::process::ExitCode {
         Command::Verify(a) => verify::run(a),
         Command::Evidence(c) => evidence_cmd::run(c),
         Command::Gov(c) => gov_cmd::run(c),
+        Command::Role(c) => gov_cmd::run_role(c),
         Command::Snapshot(c) => snapshot_cmd::run(c),
     };
     match result {

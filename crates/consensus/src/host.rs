@@ -207,9 +207,9 @@ pub async fn start(args: StartArgs) -> Result<ConsensusHandle, AppError> {
             let public = suite.public_key(key).map_err(AppError::Key)?;
             let address = suite.address(&public);
             if !validators.contains(&address) {
-                return Err(AppError::Refused(format!(
-                    "validator key belongs to {address}, which is not in the validator set"
-                )));
+                tracing::warn!(
+                    "validator {address} is not in the validator set of block {first_height};                      this node follows the chain and votes from the height a governance                      proposal adds it"
+                );
             }
             (
                 address,

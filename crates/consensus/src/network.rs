@@ -95,6 +95,8 @@ struct PeerConn {
 
 struct PeerEntry {
     name: String,
+    /// The node id its certificate carries (a validator's address).
+    node_id: String,
     conns: Vec<PeerConn>,
 }
 
@@ -156,11 +158,12 @@ impl Shared {
         }
     }
 
-    fn connected(&self, peer: PeerId, name: String, conn: PeerConn) {
+    fn connected(&self, peer: PeerId, name: String, node_id: String, conn: PeerConn) {
         let first = {
             let mut tables = self.tables.lock();
             let entry = tables.peers.entry(peer).or_insert_with(|| PeerEntry {
                 name,
+                node_id,
                 conns: Vec::new(),
             });
             entry.conns.push(conn);
@@ -250,6 +253,17 @@ impl NetworkHandle {
     /// Number of connected peers.
     pub fn peer_count(&self) -> usize {
         self.shared.tables.lock().peers.len()
+    }
+
+    /// The node ids (from their certificates) of the peers connected now.
+    pub fn peer_node_ids(&self) -> Vec<String> {
+        self.shared
+            .tables
+            .lock()
+            .peers
+            .values()
+            .map(|p| p.node_id.clone())
+            .collect()
     }
 
     /// The highest tip a connected peer has reported, if any has.
@@ -413,6 +427,7 @@ fn run_connection(shared: &Arc<Shared>, conn: Connection) -> JoinHandle<()> {
     shared.connected(
         peer,
         name.clone(),
+        identity.node_id().to_string(),
         PeerConn {
             id: conn_id,
             tx,

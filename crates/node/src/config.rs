@@ -154,7 +154,9 @@ pub const CONSENSUS_WAL_SUBDIR: &str = "consensus";
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Proposes and votes. Its key must be one of `genesis.validators`.
+    /// Proposes and votes. Its key must be one of `genesis.validators`, or, on a chain with
+    /// the governance module, of a validator the committee may add later (until then the node
+    /// follows the chain without voting).
     #[default]
     Validator,
     /// Follows the validators and re-executes what they decide, but never votes. Its key, if it
@@ -619,7 +621,10 @@ fn validate_role(cfg: &NodeConfig) -> Result<(), String> {
         .map(|n| (n, n.tls.local_identity().node_id()));
     match cfg.consensus.role {
         Role::Validator => {
-            if !is_validator(&address) {
+            // On a governed chain the committee may add this validator later: the node follows
+            // the chain and votes from the height the set includes it.
+            let governed = cfg.genesis.modules.contains_key("governance");
+            if !is_validator(&address) && !governed {
                 let named = certificate
                     .and_then(|(_, id)| id.parse::<Address>().ok())
                     .filter(is_validator);

@@ -240,6 +240,7 @@ async fn watch_peers(node: Arc<Node>, network: NetworkHandle) {
             return;
         }
         let head = node.head().0.header.number;
+        node.observe_connected(&network.peer_node_ids());
         match node.observe_peers(network.peer_count(), network.best_peer_height()) {
             Some((_, target)) => match last_report {
                 Some((at, from)) if at.elapsed() >= Duration::from_secs(5) => {

@@ -52,12 +52,55 @@ pub enum ProposalAction {
         /// The role.
         role: Role,
     },
+    /// Freeze an account (it cannot send) or a contract (it cannot be called).
+    Freeze {
+        /// The account or contract.
+        account: Address,
+    },
+    /// Lift a freeze.
+    Unfreeze {
+        /// The account or contract.
+        account: Address,
+    },
+    /// Switch deploy permission or method permission on or off.
+    SetPermission {
+        /// Which check.
+        permission: IGovernance::Permission,
+        /// On or off.
+        enabled: bool,
+    },
+    /// Name a contract's admin.
+    SetContractAdmin {
+        /// The contract.
+        target: Address,
+        /// Its new admin.
+        admin: Address,
+    },
+    /// Add a validator by its node's public key (64 bytes in the chain's suite).
+    AddValidator {
+        /// The public key.
+        public_key: Bytes,
+        /// Its voting power.
+        power: u64,
+    },
+    /// Remove a validator.
+    RemoveValidator {
+        /// The validator's address.
+        validator: Address,
+    },
+    /// Change a validator's voting power.
+    SetValidatorPower {
+        /// The validator's address.
+        validator: Address,
+        /// Its new voting power.
+        power: u64,
+    },
 }
 
 impl ProposalAction {
     /// The proposal kind and its ABI-encoded payload.
     pub fn encode(&self) -> (Kind, Vec<u8>) {
-        match *self {
+        match self.clone() {
             Self::AddGovernor { governor, weight } => (
                 Kind::AddGovernor,
                 IGovernance::GovernorChange { governor, weight }.abi_encode(),
@@ -87,6 +130,36 @@ impl ProposalAction {
             Self::RevokeRole { account, role } => (
                 Kind::RevokeRole,
                 IGovernance::RoleChange { account, role }.abi_encode(),
+            ),
+            Self::Freeze { account } => (Kind::Freeze, account.abi_encode()),
+            Self::Unfreeze { account } => (Kind::Unfreeze, account.abi_encode()),
+            Self::SetPermission {
+                permission,
+                enabled,
+            } => (
+                Kind::SetPermission,
+                IGovernance::PermissionSwitch {
+                    permission,
+                    enabled,
+                }
+                .abi_encode(),
+            ),
+            Self::SetContractAdmin { target, admin } => (
+                Kind::SetContractAdmin,
+                IGovernance::AdminChange { target, admin }.abi_encode(),
+            ),
+            Self::AddValidator { public_key, power } => (
+                Kind::AddValidator,
+                IGovernance::NewValidator {
+                    publicKey: public_key,
+                    power,
+                }
+                .abi_encode(),
+            ),
+            Self::RemoveValidator { validator } => (Kind::RemoveValidator, validator.abi_encode()),
+            Self::SetValidatorPower { validator, power } => (
+                Kind::SetValidatorPower,
+                IGovernance::ValidatorPower { validator, power }.abi_encode(),
             ),
         }
     }
@@ -174,6 +247,30 @@ pub async fn role_members(
     view(client, IGovernance::roleMembersCall { role }, at).await
 }
 
+/// The latest validator set (address and power) and the height from which it decides blocks,
+/// at block `at`.
+pub async fn validators(
+    client: &Client,
+    at: BlockId,
+) -> Result<(Vec<(Address, u64)>, u64), SdkError> {
+    let set = view(client, IGovernance::validatorsCall {}, at).await?;
+    Ok((
+        set.accounts.into_iter().zip(set.powers).collect(),
+        set.effectiveFrom,
+    ))
+}
+
+/// The proposal that froze `account` (0: not frozen), at block `at`.
+pub async fn frozen_by(client: &Client, account: Address, at: BlockId) -> Result<u64, SdkError> {
+    view(client, IGovernance::frozenByCall { account }, at).await
+}
+
+/// Whether deploy permission and method permission are on, at block `at`.
+pub async fn permissions(client: &Client, at: BlockId) -> Result<(bool, bool), SdkError> {
+    let p = view(client, IGovernance::permissionsCall {}, at).await?;
+    Ok((p.deploy, p.method))
+}
+
 /// The name of a kind, as the CLI spells it.
 pub fn kind_name(kind: Kind) -> &'static str {
     match kind {
@@ -183,6 +280,13 @@ pub fn kind_name(kind: Kind) -> &'static str {
         Kind::SetRules => "set-rules",
         Kind::GrantRole => "grant-role",
         Kind::RevokeRole => "revoke-role",
+        Kind::Freeze => "freeze",
+        Kind::Unfreeze => "unfreeze",
+        Kind::SetPermission => "set-permission",
+        Kind::SetContractAdmin => "set-contract-admin",
+        Kind::AddValidator => "add-validator",
+        Kind::RemoveValidator => "remove-validator",
+        Kind::SetValidatorPower => "set-power",
         _ => "none",
     }
 }

@@ -162,6 +162,7 @@ impl Node {
         if let Some(refusal) = screened {
             return Err(SubmitError::Refused(refusal));
         }
+        self.check_set_liveness(&tx)?;
         self.pool
             .add_with(tx, &|sender| self.head_account(sender))?;
         self.wake_producer();

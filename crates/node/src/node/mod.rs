@@ -4,6 +4,7 @@
 mod backend;
 mod building;
 mod importing;
+mod validators;
 
 use alloy_primitives::{Address, B256, Bytes, U256};
 use banyan_crypto::{SecretKey, Suite};
@@ -64,6 +65,10 @@ pub struct Node {
     /// Proposals executed by this node (built or verified), by block hash, so that committing
     /// a decided block does not execute it again. Cleared of stale heights on every commit.
     executed: Mutex<std::collections::HashMap<B256, ExecutedBlock>>,
+    /// Validator sets read from Governance (see [`Node::validators_at`]).
+    validator_sets: Mutex<validators::SetCache>,
+    /// Addresses of the peers connected now (their certificates' node ids).
+    connected: Mutex<Vec<Address>>,
     metrics: Metrics,
     metrics_registry: Arc<Registry>,
 }
@@ -201,6 +206,8 @@ impl Node {
             gossip: std::sync::OnceLock::new(),
             sync: Mutex::new(None),
             executed: Mutex::new(std::collections::HashMap::new()),
+            validator_sets: Mutex::new(validators::SetCache::default()),
+            connected: Mutex::new(Vec::new()),
             metrics,
             metrics_registry: Arc::new(metrics_registry),
             genesis,
@@ -235,14 +242,6 @@ impl Node {
     /// The genesis the node runs.
     pub fn genesis(&self) -> &Genesis {
         &self.genesis
-    }
-
-    /// The validator set that decides block `height`: the one source every check of seals,
-    /// certificates and consensus membership reads. Today the genesis set at every height;
-    /// governance will change it at a defined height, here.
-    pub fn validators_at(&self, height: u64) -> Result<Arc<ValidatorSet>, NodeError> {
-        let _ = height;
-        Ok(Arc::clone(&self.genesis_validators))
     }
 
     /// Latest committed header and its hash.
