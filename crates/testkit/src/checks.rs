@@ -9,7 +9,7 @@ use banyan_primitives::Genesis;
 use banyan_primitives::consensus::{
     ChainBinding, CommitCertificate, ValidatorSet, verify_commit_certificate,
 };
-use banyan_sdk::wire::WireCertificate;
+use banyan_sdk::wire::{WireCertificate, WireValidatorSet};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -110,9 +110,20 @@ pub fn genesis(net: &TestNet) -> Genesis {
 
 /// Every listed node holds the same hash at every height up to their common head, and on each
 /// of them the certificate of every `cert_every`-th block (and of the last) verifies against the
-/// genesis validators. Returns the common height.
+/// validator set of that height, which every listed node reports alike (the genesis set until
+/// governance changes it). Returns the common height.
 pub fn check_agreement(net: &TestNet, nodes: &[usize], cert_every: u64) -> u64 {
     check_agreement_from(net, nodes, 0, cert_every)
+}
+
+/// The validator set node `rpc` says decides block `height` (`banyan_getValidatorSet`).
+pub fn validator_set(rpc: &RpcClient, height: u64) -> Vec<banyan_primitives::GenesisValidator> {
+    let value = rpc
+        .call("banyan_getValidatorSet", json!([format!("{height:#x}")]))
+        .unwrap_or_else(|e| panic!("banyan_getValidatorSet({height}): {e}"));
+    let wire: WireValidatorSet = serde_json::from_value(value.clone())
+        .unwrap_or_else(|e| panic!("banyan_getValidatorSet({height}): {e}: {value}"));
+    wire.genesis_validators()
 }
 
 /// [`check_agreement`] from height `from` up: for a node that started from a snapshot of block
@@ -120,8 +131,6 @@ pub fn check_agreement(net: &TestNet, nodes: &[usize], cert_every: u64) -> u64 {
 /// the common head; the first must hold genesis (its hash binds the certificates).
 pub fn check_agreement_from(net: &TestNet, nodes: &[usize], from: u64, cert_every: u64) -> u64 {
     let genesis = genesis(net);
-    let set = ValidatorSet::new(genesis.suite, &genesis.validators)
-        .unwrap_or_else(|e| panic!("genesis validators: {e}"));
     let rpcs: Vec<RpcClient> = nodes.iter().map(|&i| net.nodes[i].rpc()).collect();
     let chain = ChainBinding {
         chain_id: genesis.chain_id,
@@ -136,6 +145,7 @@ pub fn check_agreement_from(net: &TestNet, nodes: &[usize], from: u64, cert_ever
         common >= from,
         "nodes {nodes:?} have a common head {common}, below height {from}"
     );
+    let mut sets: BTreeMap<Vec<(Address, u64)>, ValidatorSet> = BTreeMap::new();
     for height in from..=common {
         let hashes: Vec<B256> = rpcs.iter().map(|r| block_hash(r, height)).collect();
         assert!(
@@ -143,9 +153,20 @@ pub fn check_agreement_from(net: &TestNet, nodes: &[usize], from: u64, cert_ever
             "nodes {nodes:?} disagree at height {height}: {hashes:?}"
         );
         if height > 0 && (height % cert_every.max(1) == 0 || height == common) {
+            let reported: Vec<_> = rpcs.iter().map(|r| validator_set(r, height)).collect();
+            assert!(
+                reported.windows(2).all(|w| w[0] == w[1]),
+                "nodes {nodes:?} report different validator sets for block {height}: {reported:?}"
+            );
+            let key: Vec<(Address, u64)> =
+                reported[0].iter().map(|v| (v.address, v.power)).collect();
+            let set = sets.entry(key).or_insert_with(|| {
+                ValidatorSet::new(genesis.suite, &reported[0])
+                    .unwrap_or_else(|e| panic!("validator set of block {height}: {e}"))
+            });
             for r in &rpcs {
                 let cert = certificate(r, height);
-                verify_commit_certificate(genesis.suite, &chain, &set, &cert, height, hashes[0])
+                verify_commit_certificate(genesis.suite, &chain, set, &cert, height, hashes[0])
                     .unwrap_or_else(|e| panic!("certificate of block {height}: {e}"));
             }
         }

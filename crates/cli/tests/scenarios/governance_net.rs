@@ -1,0 +1,211 @@
+//! Governance on a real network of 4 validators from `banyan init` (each institution's account a
+//! governor of weight 1, so 3 votes of 4 pass a proposal): a validator added by proposal votes
+//! from two blocks after it passes and the chain keeps committing; a removed validator's votes
+//! stop counting and it proposes no more blocks; every node switches at the documented height;
+//! a node that syncs from genesis replays the changes to the same sets; and a change that would
+//! leave the next set without a running quorum is refused at submission with the reason.
+
+use crate::common::banyan;
+use alloy_primitives::Address;
+use banyan_testkit::checks::{self, validator_set, wait_height, wait_until};
+use banyan_testkit::{RpcClient, TestNet};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(120);
+
+/// `banyan gov <args> --rpc <node k> --key-file accounts/dev<who>.key --json`: its JSON.
+fn gov(net: &TestNet, who: usize, node: usize, args: &[&str]) -> Result<Value, String> {
+    let key = net.dir.join(format!("accounts/dev{who}.key"));
+    let url = net.nodes[node].url();
+    let mut all = vec!["gov"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--rpc", &url, "--key-file", key.to_str().unwrap(), "--json"]);
+    let out = banyan(&all);
+    if out.status.success() {
+        Ok(serde_json::from_slice(&out.stdout).unwrap())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// Proposes with governor 0 and votes yes with governors 1 and 2: returns the block of the
+/// deciding vote, after checking the proposal executed there.
+fn pass(net: &TestNet, proposal: &[&str]) -> u64 {
+    let mut args = vec!["propose"];
+    args.extend_from_slice(proposal);
+    let made = gov(net, 0, 0, &args).unwrap();
+    assert_eq!(made["proposal"]["status"], "Open", "{made}");
+    let id = made["proposal"]["id"].as_u64().unwrap().to_string();
+    gov(net, 1, 1, &["vote", &id, "yes"]).unwrap();
+    let decided = gov(net, 2, 2, &["vote", &id, "yes"]).unwrap();
+    assert_eq!(decided["proposal"]["status"], "Executed", "{decided}");
+    decided["block"].as_u64().unwrap()
+}
+
+fn public_key(path: &Path) -> (Address, String) {
+    let out = banyan(&["account", "show", path.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        v["address"].as_str().unwrap().parse().unwrap(),
+        v["publicKey"].as_str().unwrap().to_string(),
+    )
+}
+
+fn members(rpc: &RpcClient, height: u64) -> Vec<Address> {
+    let mut set: Vec<Address> = validator_set(rpc, height)
+        .iter()
+        .map(|v| v.address)
+        .collect();
+    set.sort();
+    set
+}
+
+fn signers(rpc: &RpcClient, height: u64) -> Vec<Address> {
+    checks::certificate(rpc, height)
+        .signatures
+        .iter()
+        .map(|s| s.validator)
+        .collect()
+}
+
+fn proposer(rpc: &RpcClient, height: u64) -> Address {
+    let block = rpc
+        .call(
+            "eth_getBlockByNumber",
+            json!([format!("{height:#x}"), false]),
+        )
+        .unwrap();
+    block["miner"].as_str().unwrap().parse().unwrap()
+}
+
+#[test]
+fn validators_join_and_leave_by_proposal_at_the_documented_height() {
+    let bin = crate::common::bin();
+    let mut net = TestNet::init(bin, 4, "ecdsa", &["--observers", "1"]).unwrap();
+    // Node 4 runs with a validator's role but a key outside the genesis set: it follows the
+    // chain until a proposal adds it.
+    let config = net.config_path(4);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("role = \"observer\"", "role = \"validator\""),
+    )
+    .unwrap();
+    let all = [0, 1, 2, 3, 4];
+    net.start_nodes(&all).unwrap();
+    wait_height(&net, &all, 2, WAIT);
+    let genesis = checks::genesis(&net);
+    let mut four: Vec<Address> = genesis.validators.iter().map(|v| v.address).collect();
+    four.sort();
+    let (new, new_key) = public_key(&net.dir.join("node4/observer.key"));
+
+    // A change whose next set would have no running quorum is refused at submission: a key
+    // with no node behind it, at power 2, would leave the 4 running validators 4 of 6.
+    let ghost = banyan_crypto::Suite::Ecdsa.generate_secret();
+    let ghost_key = format!(
+        "0x{}",
+        alloy_primitives::hex::encode(
+            banyan_crypto::Suite::Ecdsa
+                .public_key(&ghost)
+                .unwrap()
+                .to_bytes()
+        )
+    );
+    let made = gov(
+        &net,
+        0,
+        0,
+        &["propose", "add-validator", &ghost_key, "--power", "2"],
+    )
+    .unwrap();
+    let ghost_id = made["proposal"]["id"].as_u64().unwrap().to_string();
+    gov(&net, 1, 1, &["vote", &ghost_id, "yes"]).unwrap();
+    let refused = gov(&net, 2, 2, &["vote", &ghost_id, "yes"]).unwrap_err();
+    assert!(
+        refused.contains("hold 4 of its 6 voting power")
+            && refused.contains("more than two thirds are needed"),
+        "{refused}"
+    );
+    gov(&net, 0, 0, &["cancel", &ghost_id]).unwrap();
+
+    // Node 4 joins: from B + 2 on it is in the set on every node, and it signs certificates.
+    let added = pass(
+        &net,
+        &["add-validator", &new_key, "--description", "bank E joins"],
+    );
+    wait_height(&net, &all, added + 6, WAIT);
+    let mut five = four.clone();
+    five.push(new);
+    five.sort();
+    for node in &net.nodes {
+        let rpc = node.rpc();
+        assert_eq!(members(&rpc, added + 1), four, "block {} set", added + 1);
+        assert_eq!(members(&rpc, added + 2), five, "block {} set", added + 2);
+    }
+    let rpc = net.nodes[0].rpc();
+    assert!(
+        !signers(&rpc, added + 1).contains(&new),
+        "node 4 signed block {} before its set decided",
+        added + 1
+    );
+    wait_until(WAIT, || {
+        let head = checks::head(&rpc).unwrap_or_default();
+        if (added + 2..=head).any(|h| signers(&rpc, h).contains(&new)) {
+            Ok(())
+        } else {
+            Err(format!(
+                "node 4 signed no certificate of blocks {}..={head}",
+                added + 2
+            ))
+        }
+    });
+
+    // Node 0 leaves: from R + 2 on its votes do not count and it proposes nothing.
+    let removed_validator = genesis.validators[0].address;
+    let removed = pass(&net, &["remove-validator", &removed_validator.to_string()]);
+    wait_height(&net, &[1, 2, 3, 4], removed + 12, WAIT);
+    let mut after: Vec<Address> = five
+        .iter()
+        .copied()
+        .filter(|a| *a != removed_validator)
+        .collect();
+    after.sort();
+    let rpc = net.nodes[1].rpc();
+    assert_eq!(members(&rpc, removed + 1), five);
+    assert_eq!(members(&rpc, removed + 2), after);
+    for h in removed + 2..=removed + 12 {
+        assert!(
+            !signers(&rpc, h).contains(&removed_validator),
+            "the removed validator's vote counted in block {h}"
+        );
+        assert_ne!(
+            proposer(&rpc, h),
+            removed_validator,
+            "the removed validator proposed block {h}"
+        );
+    }
+    let common = checks::check_agreement(&net, &all, 1);
+    assert!(common >= removed + 12);
+
+    // A node syncing from genesis replays both changes to the same sets.
+    net.nodes[0].stop(Duration::from_secs(20)).unwrap();
+    std::fs::remove_dir_all(net.dir.join("node0/data")).unwrap();
+    net.nodes[0].start_process().unwrap();
+    wait_height(&net, &all, common + 3, Duration::from_secs(300));
+    let synced = net.nodes[0].rpc();
+    for h in [added + 1, added + 2, removed + 1, removed + 2, common] {
+        assert_eq!(members(&synced, h), members(&rpc, h), "set of block {h}");
+    }
+    checks::check_agreement(&net, &all, 1);
+}
