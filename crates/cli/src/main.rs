@@ -4,6 +4,7 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod account;
+mod audit_cmd;
 mod bench;
 mod client;
 mod crypto_cmd;
@@ -69,6 +70,9 @@ enum Command {
     /// revoke by proposal, list the holders.
     #[command(subcommand)]
     Role(gov_cmd::RoleCmd),
+    /// The audit trail of every privileged action and vote: export as CSV or JSON.
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCmd),
 }
 
 fn init_tracing() {
@@ -152,6 +156,7 @@ fn main() -> std::process::ExitCode {
         Command::Evidence(c) => evidence_cmd::run(c),
         Command::Gov(c) => gov_cmd::run(c),
         Command::Role(c) => gov_cmd::run_role(c),
+        Command::Audit(c) => audit_cmd::run(c),
         Command::Snapshot(c) => snapshot_cmd::run(c),
     };
     match result {

@@ -215,6 +215,7 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     crate::namespaces::net::register(m)?;
     crate::namespaces::web3::register(m)?;
     crate::namespaces::banyan::register(m)?;
+    crate::namespaces::audit::register(m)?;
     crate::namespaces::subscribe::register(m)
 }
 

@@ -14,6 +14,7 @@
 // targets also see dev-dependencies, so the check runs on the library itself.)
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+pub mod audit;
 mod client;
 pub mod crypto;
 pub mod evidence;

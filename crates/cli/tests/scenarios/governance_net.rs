@@ -208,4 +208,100 @@ fn validators_join_and_leave_by_proposal_at_the_documented_height() {
         assert_eq!(members(&synced, h), members(&rpc, h), "set of block {h}");
     }
     checks::check_agreement(&net, &all, 1);
+
+    // The audit trail lists every action above in order, with who acted and where; the CSV
+    // export is a table with one header and rows of the same width.
+    let out = banyan(&[
+        "audit",
+        "export",
+        "--format",
+        "csv",
+        "--rpc",
+        &net.nodes[1].url(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Vec<String>> = text.lines().map(csv_fields).collect();
+    assert_eq!(
+        rows[0].join(","),
+        "block,timestamp,transaction,log_index,event,proposal,actor,subject,details"
+    );
+    assert!(rows.iter().all(|r| r.len() == 9), "{text}");
+    let governor = |i: usize| {
+        let (address, _) = public_key(&net.dir.join(format!("accounts/dev{i}.key")));
+        address.to_string().to_lowercase()
+    };
+    let of = |id: &str| -> Vec<(u64, String, String)> {
+        rows[1..]
+            .iter()
+            .filter(|r| r[5] == id)
+            .map(|r| (r[0].parse().unwrap(), r[4].clone(), r[6].to_lowercase()))
+            .collect()
+    };
+    // The cancelled change, the addition (proposal 2) and the removal (proposal 3).
+    let cancelled = of(&ghost_id);
+    assert_eq!(
+        cancelled
+            .iter()
+            .map(|(_, e, _)| e.as_str())
+            .collect::<Vec<_>>(),
+        ["proposal-created", "vote", "vote", "proposal-cancelled"],
+        "{text}"
+    );
+    let add = of("2");
+    let events: Vec<_> = add
+        .iter()
+        .map(|(_, e, a)| (e.as_str(), a.clone()))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("proposal-created", governor(0)),
+            ("vote", governor(0)),
+            ("vote", governor(1)),
+            ("vote", governor(2)),
+            ("validator-set-changed", governor(2)),
+            ("proposal-executed", governor(2)),
+        ],
+        "{text}"
+    );
+    assert_eq!(add.last().unwrap().0, added);
+    assert!(add.windows(2).all(|w| w[0].0 <= w[1].0));
+    let remove = of("3");
+    assert_eq!(remove.last().unwrap().0, removed);
+    let blocks: Vec<u64> = rows[1..].iter().map(|r| r[0].parse().unwrap()).collect();
+    assert!(blocks.windows(2).all(|w| w[0] <= w[1]), "rows out of order");
+    let json_out = banyan(&[
+        "audit",
+        "export",
+        "--format",
+        "json",
+        "--rpc",
+        &net.nodes[1].url(),
+    ]);
+    let entries: Vec<Value> = serde_json::from_slice(&json_out.stdout).unwrap();
+    assert_eq!(entries.len(), rows.len() - 1);
+}
+
+/// One CSV line's fields (RFC 4180 quoting).
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                fields.last_mut().unwrap().push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(String::new()),
+            (c, _) => fields.last_mut().unwrap().push(c),
+        }
+    }
+    fields
 }

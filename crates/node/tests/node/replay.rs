@@ -577,6 +577,74 @@ async fn every_served_method_answers_meaningfully() {
     // document the duplicate left unanchored reverted), one revocation.
     assert_eq!(logs.as_array().unwrap().len(), 12, "{logs}");
 
+    // The audit trail: the governance calls of blocks 3 to 5, in order, with who acted.
+    let trail = call("banyan_auditTrail", json!([{}])).await.unwrap();
+    let entries = trail["entries"].as_array().unwrap();
+    let line = |e: &Value| {
+        (
+            e["block"].as_u64().unwrap(),
+            e["event"].as_str().unwrap().to_string(),
+            e["actor"]
+                .as_str()
+                .unwrap()
+                .parse::<alloy_primitives::Address>()
+                .unwrap(),
+        )
+    };
+    let lines: Vec<_> = entries.iter().map(line).collect();
+    let expected = [
+        (3, "proposal-created", a0),
+        (3, "vote", a0),
+        (3, "governor-set", a0),
+        (3, "proposal-executed", a0),
+        (4, "proposal-created", a1),
+        (4, "vote", a1),
+        (5, "vote", a0),
+        (5, "rules-changed", a0),
+        (5, "proposal-executed", a0),
+    ];
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(b, e, a)| (*b, e.to_string(), *a))
+        .collect();
+    assert_eq!(lines, expected, "{trail}");
+    assert_eq!(trail["next"], Value::Null);
+    assert_eq!(
+        entries[2]["subject"]
+            .as_str()
+            .unwrap()
+            .parse::<alloy_primitives::Address>()
+            .unwrap(),
+        a1
+    );
+    // Filters and pages.
+    let votes = call("banyan_auditTrail", json!([{"event": "vote"}]))
+        .await
+        .unwrap();
+    assert_eq!(votes["entries"].as_array().unwrap().len(), 3, "{votes}");
+    let of_a1 = call("banyan_auditTrail", json!([{"account": a1}]))
+        .await
+        .unwrap();
+    assert_eq!(of_a1["entries"].as_array().unwrap().len(), 3, "{of_a1}");
+    let page = call("banyan_auditTrail", json!([{"limit": 4}]))
+        .await
+        .unwrap();
+    assert_eq!(page["entries"].as_array().unwrap().len(), 4);
+    let rest = call("banyan_auditTrail", json!([{"after": page["next"]}]))
+        .await
+        .unwrap();
+    let rest: Vec<_> = rest["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(line)
+        .collect();
+    assert_eq!(rest, expected[4..]);
+    let bad = call("banyan_auditTrail", json!([{"event": "nope"}]))
+        .await
+        .unwrap_err();
+    assert!(bad.contains("is not one of"), "{bad}");
+
     // Filters: a block filter sees the next block; a log filter sees its logs.
     let blocks = call("eth_newBlockFilter", json!([])).await.unwrap();
     let anchors = call("eth_newFilter", json!([{"address": EVIDENCE_ADDRESS}]))

@@ -1,5 +1,6 @@
 //! One file per JSON-RPC namespace, each registering its methods.
 
+pub(crate) mod audit;
 pub(crate) mod banyan;
 pub(crate) mod eth;
 pub(crate) mod net;
