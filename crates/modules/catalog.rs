@@ -106,6 +106,18 @@ pub fn default_spec(governors: &[Address]) -> BTreeMap<String, ModuleSpec> {
         .collect()
 }
 
+/// [`default_spec`] for `banyan dev`: `governor` is the one governor and holds every role, so
+/// that one proposal passes at once and one account can use every module.
+pub fn dev_spec(governor: Address) -> BTreeMap<String, ModuleSpec> {
+    let mut spec = default_spec(&[governor]);
+    if let Some(governance) = spec.get_mut("governance") {
+        governance.params = governance::GovernanceParams::equal(&[governor])
+            .with_every_role(governor)
+            .to_json();
+    }
+    spec
+}
+
 fn resolve(name: &str, spec: &ModuleSpec) -> Result<Arc<dyn NativeModule>, ModulesError> {
     let make = KNOWN
         .iter()

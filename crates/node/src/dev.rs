@@ -90,11 +90,13 @@ pub fn dev_genesis(
             public_key: Bytes::copy_from_slice(&public.to_bytes()),
             power: 1,
         }],
-        // The first development account is the committee's one governor, so that one proposal
-        // passes at once (docs/modules/governance.md).
-        modules: banyan_modules::default_spec(&[accounts
-            .first()
-            .map_or_else(|| suite.address(&public), |a| a.address)]),
+        // The first development account is the committee's one governor with every role, so that
+        // one proposal passes at once (docs/modules/governance.md).
+        modules: banyan_modules::dev_spec(
+            accounts
+                .first()
+                .map_or_else(|| suite.address(&public), |a| a.address),
+        ),
     };
     Ok((genesis, validator_key))
 }

@@ -2,6 +2,7 @@
 //! seen from outside the crate.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod governance;
 mod modules;
 mod support;
 

@@ -51,6 +51,11 @@ impl MemState {
             .insert(address, account(0, U256::ZERO, code_hash));
     }
 
+    /// Sets one storage slot.
+    pub(crate) fn put_storage(&mut self, address: Address, slot: U256, value: U256) {
+        self.storage.insert((address, slot), value);
+    }
+
     pub(crate) fn put_contract(&mut self, address: Address, code: &[u8]) {
         let code_hash = keccak256(code);
         self.codes.insert(code_hash, Bytes::copy_from_slice(code));

@@ -130,6 +130,10 @@ pub struct GovernanceParams {
     /// Whether contract admins' per-function access lists are enforced from genesis on.
     #[serde(default)]
     pub method_permission: bool,
+    /// Roles held from genesis on, by role name (`issuer`, `institution`, `regulator`,
+    /// `auditor`, `deployer`, `rate_provider`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub roles: std::collections::BTreeMap<String, Vec<Address>>,
 }
 
 /// One governor of the first committee.
@@ -165,7 +169,20 @@ impl GovernanceParams {
             voting_period: DEFAULT_VOTING_PERIOD,
             deploy_permission: false,
             method_permission: false,
+            roles: Default::default(),
         }
+    }
+
+    /// `self` with every role held by `account` (what `banyan dev` starts with, so that one
+    /// account can try every module at once).
+    pub fn with_every_role(mut self, account: Address) -> Self {
+        for role in Role::ALL {
+            self.roles
+                .entry(role.name().to_string())
+                .or_default()
+                .push(account);
+        }
+        self
     }
 
     /// The parameters as chain-spec JSON.
@@ -190,6 +207,27 @@ impl GovernanceParams {
             check_weight(g.weight).map_err(|e| format!("governor {}: {e}", g.account))?;
             if self.governors[..i].iter().any(|o| o.account == g.account) {
                 return Err(format!("governor {} is listed twice", g.account));
+            }
+        }
+        for (name, accounts) in &self.roles {
+            if !Role::ALL.iter().any(|r| r.name() == name) {
+                return Err(format!(
+                    "`roles`: unknown role `{name}`; roles are issuer, institution, regulator, \
+                     auditor, deployer, rate_provider"
+                ));
+            }
+            if accounts.len() as u64 > MAX_ROLE_MEMBERS {
+                return Err(format!(
+                    "`roles.{name}` lists {} accounts, above the bound of {MAX_ROLE_MEMBERS}",
+                    accounts.len()
+                ));
+            }
+            for (i, a) in accounts.iter().enumerate() {
+                if *a == Address::ZERO || accounts[..i].contains(a) {
+                    return Err(format!(
+                        "`roles.{name}`: {a} is the zero address or listed twice"
+                    ));
+                }
             }
         }
         check_rules(&IGovernance::Rules {
@@ -306,6 +344,17 @@ impl NativeModule for Governance {
             ));
         }
         validators::genesis(state, &chain.validators)?;
+        for role in Role::ALL {
+            for account in params.roles.get(role.name()).into_iter().flatten() {
+                let code = role as u8;
+                let position =
+                    layout::role_members(code).push(state, layout::pack_address(*account))?;
+                state.sstore(
+                    layout::role_slot(code, *account),
+                    Word::from_u64(position + 1),
+                )?;
+            }
+        }
         Ok(())
     }
 

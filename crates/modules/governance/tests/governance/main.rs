@@ -92,6 +92,7 @@ impl Chain {
             voting_period: 100,
             deploy_permission: false,
             method_permission: false,
+            roles: Default::default(),
         })
     }
 
@@ -587,6 +588,23 @@ fn open_proposals_are_bounded_and_expired_ones_make_room() {
 }
 
 #[test]
+fn genesis_roles_are_held_from_the_first_block() {
+    let mut chain = Chain::new(&GovernanceParams::equal(&[A]).with_every_role(A));
+    for role in [
+        IGovernance::Role::Issuer,
+        IGovernance::Role::Institution,
+        IGovernance::Role::Regulator,
+        IGovernance::Role::Auditor,
+        IGovernance::Role::Deployer,
+        IGovernance::Role::RateProvider,
+    ] {
+        let out = chain.view(IGovernance::roleMembersCall { role }.abi_encode());
+        let members = IGovernance::roleMembersCall::abi_decode_returns(&out).unwrap();
+        assert_eq!(members, vec![A], "{role:?}");
+    }
+}
+
+#[test]
 fn genesis_refuses_a_committee_that_cannot_work() {
     let registry = ModuleRegistry::new();
     let mut backend = MemoryBackend::default();
@@ -609,6 +627,10 @@ fn genesis_refuses_a_committee_that_cannot_work() {
         (
             serde_json::json!({"governors": [{"account": A, "weight": 1}], "quorum": 1}),
             "unknown field `quorum`",
+        ),
+        (
+            serde_json::json!({"governors": [{"account": A, "weight": 1}], "roles": {"banker": [A]}}),
+            "unknown role `banker`",
         ),
     ];
     for (params, expected) in cases {
