@@ -604,3 +604,144 @@ fn gov_commands_propose_vote_and_read_the_committee() {
     assert_eq!(list["proposals"][0]["kind"], "grant-role");
     assert_eq!(list["proposals"][1]["kind"], "add-governor");
 }
+
+/// Every permission refusal reaches the sender with the reason, at submission: a frozen
+/// account's transfer, a creation by a non-deployer while deploy permission is on, a call to a
+/// function its contract's admin closed; and each switch goes both ways by proposal.
+#[test]
+fn permission_refusals_reach_the_sender_with_the_reason() {
+    use alloy_sol_types::SolCall;
+    use banyan_modules::{GOVERNANCE_ADDRESS, IGovernance};
+
+    let node = DevNode::start(common::bin(), &[]).unwrap();
+    let url = node.url();
+    let rpc = node.rpc();
+    let key0 = common::dev_key(0).to_hex();
+    let account = |i: usize| common::address_of(&common::dev_key(i));
+    let ok = |args: &[&str]| -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--rpc", &url, "--key", &key0, "--json"]);
+        let out = banyan(&all);
+        assert!(
+            out.status.success(),
+            "banyan {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["proposal"]["status"], "Executed", "{v}");
+        v
+    };
+    let nonce = |i: usize| {
+        rpc.quantity("eth_getTransactionCount", json!([account(i), "pending"]))
+            .unwrap()
+    };
+    let send = |i: usize, to: Option<Address>, data: Vec<u8>| -> Result<String, String> {
+        let raw = common::signed(
+            &common::dev_key(i),
+            common::CHAIN_ID,
+            nonce(i),
+            to,
+            U256::ZERO,
+            data,
+            500_000,
+        );
+        match rpc.call("eth_sendRawTransaction", json!([raw])) {
+            Ok(hash) => {
+                let hash = hash.as_str().unwrap().to_string();
+                rpc.wait_receipt(&hash, Duration::from_secs(30)).unwrap();
+                Ok(hash)
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    };
+
+    // A frozen account cannot send; unfrozen, it can.
+    let frozen = account(3).to_string();
+    let v = ok(&["account", "freeze", &frozen]);
+    let id = v["proposal"]["id"].as_u64().unwrap();
+    let err = send(3, Some(account(4)), vec![]).unwrap_err();
+    assert!(
+        err.contains(&format!(
+            "account {frozen} is frozen by governance proposal {id}, so it cannot send"
+        )),
+        "{err}"
+    );
+    ok(&["account", "unfreeze", &frozen]);
+    send(3, Some(account(4)), vec![]).unwrap();
+
+    // Deploy permission on: account 2 (no role) is refused, account 0 (every role on a dev
+    // chain) deploys.
+    let init = vec![
+        0x60, 0x01, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x01, 0x60, 0x00, 0xf3, 0x00,
+    ];
+    ok(&["gov", "propose", "set-permission", "deploy", "on"]);
+    let err = send(2, None, init.clone()).unwrap_err();
+    assert!(
+        err.contains("only a `deployer` may create contracts while deploy permission is on")
+            && err.contains("banyan gov propose grant-role"),
+        "{err}"
+    );
+    let creator_nonce = nonce(0);
+    send(0, None, init.clone()).unwrap();
+    let contract = account(0).create(creator_nonce);
+
+    // Method permission: account 0 claims the contract and lists only account 1 for a function.
+    let selector = [0x12, 0x34, 0x56, 0x78];
+    for call in [
+        IGovernance::claimContractAdminCall {
+            target: contract,
+            nonce: creator_nonce,
+        }
+        .abi_encode(),
+        IGovernance::setMethodAccessCall {
+            target: contract,
+            selector: selector.into(),
+            access: IGovernance::Access::AllowList,
+        }
+        .abi_encode(),
+        IGovernance::setMethodAccountCall {
+            target: contract,
+            selector: selector.into(),
+            account: account(1),
+            listed: true,
+        }
+        .abi_encode(),
+    ] {
+        send(0, Some(GOVERNANCE_ADDRESS), call).unwrap();
+    }
+    send(2, Some(contract), selector.to_vec()).unwrap();
+    ok(&["gov", "propose", "set-permission", "method", "on"]);
+    let err = send(2, Some(contract), selector.to_vec()).unwrap_err();
+    assert!(
+        err.contains(&format!(
+            "{} may not call function 0x12345678 of contract {contract}",
+            account(2)
+        )),
+        "{err}"
+    );
+    send(1, Some(contract), selector.to_vec()).unwrap();
+    let estimate = rpc
+        .call(
+            "eth_estimateGas",
+            json!([{"from": account(2), "to": contract, "data": "0x12345678"}]),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        estimate.contains("may not call function 0x12345678"),
+        "{estimate}"
+    );
+
+    // Both switches off again: everyone may deploy and call.
+    ok(&["gov", "propose", "set-permission", "method", "off"]);
+    ok(&["gov", "propose", "set-permission", "deploy", "off"]);
+    send(2, Some(contract), selector.to_vec()).unwrap();
+    send(2, None, init).unwrap();
+    let roles = banyan(&["role", "list", "deployer", "--rpc", &url, "--json"]);
+    let roles: serde_json::Value = serde_json::from_slice(&roles.stdout).unwrap();
+    assert_eq!(
+        roles["deployer"][0].as_str().unwrap().to_lowercase(),
+        account(0).to_string().to_lowercase()
+    );
+}
