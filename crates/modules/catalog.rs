@@ -25,6 +25,7 @@ pub use banyan_module_evidence::{self as evidence, EVIDENCE_ADDRESS, Evidence, I
 pub use banyan_module_governance::{
     self as governance, GOVERNANCE_ADDRESS, Governance, GovernanceParams, IGovernance,
 };
+pub use banyan_module_multisig::{self as multisig, IMultisig, MULTISIG_ADDRESS, Multisig};
 
 /// Makes a module.
 pub type ModuleConstructor = fn() -> Arc<dyn NativeModule>;
@@ -34,6 +35,7 @@ pub const KNOWN: &[(&str, ModuleConstructor)] = &[
     ("crypto", || Arc::new(BanyanCrypto)),
     ("evidence", || Arc::new(Evidence)),
     ("governance", || Arc::new(Governance)),
+    ("multisig", || Arc::new(Multisig)),
 ];
 
 /// A chain spec's `modules` section that this node cannot run.

@@ -30,6 +30,11 @@ pub(crate) struct SendOpts {
     /// Return after submission instead of waiting for the receipt.
     #[arg(long)]
     no_wait: bool,
+    /// Act as this multi-signature wallet: the call (to a native module) becomes an operation
+    /// of the wallet with your approval; it runs when enough owners approve it
+    /// (`banyan multisig approve`).
+    #[arg(long)]
+    multisig: Option<Address>,
 }
 
 impl SendOpts {
@@ -51,6 +56,21 @@ impl SendOpts {
         value: U256,
         data: Bytes,
     ) -> anyhow::Result<Sent> {
+        let (to, data) = match self.multisig {
+            Some(wallet) => {
+                let Some(target) = to else {
+                    bail!(
+                        "a multi-signature wallet cannot create contracts; it calls native modules"
+                    );
+                };
+                if !value.is_zero() {
+                    bail!("a multi-signature wallet's operations carry no value");
+                }
+                let call = banyan_sdk::multisig::propose_call(wallet, target, data, "");
+                (Some(banyan_sdk::multisig::MULTISIG_ADDRESS), call)
+            }
+            None => (to, data),
+        };
         let client = Client::connect(&self.rpc).await?;
         let signer = Signer::for_chain(&client, self.secret()?).await?;
         let hash = signer
@@ -61,6 +81,14 @@ impl SendOpts {
         } else {
             Some(client.wait_receipt(hash, Duration::from_secs(60)).await?)
         };
+        if let (Some(wallet), Some(receipt)) = (self.multisig, &receipt)
+            && let Some(id) = banyan_sdk::multisig::proposed_id(receipt)
+        {
+            eprintln!(
+                "proposed as operation {id} of wallet {wallet}; its other owners approve it with: \
+                 banyan multisig approve {id}"
+            );
+        }
         Ok(Sent { hash, receipt })
     }
 
@@ -129,6 +157,9 @@ pub(crate) enum TxCmd {
         /// Call data (hex).
         #[arg(long, default_value = "0x")]
         data: Bytes,
+        /// One JSON object on stdout, for scripts.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -197,7 +228,8 @@ pub(crate) fn run_tx(cmd: TxCmd) -> anyhow::Result<()> {
             to,
             value,
             data,
-        } => rt()?.block_on(opts.send(Some(to), value, data)),
+            json,
+        } => rt()?.block_on(async move { opts.submit(Some(to), value, data).await?.report(json) }),
     }
 }
 

@@ -11,6 +11,7 @@ mod crypto_cmd;
 mod evidence_cmd;
 mod gov_cmd;
 mod init;
+mod multisig_cmd;
 mod run;
 mod snapshot_cmd;
 mod up;
@@ -73,6 +74,9 @@ enum Command {
     /// The audit trail of every privileged action and vote: export as CSV or JSON.
     #[command(subcommand)]
     Audit(audit_cmd::AuditCmd),
+    /// Multi-signature wallets (M of N owners): create, propose, approve, show.
+    #[command(subcommand)]
+    Multisig(multisig_cmd::MultisigCmd),
 }
 
 fn init_tracing() {
@@ -157,6 +161,7 @@ fn main() -> std::process::ExitCode {
         Command::Gov(c) => gov_cmd::run(c),
         Command::Role(c) => gov_cmd::run_role(c),
         Command::Audit(c) => audit_cmd::run(c),
+        Command::Multisig(c) => multisig_cmd::run(c),
         Command::Snapshot(c) => snapshot_cmd::run(c),
     };
     match result {

@@ -18,6 +18,7 @@ use banyan_module_api::{
 use revm::{
     Database,
     context::{Block, Cfg, ContextError, ContextTr, JournalTr, Transaction},
+    context_interface::journaled_state::JournalCheckpoint,
     handler::{EthPrecompiles, PrecompileProvider, precompile_output_to_interpreter_result},
     interpreter::{CallInputs, CallScheme, Gas, InstructionResult, InterpreterResult},
     precompile::{PrecompileHalt, PrecompileOutput},
@@ -62,6 +63,17 @@ fn warm_set(eth: &EthPrecompiles, modules: &ModuleRegistry) -> AddressSet {
 /// executor then refuses the block), and the module is told only that the state is unavailable.
 struct JournalBackend<'a, CTX: ContextTr> {
     context: &'a mut CTX,
+    /// Checkpoints opened by nested module calls, innermost last.
+    checkpoints: Vec<JournalCheckpoint>,
+}
+
+impl<'a, CTX: ContextTr> JournalBackend<'a, CTX> {
+    fn new(context: &'a mut CTX) -> Self {
+        Self {
+            context,
+            checkpoints: Vec::new(),
+        }
+    }
 }
 
 impl<CTX: ContextTr> JournalBackend<'_, CTX> {
@@ -71,8 +83,21 @@ impl<CTX: ContextTr> JournalBackend<'_, CTX> {
     }
 }
 
+impl<CTX: ContextTr> JournalBackend<'_, CTX> {
+    /// Loads `address` into the journal, which its storage access needs: the called module's
+    /// account is loaded by the call, but another module's (a view answer, a nested module call)
+    /// may not be yet.
+    fn load(&mut self, address: Address) -> Result<(), BackendFault> {
+        match self.context.journal_mut().load_account(address) {
+            Ok(_) => Ok(()),
+            Err(error) => Err(self.fault(error)),
+        }
+    }
+}
+
 impl<CTX: ContextTr> StateBackend for JournalBackend<'_, CTX> {
     fn sload(&mut self, address: Address, slot: U256) -> Result<U256, BackendFault> {
+        self.load(address)?;
         match self.context.journal_mut().sload(address, slot) {
             Ok(load) => Ok(load.data),
             Err(error) => Err(self.fault(error)),
@@ -80,6 +105,7 @@ impl<CTX: ContextTr> StateBackend for JournalBackend<'_, CTX> {
     }
 
     fn sstore(&mut self, address: Address, slot: U256, value: U256) -> Result<(), BackendFault> {
+        self.load(address)?;
         match self.context.journal_mut().sstore(address, slot, value) {
             Ok(_) => Ok(()),
             Err(error) => Err(self.fault(error)),
@@ -108,6 +134,23 @@ impl<CTX: ContextTr> StateBackend for JournalBackend<'_, CTX> {
             // checked, and an overflow of the receiver would need more than the total supply.
             Ok(Some(_)) => Ok(false),
             Err(error) => Err(self.fault(error)),
+        }
+    }
+
+    fn checkpoint(&mut self) {
+        let checkpoint = self.context.journal_mut().checkpoint();
+        self.checkpoints.push(checkpoint);
+    }
+
+    fn revert_checkpoint(&mut self) {
+        if let Some(checkpoint) = self.checkpoints.pop() {
+            self.context.journal_mut().checkpoint_revert(checkpoint);
+        }
+    }
+
+    fn commit_checkpoint(&mut self) {
+        if self.checkpoints.pop().is_some() {
+            self.context.journal_mut().checkpoint_commit();
         }
     }
 }
@@ -140,9 +183,7 @@ fn guard<CTX: ContextTr>(
             *context.error() = Err(ContextError::Db(error));
             return Some(fatal(inputs.gas_limit));
         }
-        let mut backend = JournalBackend {
-            context: &mut *context,
-        };
+        let mut backend = JournalBackend::new(&mut *context);
         let mut state = ModuleState::new(
             &mut backend,
             modules,
@@ -259,7 +300,7 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for BanyanPrecompiles {
         // Copied out: the module gets the context mutably (its state handle) while it reads this.
         let input = inputs.input.as_bytes(context).to_vec();
         let modules = Arc::clone(&self.modules);
-        let mut backend = JournalBackend { context };
+        let mut backend = JournalBackend::new(context);
         let mut state = ModuleState::new(
             &mut backend,
             &modules,

@@ -62,6 +62,11 @@ impl StateBackend for ScreenBackend<'_, '_> {
     fn transfer(&mut self, _: Address, _: Address, _: U256) -> Result<bool, BackendFault> {
         Err(BackendFault)
     }
+
+    // Read-only: nothing to undo (a module call, which would open one, writes and is refused).
+    fn checkpoint(&mut self) {}
+    fn revert_checkpoint(&mut self) {}
+    fn commit_checkpoint(&mut self) {}
 }
 
 /// Runs every screening module on `tx` over `overlay`. `Ok(None)`: admitted.

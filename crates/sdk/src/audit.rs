@@ -1,7 +1,8 @@
-//! The audit trail: every privileged action and every vote, decoded from the Governance
-//! module's events (`banyan_auditTrail`, `banyan audit export`).
+//! The audit trail: every privileged action and every vote, decoded from the events of the
+//! Governance and Multisig modules (`banyan_auditTrail`, `banyan audit export`).
 
 use crate::governance::{GOVERNANCE_ADDRESS, IGovernance, kind_name, status_name};
+use crate::multisig::{IMultisig, MULTISIG_ADDRESS};
 use alloy_primitives::{Address, B256, Log};
 use alloy_sol_types::SolEvent;
 use serde::{Deserialize, Serialize};
@@ -21,7 +22,8 @@ pub struct AuditEntry {
     pub log_index: u64,
     /// What happened, e.g. `vote`, `proposal-created`, `frozen` (see [`EVENTS`]).
     pub event: String,
-    /// The proposal it belongs to, if any.
+    /// The governance proposal (or, for `operation-*` entries, the multisig operation) it
+    /// belongs to, if any.
     pub proposal: Option<u64>,
     /// Who acted: the transaction's signer (the proposer or voter whose call it was).
     pub actor: Address,
@@ -51,6 +53,13 @@ pub const EVENTS: &[&str] = &[
     "method-access-set",
     "method-account-set",
     "validator-set-changed",
+    "wallet-created",
+    "owners-changed",
+    "operation-proposed",
+    "operation-approved",
+    "operation-executed",
+    "operation-failed",
+    "operation-cancelled",
 ];
 
 fn role_name(role: IGovernance::Role) -> &'static str {
@@ -204,6 +213,59 @@ fn decode(log: &Log) -> Option<(&'static str, Option<u64>, Option<Address>, Valu
     None
 }
 
+/// `(event, operation, subject, details)` of one Multisig log.
+fn decode_multisig(log: &Log) -> Option<(&'static str, Option<u64>, Option<Address>, Value)> {
+    use IMultisig as M;
+    let data = &log.data;
+    if let Ok(e) = M::WalletCreated::decode_log_data(data) {
+        return Some((
+            "wallet-created",
+            None,
+            Some(e.wallet),
+            json!({"owners": e.owners, "threshold": e.threshold}),
+        ));
+    }
+    if let Ok(e) = M::OwnersChanged::decode_log_data(data) {
+        return Some((
+            "owners-changed",
+            None,
+            Some(e.wallet),
+            json!({"owners": e.owners, "threshold": e.threshold, "version": e.version}),
+        ));
+    }
+    if let Ok(e) = M::OperationProposed::decode_log_data(data) {
+        return Some((
+            "operation-proposed",
+            Some(e.id),
+            Some(e.wallet),
+            json!({"target": e.target}),
+        ));
+    }
+    if let Ok(e) = M::Approved::decode_log_data(data) {
+        return Some((
+            "operation-approved",
+            Some(e.id),
+            None,
+            json!({"approvals": e.approvals}),
+        ));
+    }
+    if let Ok(e) = M::OperationExecuted::decode_log_data(data) {
+        return Some(("operation-executed", Some(e.id), None, json!({})));
+    }
+    if let Ok(e) = M::OperationFailed::decode_log_data(data) {
+        return Some((
+            "operation-failed",
+            Some(e.id),
+            None,
+            json!({"reason": e.reason}),
+        ));
+    }
+    if let Ok(e) = M::OperationCancelled::decode_log_data(data) {
+        return Some(("operation-cancelled", Some(e.id), None, json!({})));
+    }
+    None
+}
+
 /// The audit entry of `log` (emitted by the transaction `transaction` of `actor`, the
 /// `log_index`-th log of block `block`); `None` when it is not a Governance event.
 pub fn entry(
@@ -214,10 +276,11 @@ pub fn entry(
     log_index: u64,
     actor: Address,
 ) -> Option<AuditEntry> {
-    if log.address != GOVERNANCE_ADDRESS {
-        return None;
-    }
-    let (event, proposal, subject, details) = decode(log)?;
+    let (event, proposal, subject, details) = match log.address {
+        GOVERNANCE_ADDRESS => decode(log)?,
+        MULTISIG_ADDRESS => decode_multisig(log)?,
+        _ => return None,
+    };
     Some(AuditEntry {
         block,
         timestamp,

@@ -592,12 +592,21 @@ fn gov_commands_propose_vote_and_read_the_committee() {
         "{committee}"
     );
     assert_eq!(committee["epoch"], 1);
+    // The dev governor holds every role from genesis; the grant added the second issuer.
+    let issuers: Vec<String> = committee["roles"]["issuer"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_lowercase())
+        .collect();
     assert_eq!(
-        committee["roles"]["issuer"][0]
-            .as_str()
-            .unwrap()
-            .to_lowercase(),
-        c.to_lowercase()
+        issuers,
+        [
+            common::address_of(&common::dev_key(0))
+                .to_string()
+                .to_lowercase(),
+            c.to_lowercase()
+        ]
     );
     let list = json_of(&banyan(&["gov", "list", "--rpc", &url, "--json"]));
     assert_eq!(list["total"], 2);
@@ -744,4 +753,124 @@ fn permission_refusals_reach_the_sender_with_the_reason() {
         roles["deployer"][0].as_str().unwrap().to_lowercase(),
         account(0).to_string().to_lowercase()
     );
+}
+
+/// A 2-of-3 wallet on `banyan dev` is admitted as a governor and acts only with two owners'
+/// approvals; one approval short, execution is refused with the count; the audit trail shows
+/// the wallet's steps.
+#[test]
+fn a_multisig_wallet_governs_with_two_of_three_approvals() {
+    use alloy_sol_types::SolCall;
+    use banyan_modules::{IMultisig, MULTISIG_ADDRESS};
+
+    let node = DevNode::start(common::bin(), &[]).unwrap();
+    let url = node.url();
+    let run = |who: usize, args: &[&str]| -> (bool, serde_json::Value, String) {
+        let key = common::dev_key(who).to_hex();
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--rpc", &url, "--key", &key, "--json"]);
+        let out = banyan(&all);
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        let json = serde_json::from_str(stdout.trim()).unwrap_or(serde_json::Value::Null);
+        (out.status.success(), json, format!("{stdout}{stderr}"))
+    };
+    let owner = |i: usize| common::address_of(&common::dev_key(i)).to_string();
+    let (ok, created, text) = run(
+        1,
+        &[
+            "multisig",
+            "create",
+            "--owner",
+            &owner(1),
+            "--owner",
+            &owner(2),
+            "--owner",
+            &owner(3),
+            "--threshold",
+            "2",
+        ],
+    );
+    assert!(ok, "{text}");
+    let wallet = created["wallet"].as_str().unwrap().to_string();
+    let (ok, _, text) = run(0, &["gov", "propose", "add-governor", &wallet]);
+    assert!(ok, "{text}");
+
+    // Owner 1 proposes, as the wallet, granting the issuer role to account 5.
+    let x = owner(5);
+    let (ok, _, text) = run(
+        1,
+        &[
+            "gov",
+            "propose",
+            "grant-role",
+            &x,
+            "issuer",
+            "--multisig",
+            &wallet,
+        ],
+    );
+    assert!(ok, "{text}");
+    assert!(text.contains("proposed as operation 1 of wallet"), "{text}");
+    let show = banyan(&["multisig", "show", "1", "--rpc", &url, "--json"]);
+    let op: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(
+        (op["status"].as_str(), op["approvals"].as_u64()),
+        (Some("Pending"), Some(1))
+    );
+    // Executing it one approval short is refused with the count.
+    let execute = format!(
+        "0x{}",
+        hex::encode(IMultisig::executeCall { id: 1 }.abi_encode())
+    );
+    let (ok, _, text) = run(
+        3,
+        &[
+            "tx",
+            "send",
+            "--to",
+            &MULTISIG_ADDRESS.to_string(),
+            "--data",
+            &execute,
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        text.contains("operation 1 has 1 of the 2 approvals it needs"),
+        "{text}"
+    );
+
+    // Owner 2's approval executes it: Governance now has a proposal made by the wallet.
+    let (ok, approved, text) = run(2, &["multisig", "approve", "1"]);
+    assert!(ok, "{text}");
+    assert_eq!(approved["operation"]["status"], "Executed", "{approved}");
+    let proposal = banyan(&["gov", "show", "2", "--rpc", &url, "--json"]);
+    let proposal: serde_json::Value = serde_json::from_slice(&proposal.stdout).unwrap();
+    assert_eq!(
+        proposal["creator"].as_str().unwrap().to_lowercase(),
+        wallet.to_lowercase()
+    );
+    assert_eq!(
+        proposal["status"], "Open",
+        "the wallet is one of two governors"
+    );
+    let (ok, voted, text) = run(0, &["gov", "vote", "2", "yes"]);
+    assert!(ok, "{text}");
+    assert_eq!(voted["proposal"]["status"], "Executed", "{voted}");
+
+    let out = banyan(&["audit", "export", "--format", "json", "--rpc", &url]);
+    let entries: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let events: Vec<&str> = entries.iter().filter_map(|e| e["event"].as_str()).collect();
+    for expected in [
+        "wallet-created",
+        "operation-proposed",
+        "operation-approved",
+        "operation-executed",
+        "role-granted",
+    ] {
+        assert!(
+            events.contains(&expected),
+            "{expected} missing from {events:?}"
+        );
+    }
 }

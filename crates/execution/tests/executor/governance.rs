@@ -5,7 +5,7 @@
 
 use crate::support::{asm::*, *};
 use alloy_primitives::{Address, Bytes, U256, address};
-use alloy_sol_types::{SolCall, SolValue};
+use alloy_sol_types::{SolCall, SolEvent, SolValue};
 use banyan_crypto::Suite;
 use banyan_execution::{ExecConfig, Executor, TxInput};
 use banyan_modules::{GOVERNANCE_ADDRESS, IGovernance};
@@ -184,3 +184,106 @@ fn deploy_permission_refuses_creations_by_non_deployers() {
     assert!(execution.skipped.is_empty(), "{:?}", execution.skipped);
     assert!(state.code(BOB.create(0)).is_some());
 }
+
+/// A multi-signature wallet acting in a real block: its operation calls Governance as the
+/// wallet; an operation whose call fails ends `Failed`, and what the failed call wrote and
+/// logged is undone by the journal while the approving transaction succeeds.
+#[test]
+fn a_multisig_wallet_acts_through_the_journal_and_a_failed_call_leaves_nothing() {
+    use banyan_modules::{IMultisig, MULTISIG_ADDRESS};
+    let (executor, mut state) = governed();
+    let create = IMultisig::createWalletCall {
+        owners: vec![BOB, CAROL],
+        threshold: 2,
+    }
+    .abi_encode();
+    run_block(
+        &executor,
+        &mut state,
+        1,
+        &[tx(BOB, 0, Some(MULTISIG_ADDRESS), U256::ZERO, create)],
+    );
+    let wallet = banyan_modules::multisig::wallet_address(CHAIN_ID, 0);
+    // ALICE's committee admits the wallet as a governor.
+    run_block(
+        &executor,
+        &mut state,
+        2,
+        &[propose(
+            0,
+            IGovernance::Kind::AddGovernor,
+            IGovernance::GovernorChange {
+                governor: wallet,
+                weight: 1,
+            }
+            .abi_encode(),
+        )],
+    );
+    let op = |nonce, data: Vec<u8>| {
+        let call = IMultisig::proposeCall {
+            wallet,
+            target: GOVERNANCE_ADDRESS,
+            data: data.into(),
+            description: String::new(),
+        }
+        .abi_encode();
+        tx(BOB, nonce, Some(MULTISIG_ADDRESS), U256::ZERO, call)
+    };
+    let approve = |nonce, id| {
+        tx(
+            CAROL,
+            nonce,
+            Some(MULTISIG_ADDRESS),
+            U256::ZERO,
+            IMultisig::approveCall { id }.abi_encode(),
+        )
+    };
+    // Operation 1: the wallet proposes a freeze; on CAROL's approval Governance records a
+    // proposal made by the wallet.
+    let freeze = IGovernance::proposeCall {
+        kind: IGovernance::Kind::Freeze,
+        payload: X_ACCOUNT.abi_encode().into(),
+        description: String::new(),
+        votingPeriod: 0,
+    }
+    .abi_encode();
+    run_block(&executor, &mut state, 3, &[op(1, freeze)]);
+    let execution = run_block(&executor, &mut state, 4, &[approve(0, 1)]);
+    assert!(execution.outcomes[0].success);
+    let created: Vec<_> = execution.outcomes[0]
+        .logs
+        .iter()
+        .filter_map(|l| IGovernance::ProposalCreated::decode_log_data(&l.data).ok())
+        .collect();
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].creator, wallet);
+    // Operation 2: a vote on a proposal that does not exist; Governance reverts, the operation
+    // fails, and the approving transaction succeeds with no Governance log and no write.
+    let bad_vote = IGovernance::voteCall {
+        id: 99,
+        choice: IGovernance::Choice::Yes,
+    }
+    .abi_encode();
+    run_block(&executor, &mut state, 5, &[op(2, bad_vote)]);
+    let governance_before = state.storage_of(GOVERNANCE_ADDRESS);
+    let execution = run_block(&executor, &mut state, 6, &[approve(1, 2)]);
+    assert!(execution.outcomes[0].success);
+    let logs = &execution.outcomes[0].logs;
+    assert!(
+        logs.iter().all(|l| l.address == MULTISIG_ADDRESS),
+        "{logs:?}"
+    );
+    let failed: Vec<_> = logs
+        .iter()
+        .filter_map(|l| IMultisig::OperationFailed::decode_log_data(&l.data).ok())
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0].reason.contains("there is no proposal 99"),
+        "{}",
+        failed[0].reason
+    );
+    assert_eq!(state.storage_of(GOVERNANCE_ADDRESS), governance_before);
+}
+
+const X_ACCOUNT: Address = address!("aa000000000000000000000000000000000000aa");

@@ -43,7 +43,18 @@ pub trait StateBackend {
     /// Moves `amount` of native balance; `Ok(false)` when `from` holds less than `amount`
     /// (nothing moves then).
     fn transfer(&mut self, from: Address, to: Address, amount: U256) -> Result<bool, BackendFault>;
+    /// Opens a checkpoint: the writes, logs and balance moves made after it can be undone
+    /// together ([`Self::revert_checkpoint`]) or kept ([`Self::commit_checkpoint`]).
+    /// Checkpoints nest; each call closes the latest open one.
+    fn checkpoint(&mut self);
+    /// Undoes everything since the latest open checkpoint, and closes it.
+    fn revert_checkpoint(&mut self);
+    /// Keeps everything since the latest open checkpoint, and closes it.
+    fn commit_checkpoint(&mut self);
 }
+
+/// How deep nested module calls may go ([`ModuleState::call_module`]).
+const MAX_CALL_DEPTH: u8 = 4;
 
 /// How deep view questions may nest (a module answering one asks another, ...).
 const MAX_VIEW_DEPTH: u8 = 4;
@@ -60,6 +71,7 @@ pub struct ModuleState<'a> {
     gas_limit: u64,
     gas_used: u64,
     view_depth: u8,
+    call_depth: u8,
 }
 
 impl<'a> ModuleState<'a> {
@@ -79,6 +91,7 @@ impl<'a> ModuleState<'a> {
             gas_limit,
             gas_used: 0,
             view_depth: 0,
+            call_depth: 0,
         }
     }
 
@@ -201,11 +214,76 @@ impl<'a> ModuleState<'a> {
             gas_limit: self.gas_limit - self.gas_used,
             gas_used: 0,
             view_depth: self.view_depth + 1,
+            call_depth: self.call_depth,
         };
         let answer = module.answer(query, &mut nested);
         let used = nested.gas_used;
         self.gas_used += used;
         answer
+    }
+
+    /// Whether `address` is a native module of this chain.
+    pub fn is_module(&self, address: Address) -> bool {
+        self.registry.contains(&address)
+    }
+
+    /// Calls the native module at `target` with ABI `input`, as `caller` (`msg.sender` of the
+    /// nested call; e.g. a multi-signature wallet the calling module controls). The nested call
+    /// gets 63/64 of the gas left (so the caller can still record a failure) and shares this
+    /// call's state: what it writes, logs and moves is kept only if it succeeds. On an error
+    /// everything it did is undone and the error returned: the caller may record it and go on.
+    pub fn call_module(
+        &mut self,
+        ctx: &ModuleCallContext,
+        target: Address,
+        caller: Address,
+        input: &[u8],
+    ) -> Result<Bytes, ModuleError> {
+        self.refuse_write("call another module")?;
+        self.charge(gas::CALL)?;
+        let Some(module) = self.registry.get(&target).cloned() else {
+            return Err(ModuleError::revert(format!(
+                "there is no native module at {target} on this chain"
+            )));
+        };
+        if self.call_depth >= MAX_CALL_DEPTH {
+            return Err(ModuleError::revert(format!(
+                "module calls nested deeper than {MAX_CALL_DEPTH}"
+            )));
+        }
+        let nested_ctx = ModuleCallContext {
+            address: target,
+            caller,
+            value: U256::ZERO,
+            is_static: false,
+            depth: ctx.depth + 1,
+            ..ctx.clone()
+        };
+        let left = self.gas_left();
+        let gas_limit = left - left / 64;
+        self.backend.checkpoint();
+        let mut nested = ModuleState {
+            backend: &mut *self.backend,
+            registry: self.registry,
+            address: target,
+            read_only: false,
+            gas_limit,
+            gas_used: 0,
+            view_depth: self.view_depth,
+            call_depth: self.call_depth + 1,
+        };
+        let result = module.call(&nested_ctx, input, &mut nested);
+        let used = match result {
+            Err(ModuleError::OutOfGas) => gas_limit,
+            _ => nested.gas_used,
+        };
+        self.gas_used += used;
+        if result.is_ok() {
+            self.backend.commit_checkpoint();
+        } else {
+            self.backend.revert_checkpoint();
+        }
+        result
     }
 
     fn refuse_write(&self, what: &str) -> Result<(), ModuleError> {
@@ -272,7 +350,15 @@ pub struct MemoryBackend {
     pub accounts: BTreeMap<Address, AccountView>,
     /// Logs emitted, in order.
     pub logs: Vec<Log>,
+    /// Open checkpoints: what storage, accounts and the log count were.
+    checkpoints: Vec<MemoryCheckpoint>,
 }
+
+type MemoryCheckpoint = (
+    BTreeMap<Address, BTreeMap<U256, U256>>,
+    BTreeMap<Address, AccountView>,
+    usize,
+);
 
 impl MemoryBackend {
     /// Runs one call of `module` as the executor would, with `ctx.is_static` deciding whether
@@ -339,6 +425,23 @@ impl StateBackend for MemoryBackend {
         let to_account = self.accounts.entry(to).or_default();
         to_account.balance = to_account.balance.saturating_add(amount);
         Ok(true)
+    }
+
+    fn checkpoint(&mut self) {
+        self.checkpoints
+            .push((self.storage.clone(), self.accounts.clone(), self.logs.len()));
+    }
+
+    fn revert_checkpoint(&mut self) {
+        if let Some((storage, accounts, logs)) = self.checkpoints.pop() {
+            self.storage = storage;
+            self.accounts = accounts;
+            self.logs.truncate(logs);
+        }
+    }
+
+    fn commit_checkpoint(&mut self) {
+        self.checkpoints.pop();
     }
 }
 

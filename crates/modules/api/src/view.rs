@@ -15,6 +15,8 @@ pub enum ViewKind {
     EvidenceAnchor,
     /// Does an account hold a role (Governance).
     Role,
+    /// Is an account frozen, and by which proposal (Governance).
+    Frozen,
 }
 
 /// A question to another module.
@@ -32,6 +34,11 @@ pub enum ViewQuery {
         /// The role.
         role: Role,
     },
+    /// Whether `account` is frozen.
+    FrozenBy {
+        /// The account asked about.
+        account: Address,
+    },
 }
 
 impl ViewQuery {
@@ -40,6 +47,7 @@ impl ViewQuery {
         match self {
             Self::EvidenceAnchor { .. } => ViewKind::EvidenceAnchor,
             Self::HasRole { .. } => ViewKind::Role,
+            Self::FrozenBy { .. } => ViewKind::Frozen,
         }
     }
 }
@@ -51,6 +59,8 @@ pub enum ViewAnswer {
     EvidenceAnchor(Option<AnchorFacts>),
     /// The answer to [`ViewQuery::HasRole`].
     HasRole(bool),
+    /// The answer to [`ViewQuery::FrozenBy`]: the proposal that froze it, 0 when not frozen.
+    FrozenBy(u64),
 }
 
 /// A role the committee grants and revokes by proposal; other modules ask whether an account

@@ -256,7 +256,7 @@ impl NativeModule for Governance {
     }
 
     fn views(&self) -> &'static [ViewKind] {
-        &[ViewKind::Role]
+        &[ViewKind::Role, ViewKind::Frozen]
     }
 
     fn answer(
@@ -269,6 +269,9 @@ impl NativeModule for Governance {
                 state,
                 *role as u8,
                 *account,
+            )?)),
+            ViewQuery::FrozenBy { account } => Ok(ViewAnswer::FrozenBy(permissions::frozen_by(
+                state, *account,
             )?)),
             other => Err(ModuleError::revert(format!(
                 "governance: does not answer {:?}",

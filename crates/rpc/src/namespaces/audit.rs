@@ -1,5 +1,5 @@
-//! `banyan_auditTrail`: every privileged action and every vote (the Governance module's
-//! events), filtered by account, event and block or time range, a page at a time.
+//! `banyan_auditTrail`: every privileged action and every vote (the Governance and Multisig
+//! modules' events), filtered by account, event and block or time range, a page at a time.
 //!
 //! Params: one object, every field optional: `fromBlock`, `toBlock` (block tags), `fromTime`,
 //! `toTime` (Unix seconds, inclusive), `account` (the actor or the account acted on), `event`
@@ -11,6 +11,7 @@
 use alloy_primitives::{Address, Bloom, BloomInput};
 use banyan_sdk::audit::{self, AuditEntry};
 use banyan_sdk::governance::GOVERNANCE_ADDRESS;
+use banyan_sdk::multisig::MULTISIG_ADDRESS;
 use jsonrpsee::types::Params;
 use serde_json::{Value, json};
 
@@ -151,8 +152,12 @@ fn trail(p: &Params<'_>, c: &Ctx) -> R {
     }
     let last =
         q.to.min(start.saturating_add(c.config.max_log_block_range - 1));
-    let mut bloom_input = Bloom::default();
-    bloom_input.accrue(BloomInput::Raw(GOVERNANCE_ADDRESS.as_slice()));
+    let bloom_of = |address: &alloy_primitives::Address| {
+        let mut bloom = Bloom::default();
+        bloom.accrue(BloomInput::Raw(address.as_slice()));
+        bloom
+    };
+    let (governance, multisig) = (bloom_of(&GOVERNANCE_ADDRESS), bloom_of(&MULTISIG_ADDRESS));
     for n in start..=last {
         let Some(h) = c.backend.header(n).map_err(backend_err)? else {
             break;
@@ -161,7 +166,9 @@ fn trail(p: &Params<'_>, c: &Ctx) -> R {
         if q.to_time.is_some_and(|t| timestamp > t) {
             return Ok(json!({"entries": entries, "next": Value::Null}));
         }
-        if q.from_time.is_some_and(|t| timestamp < t) || !h.header.logs_bloom.contains(&bloom_input)
+        let bloom = &h.header.logs_bloom;
+        if q.from_time.is_some_and(|t| timestamp < t)
+            || !(bloom.contains(&governance) || bloom.contains(&multisig))
         {
             continue;
         }
