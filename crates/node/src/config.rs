@@ -624,10 +624,12 @@ fn validate_role(cfg: &NodeConfig) -> Result<(), String> {
             // On a governed chain the committee may add this validator later: the node follows
             // the chain and votes from the height the set includes it.
             let governed = cfg.genesis.modules.contains_key("governance");
-            if !is_validator(&address) && !governed {
-                let named = certificate
-                    .and_then(|(_, id)| id.parse::<Address>().ok())
-                    .filter(is_validator);
+            let named = certificate
+                .and_then(|(_, id)| id.parse::<Address>().ok())
+                .filter(is_validator);
+            // A key outside the genesis set is refused unless the committee may add it later,
+            // and always when the certificate names a genesis validator (a key mixed up).
+            if !is_validator(&address) && (!governed || named.is_some()) {
                 let expected = match named {
                     Some(a) => format!(
                         "the key of validator {a}, whom this node's certificate (network.node_dir) \

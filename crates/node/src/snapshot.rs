@@ -103,8 +103,8 @@ pub fn export_snapshot(node: &Node, path: &Path) -> Result<(u64, u64), NodeError
     Ok((height, accounts))
 }
 
-/// Loads the snapshot at `path` into the node's (empty) data directory, after checking it
-/// against the chain's genesis validators. Returns the snapshot's height.
+/// Loads the snapshot at `path` into the node's (empty) data directory, after checking its
+/// certificate against the chain's genesis validators. Returns the snapshot's height.
 pub fn import_snapshot(config: &NodeConfig, path: &Path) -> Result<u64, NodeError> {
     let node = Node::open(config)?;
     if node.head().0.header.number != 0 {
@@ -140,8 +140,19 @@ pub fn import_snapshot(config: &NodeConfig, path: &Path) -> Result<u64, NodeErro
     let block = head.block;
     let header = &block.header.header;
     let height = header.number;
-    node.verify_certificate(&block, &certificate)
-        .map_err(|e| bad(path, e))?;
+    // Against the genesis set: the set the chain has now is in the snapshot's own state, which
+    // the certificate is what vouches for. So a snapshot verifies while validators holding more
+    // than two thirds of the genesis set's power still sign blocks; after a committee has
+    // replaced most of them, a new node syncs from genesis instead, replaying every change.
+    node.verify_certificate_against(&block, &certificate, node.genesis_validators())
+        .map_err(|e| {
+            bad(
+                path,
+                format!(
+                    "{e} (a snapshot is checked against the genesis validators; if governance has                      since replaced most of them, sync the node from genesis instead)"
+                ),
+            )
+        })?;
     // The body and receipts must be the ones the certified header commits to.
     let raw: Vec<Vec<u8>> = block.transactions.iter().map(|t| t.to_vec()).collect();
     if ordered_root(suite, &raw) != header.transactions_root {

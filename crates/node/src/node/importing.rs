@@ -102,18 +102,28 @@ impl Node {
         self.import(block, Some(certificate))
     }
 
-    /// Checks that `certificate` proves `block` was decided by the genesis validator set.
+    /// Checks that `certificate` proves `block` was decided by the validator set of its height.
     pub(crate) fn verify_certificate(
         &self,
         block: &Block,
         certificate: &CommitCertificate,
+    ) -> Result<(), NodeError> {
+        let validators = self.validators_at(block.header.header.number)?;
+        self.verify_certificate_against(block, certificate, &validators)
+    }
+
+    /// Checks that `certificate` proves `block` was decided by `validators`.
+    pub(crate) fn verify_certificate_against(
+        &self,
+        block: &Block,
+        certificate: &CommitCertificate,
+        validators: &ValidatorSet,
     ) -> Result<(), NodeError> {
         let h = &block.header.header;
         let invalid = |reason: String| NodeError::InvalidBlock {
             number: h.number,
             reason,
         };
-        let validators = self.validators_at(h.number)?;
         let chain = ChainBinding {
             chain_id: self.chain_id,
             genesis_hash: self.genesis_hash,
@@ -121,7 +131,7 @@ impl Node {
         verify_commit_certificate(
             self.suite,
             &chain,
-            &validators,
+            validators,
             certificate,
             h.number,
             h.hash(self.suite),

@@ -239,6 +239,11 @@ impl Node {
         self.validator
     }
 
+    /// The genesis validator set.
+    pub(crate) fn genesis_validators(&self) -> &ValidatorSet {
+        &self.genesis_validators
+    }
+
     /// The genesis the node runs.
     pub fn genesis(&self) -> &Genesis {
         &self.genesis
