@@ -41,7 +41,7 @@ interface IGovernance {
     ///         `Unfreeze` an `address` (an account or a contract), `SetPermission` a
     ///         `PermissionSwitch`, `SetContractAdmin` an `AdminChange`, `AddValidator` a
     ///         `NewValidator`, `RemoveValidator` an `address`, `SetValidatorPower` a
-    ///         `ValidatorPower`.
+    ///         `ValidatorPower`, `SetChainParameter` a `ParameterChange`.
     enum Kind {
         None,
         AddGovernor,
@@ -56,7 +56,29 @@ interface IGovernance {
         SetContractAdmin,
         AddValidator,
         RemoveValidator,
-        SetValidatorPower
+        SetValidatorPower,
+        SetChainParameter
+    }
+
+    /// @notice A chain parameter the committee sets. Each has a range; 0 restores the default
+    ///         (the genesis gas limit, the node's configuration for the others).
+    ///         `BlockGasLimit`: gas per block (1,000,000 to 1,000,000,000). `BlockIntervalMs`: the
+    ///         pace of heights on a consensus network (100 to 60,000 ms). `TxpoolMaxTxs`:
+    ///         transactions a node's pool holds (1,000 to 1,000,000). `TxpoolMaxPerAccount`:
+    ///         pending transactions per sender (1 to 10,000). A value set in block B applies
+    ///         from block B + 1.
+    enum Parameter {
+        None,
+        BlockGasLimit,
+        BlockIntervalMs,
+        TxpoolMaxTxs,
+        TxpoolMaxPerAccount
+    }
+
+    /// @notice Payload of `SetChainParameter`.
+    struct ParameterChange {
+        Parameter parameter;
+        uint64 value;
     }
 
     /// @notice A permission check the committee switches on or off: `Deploy` (only `Deployer`
@@ -193,6 +215,8 @@ interface IGovernance {
     /// @notice Proposal `proposal` set `validator`'s voting power to `power` (0: removed); the
     ///         new validator set decides blocks from height `effectiveFrom` on.
     event ValidatorSetChanged(address indexed validator, uint64 power, uint64 effectiveFrom, uint64 indexed proposal);
+    /// @notice Proposal `proposal` set `parameter` to `value` (0: the default) from the next block.
+    event ChainParameterSet(Parameter parameter, uint64 value, uint64 indexed proposal);
     /// @notice The committee's rules changed; `epoch` counts changes of the committee or rules.
     event RulesChanged(uint64 epoch, uint16 participationBps, uint16 approvalBps, uint64 votingPeriod);
 
@@ -279,6 +303,12 @@ interface IGovernance {
     /// @notice The latest validator set (it may not decide blocks yet) and the height from which
     ///         it does.
     function validators() external view returns (address[] memory accounts, uint64[] memory powers, uint64 effectiveFrom);
+
+    /// @notice The chain parameters set by the committee (0: the default).
+    function chainParameters()
+        external
+        view
+        returns (uint64 blockGasLimit, uint64 blockIntervalMs, uint64 txpoolMaxTxs, uint64 txpoolMaxPerAccount);
 
     /// @notice The rules in force, the epoch (changes of the committee or rules so far) and
     ///         the committee's total weight.

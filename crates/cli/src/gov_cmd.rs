@@ -59,6 +59,19 @@ pub(crate) enum PermissionArg {
     Method,
 }
 
+/// A chain parameter, as the command line spells it.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub(crate) enum ParameterArg {
+    /// Gas per block (1,000,000 to 1,000,000,000).
+    BlockGasLimit,
+    /// Milliseconds between heights on a consensus network (100 to 60,000).
+    BlockIntervalMs,
+    /// Transactions a node's pool holds (1,000 to 1,000,000).
+    TxpoolMaxTxs,
+    /// Pending transactions per sender (1 to 10,000).
+    TxpoolMaxPerAccount,
+}
+
 /// On or off.
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 pub(crate) enum Switch {
@@ -187,6 +200,15 @@ pub(crate) enum ProposeCmd {
         #[command(flatten)]
         opts: ProposeOpts,
     },
+    /// Set a chain parameter from the next block on (0: back to the default).
+    SetParameter {
+        /// Which one.
+        parameter: ParameterArg,
+        /// Its value, within the parameter's range, or 0.
+        value: u64,
+        #[command(flatten)]
+        opts: ProposeOpts,
+    },
     /// Change a validator's voting power.
     SetPower {
         /// The validator's address.
@@ -302,6 +324,24 @@ impl ProposeCmd {
                 power,
                 opts,
             } => (ProposalAction::SetValidatorPower { validator, power }, opts),
+            Self::SetParameter {
+                parameter,
+                value,
+                opts,
+            } => (
+                ProposalAction::SetChainParameter {
+                    parameter: match parameter {
+                        ParameterArg::BlockGasLimit => IGovernance::Parameter::BlockGasLimit,
+                        ParameterArg::BlockIntervalMs => IGovernance::Parameter::BlockIntervalMs,
+                        ParameterArg::TxpoolMaxTxs => IGovernance::Parameter::TxpoolMaxTxs,
+                        ParameterArg::TxpoolMaxPerAccount => {
+                            IGovernance::Parameter::TxpoolMaxPerAccount
+                        }
+                    },
+                    value,
+                },
+                opts,
+            ),
         }
     }
 }
@@ -366,6 +406,11 @@ pub(crate) enum GovCmd {
     },
     /// Show the validator set and the height from which it decides blocks.
     Validators {
+        #[command(flatten)]
+        read: ReadOpts,
+    },
+    /// Show the chain parameters the committee set (0: the default).
+    Parameters {
         #[command(flatten)]
         read: ReadOpts,
     },
@@ -481,6 +526,33 @@ pub(crate) fn run(cmd: GovCmd) -> anyhow::Result<()> {
                 send_call(&opts.send, data, None, opts.json).await
             }
             GovCmd::Validators { read } => validators(&read).await,
+            GovCmd::Parameters { read } => {
+                let client = Client::connect(&read.rpc).await?;
+                let at = BlockId::Number(client.block_number().await?);
+                let p = governance::chain_parameters(&client, at).await?;
+                let rows = [
+                    ("block-gas-limit", p.blockGasLimit),
+                    ("block-interval-ms", p.blockIntervalMs),
+                    ("txpool-max-txs", p.txpoolMaxTxs),
+                    ("txpool-max-per-account", p.txpoolMaxPerAccount),
+                ];
+                if read.json {
+                    let map: serde_json::Map<String, Value> = rows
+                        .iter()
+                        .map(|(k, v)| ((*k).to_string(), json!(v)))
+                        .collect();
+                    println!("{}", Value::Object(map));
+                } else {
+                    for (name, value) in rows {
+                        if value == 0 {
+                            println!("{name:<23} default");
+                        } else {
+                            println!("{name:<23} {value}");
+                        }
+                    }
+                }
+                Ok(())
+            }
             GovCmd::Vote {
                 id,
                 choice,

@@ -90,9 +90,14 @@ pub enum Verdict {
 pub trait Application: Send + Sync + 'static {
     /// Number and hash of the last committed block.
     fn head(&self) -> Result<(u64, B256), AppError>;
-    /// The validator set that decides `height`: the node's one source of it (today the genesis
-    /// set at every height; governance will change it at a defined height).
+    /// The validator set that decides `height`: the node's one source of it (the genesis set
+    /// until governance changes it, at a defined height).
     fn validators_at(&self, height: u64) -> Result<ValidatorSet, AppError>;
+    /// The pace of heights the chain sets for the next height; `None` keeps
+    /// [`ConsensusSettings::target_block_time`].
+    fn block_interval(&self) -> Result<Option<Duration>, AppError> {
+        Ok(None)
+    }
     /// A new block on the head, from the pool, executed and sealed by this validator.
     fn build_block(&self, height: u64, deadline: Instant) -> Result<Block, AppError>;
     /// Re-executes `block` on the head and compares every root and the seal.
@@ -557,10 +562,14 @@ impl Host {
     /// The parameters of `height`, with the validator set that decides it.
     fn params(&mut self, height: u64) -> Result<HeightParams<BanyanContext>, AppError> {
         self.validators = self.app.validators_at(height)?;
+        let pace = self
+            .app
+            .block_interval()?
+            .unwrap_or(self.settings.target_block_time);
         Ok(HeightParams::new(
             self.validators.clone(),
             self.settings.timeouts,
-            Some(self.settings.target_block_time),
+            Some(pace),
         ))
     }
 

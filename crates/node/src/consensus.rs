@@ -42,6 +42,10 @@ impl Application for NodeApp {
         Ok(ValidatorSet::from_checked(&set))
     }
 
+    fn block_interval(&self) -> Result<Option<Duration>, AppError> {
+        self.node.block_interval().map_err(app_err)
+    }
+
     fn build_block(&self, height: u64, _deadline: Instant) -> Result<Block, AppError> {
         let (head, _) = self.head()?;
         if head + 1 != height {

@@ -42,18 +42,19 @@ pub(crate) fn tx_input(tx: &RecoveredTx) -> TxInput {
     }
 }
 
-/// Block environment of the child of `parent`.
+/// Block environment of the child of `parent`, with the chain's `gas_limit` for it.
 pub(crate) fn child_env(
     parent: &Header,
     parent_hash: B256,
     timestamp: u64,
     proposer: Address,
+    gas_limit: u64,
 ) -> BlockEnv {
     BlockEnv {
         number: parent.number + 1,
         timestamp: timestamp.max(parent.timestamp),
         beneficiary: proposer,
-        gas_limit: parent.gas_limit,
+        gas_limit,
         prevrandao: parent_hash,
     }
 }
@@ -165,6 +166,7 @@ pub(crate) fn verify_block(
     state: &StateDb,
     chain: &ChainStore,
     parent: &SealedHeader,
+    gas_limit: u64,
     block: &Block,
 ) -> Result<ExecutedBlock, NodeError> {
     let h = &block.header.header;
@@ -195,10 +197,10 @@ pub(crate) fn verify_block(
     if h.timestamp < parent.header.timestamp {
         return Err(bad("timestamp before its parent's".into()));
     }
-    if h.gas_limit != parent.header.gas_limit {
+    if h.gas_limit != gas_limit {
         return Err(bad(format!(
-            "gas limit {} differs from the chain's {}",
-            h.gas_limit, parent.header.gas_limit
+            "gas limit {} differs from the chain's {gas_limit} for this block",
+            h.gas_limit
         )));
     }
     if h.base_fee_per_gas != 0 || !h.extra_data.is_empty() {

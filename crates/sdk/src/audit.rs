@@ -53,6 +53,7 @@ pub const EVENTS: &[&str] = &[
     "method-access-set",
     "method-account-set",
     "validator-set-changed",
+    "chain-parameter-set",
     "wallet-created",
     "owners-changed",
     "operation-proposed",
@@ -203,6 +204,13 @@ fn decode(log: &Log) -> Option<(&'static str, Option<u64>, Option<Address>, Valu
         None,
         Some(e.target),
         json!({"selector": e.selector, "account": e.account, "listed": e.listed})
+    ));
+    try_event!(G::ChainParameterSet, |e| (
+        "chain-parameter-set",
+        Some(e.proposal),
+        None,
+        json!({"parameter": banyan_modules::governance::params::name(u8::from(e.parameter)),
+               "value": e.value})
     ));
     try_event!(G::ValidatorSetChanged, |e| (
         "validator-set-changed",

@@ -95,6 +95,13 @@ pub enum ProposalAction {
         /// Its new voting power.
         power: u64,
     },
+    /// Set a chain parameter (0: back to the default).
+    SetChainParameter {
+        /// Which one.
+        parameter: IGovernance::Parameter,
+        /// Its value.
+        value: u64,
+    },
 }
 
 impl ProposalAction {
@@ -160,6 +167,10 @@ impl ProposalAction {
             Self::SetValidatorPower { validator, power } => (
                 Kind::SetValidatorPower,
                 IGovernance::ValidatorPower { validator, power }.abi_encode(),
+            ),
+            Self::SetChainParameter { parameter, value } => (
+                Kind::SetChainParameter,
+                IGovernance::ParameterChange { parameter, value }.abi_encode(),
             ),
         }
     }
@@ -271,6 +282,14 @@ pub async fn permissions(client: &Client, at: BlockId) -> Result<(bool, bool), S
     Ok((p.deploy, p.method))
 }
 
+/// The chain parameters the committee set (0: the default), at block `at`.
+pub async fn chain_parameters(
+    client: &Client,
+    at: BlockId,
+) -> Result<IGovernance::chainParametersReturn, SdkError> {
+    view(client, IGovernance::chainParametersCall {}, at).await
+}
+
 /// The name of a kind, as the CLI spells it.
 pub fn kind_name(kind: Kind) -> &'static str {
     match kind {
@@ -287,6 +306,7 @@ pub fn kind_name(kind: Kind) -> &'static str {
         Kind::AddValidator => "add-validator",
         Kind::RemoveValidator => "remove-validator",
         Kind::SetValidatorPower => "set-power",
+        Kind::SetChainParameter => "set-parameter",
         _ => "none",
     }
 }

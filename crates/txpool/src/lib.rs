@@ -201,21 +201,51 @@ impl Inner {
 /// The transaction pool. Cheap to share behind an `Arc`; all methods take `&self`.
 pub struct TxPool {
     config: PoolConfig,
+    /// The limits in force: the configuration's until the chain sets others ([`Self::set_limits`]).
+    limits: Mutex<Limits>,
     inner: Mutex<Inner>,
+}
+
+/// The limits a chain's governance may change while the pool runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Most transactions held at once.
+    pub max_txs: usize,
+    /// Most transactions held for one sender.
+    pub max_per_account: usize,
+    /// The block gas limit.
+    pub block_gas_limit: u64,
 }
 
 impl TxPool {
     /// An empty pool.
     pub fn new(config: PoolConfig) -> Self {
+        let limits = Limits {
+            max_txs: config.max_txs,
+            max_per_account: config.max_per_account,
+            block_gas_limit: config.block_gas_limit,
+        };
         Self {
             config,
+            limits: Mutex::new(limits),
             inner: Mutex::default(),
         }
     }
 
-    /// The pool's configuration.
+    /// The pool's configuration, as it started.
     pub fn config(&self) -> &PoolConfig {
         &self.config
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        *self.limits.lock()
+    }
+
+    /// Replaces the limits (the chain's governance set new ones). Transactions already held
+    /// stay; new ones are checked against these.
+    pub fn set_limits(&self, limits: Limits) {
+        *self.limits.lock() = limits;
     }
 
     /// Number of transactions held.
@@ -278,6 +308,7 @@ impl TxPool {
         self.check_static(&tx)?;
         let sender = tx.sender();
         let nonce = tx.nonce();
+        let limits = self.limits();
         let mut inner = self.inner.lock();
         let (state_nonce, balance) =
             account(sender).map_err(|AccountUnavailable| PoolError::StateUnavailable(sender))?;
@@ -311,10 +342,10 @@ impl TxPool {
                     min: min.max(old_price + 1),
                 });
             }
-        } else if pending.map_or(0, |t| t.len()) >= self.config.max_per_account {
+        } else if pending.map_or(0, |t| t.len()) >= limits.max_per_account {
             return Err(PoolError::AccountLimit {
                 sender,
-                limit: self.config.max_per_account,
+                limit: limits.max_per_account,
             });
         }
         let earlier: U256 = pending
@@ -328,7 +359,7 @@ impl TxPool {
         if cost > balance {
             return Err(PoolError::InsufficientFunds { balance, cost });
         }
-        if replaced.is_none() && inner.by_hash.len() >= self.config.max_txs {
+        if replaced.is_none() && inner.by_hash.len() >= limits.max_txs {
             Self::evict_cheapest(&mut inner, sender, tx.effective_gas_price())?;
         }
         if let Some(old) = &replaced {
@@ -365,10 +396,11 @@ impl TxPool {
                 min: self.config.min_gas_price,
             });
         }
-        if tx.gas_limit() > self.config.block_gas_limit {
+        let block_gas_limit = self.limits().block_gas_limit;
+        if tx.gas_limit() > block_gas_limit {
             return Err(PoolError::GasLimitExceeded {
                 got: tx.gas_limit(),
-                limit: self.config.block_gas_limit,
+                limit: block_gas_limit,
             });
         }
         let needed = intrinsic_gas(tx);

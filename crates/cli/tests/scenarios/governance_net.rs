@@ -2,8 +2,9 @@
 //! governor of weight 1, so 3 votes of 4 pass a proposal): a validator added by proposal votes
 //! from two blocks after it passes and the chain keeps committing; a removed validator's votes
 //! stop counting and it proposes no more blocks; every node switches at the documented height;
-//! a node that syncs from genesis replays the changes to the same sets; and a change that would
-//! leave the next set without a running quorum is refused at submission with the reason.
+//! a node that syncs from genesis replays the changes to the same sets; a change that would
+//! leave the next set without a running quorum is refused at submission with the reason; chain
+//! parameters (block gas limit, pace, pool limit) apply from the next block on every node.
 
 use crate::common::banyan;
 use alloy_primitives::Address;
@@ -79,6 +80,16 @@ fn signers(rpc: &RpcClient, height: u64) -> Vec<Address> {
         .iter()
         .map(|s| s.validator)
         .collect()
+}
+
+fn gas_limit(rpc: &RpcClient, height: u64) -> u64 {
+    let block = rpc
+        .call(
+            "eth_getBlockByNumber",
+            json!([format!("{height:#x}"), false]),
+        )
+        .unwrap();
+    banyan_testkit::parse_quantity(&block["gasLimit"]).unwrap()
 }
 
 fn proposer(rpc: &RpcClient, height: u64) -> Address {
@@ -200,6 +211,56 @@ fn validators_join_and_leave_by_proposal_at_the_documented_height() {
     let common = checks::check_agreement(&net, &all, 1);
     assert!(common >= removed + 12);
 
+    // Chain parameters set by proposal apply from the next block, on every node: the block gas
+    // limit in every header, the pace of heights, each pool's per-account limit.
+    let gas_set = pass(&net, &["set-parameter", "block-gas-limit", "20000000"]);
+    pass(&net, &["set-parameter", "txpool-max-per-account", "8"]);
+    let paced = pass(&net, &["set-parameter", "block-interval-ms", "3000"]);
+    wait_height(&net, &[1, 2, 3, 4], paced + 2, WAIT);
+    for k in 1..5 {
+        let rpc = net.nodes[k].rpc();
+        assert_eq!(
+            gas_limit(&rpc, gas_set),
+            30_000_000,
+            "node {k}, block {gas_set}"
+        );
+        assert_eq!(
+            gas_limit(&rpc, gas_set + 1),
+            20_000_000,
+            "node {k}, block {}",
+            gas_set + 1
+        );
+    }
+    let rpc = net.nodes[1].rpc();
+    let start = checks::head(&rpc).unwrap();
+    std::thread::sleep(Duration::from_secs(9));
+    let made = checks::head(&rpc).unwrap() - start;
+    assert!(made <= 5, "{made} blocks in 9 s at a 3 s pace");
+    let key = crate::common::dev_key(7);
+    let mut refused = None;
+    for nonce in 0..20u64 {
+        let raw = crate::common::signed(
+            &key,
+            genesis.chain_id,
+            nonce,
+            Some(Address::repeat_byte(0x77)),
+            alloy_primitives::U256::from(1),
+            vec![],
+            21_000,
+        );
+        if let Err(e) = rpc.call("eth_sendRawTransaction", json!([raw])) {
+            refused = Some((nonce, e.to_string()));
+            break;
+        }
+    }
+    let (nonce, message) = refused.expect("the pool took 20 transactions from one account");
+    assert!(nonce >= 8, "refused at nonce {nonce}: {message}");
+    assert!(
+        message.contains("already has 8 pending transactions"),
+        "{message}"
+    );
+    pass(&net, &["set-parameter", "block-interval-ms", "0"]);
+
     // A node syncing from genesis replays both changes to the same sets.
     net.nodes[0].stop(Duration::from_secs(20)).unwrap();
     std::fs::remove_dir_all(net.dir.join("node0/data")).unwrap();
@@ -209,6 +270,7 @@ fn validators_join_and_leave_by_proposal_at_the_documented_height() {
     for h in [added + 1, added + 2, removed + 1, removed + 2, common] {
         assert_eq!(members(&synced, h), members(&rpc, h), "set of block {h}");
     }
+    assert_eq!(gas_limit(&synced, gas_set + 1), 20_000_000);
     checks::check_agreement(&net, &all, 1);
 
     // The audit trail lists every action above in order, with who acted and where; the CSV

@@ -23,6 +23,7 @@
 //! | `keccak256("governance.validator" ‖ 0x00 ‖ address)` | power (8) ‖ position in the latest set + 1 (8) ‖ zero (16) |
 //! | `keccak256("governance.validator.key" ‖ 0x00 ‖ address)` | the validator's public key (bytes, as `P+3` below) |
 //! | `keccak256("governance.valset" ‖ 0x00)` | height from which the latest set decides blocks (8) ‖ zero (24) |
+//! | `keccak256("governance.param" ‖ 0x00 ‖ parameter (1))` | the parameter's value (8) ‖ zero (24); zero: the default |
 //!
 //! Proposal `id` starts at `P = keccak256("governance.proposal" ‖ 0x00 ‖ id (8, big-endian))`:
 //!
@@ -387,4 +388,9 @@ pub fn validator_key_slot(account: Address) -> Slot {
 /// The slot of the height from which the latest set decides blocks.
 pub fn valset_slot() -> Slot {
     Slot::named("governance.valset", &[])
+}
+
+/// The slot of chain parameter `parameter` (the interface's `Parameter` enum).
+pub fn param_slot(parameter: u8) -> Slot {
+    Slot::named("governance.param", &[parameter])
 }

@@ -19,6 +19,7 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod layout;
+pub mod params;
 pub mod permissions;
 pub mod validators;
 
@@ -522,6 +523,19 @@ impl NativeModule for Governance {
                     effectiveFrom: effective_from,
                 })
             }
+            Call::chainParameters(_) => {
+                let mut read = |p: u8| -> Result<u64, ModuleError> {
+                    Ok(state.sload(layout::param_slot(p))?.as_u64())
+                };
+                IGovernance::chainParametersCall::abi_encode_returns(
+                    &IGovernance::chainParametersReturn {
+                        blockGasLimit: read(params::BLOCK_GAS_LIMIT)?,
+                        blockIntervalMs: read(params::BLOCK_INTERVAL_MS)?,
+                        txpoolMaxTxs: read(params::TXPOOL_MAX_TXS)?,
+                        txpoolMaxPerAccount: read(params::TXPOOL_MAX_PER_ACCOUNT)?,
+                    },
+                )
+            }
             Call::rules(_) => {
                 let rules = layout::read_rules(state)?;
                 IGovernance::rulesCall::abi_encode_returns(&IGovernance::rulesReturn {
@@ -588,12 +602,17 @@ enum Action {
         validator: Address,
         power: u64,
     },
+    SetChainParameter {
+        parameter: u8,
+        value: u64,
+    },
 }
 
 /// The kinds, by code, as errors list them.
 const KINDS: &str = "AddGovernor (1), RemoveGovernor (2), SetWeight (3), SetRules (4), \
      GrantRole (5), RevokeRole (6), Freeze (7), Unfreeze (8), SetPermission (9), \
-     SetContractAdmin (10), AddValidator (11), RemoveValidator (12), SetValidatorPower (13)";
+     SetContractAdmin (10), AddValidator (11), RemoveValidator (12), SetValidatorPower (13), \
+     SetChainParameter (14)";
 
 fn decode_payload<T: SolValue + From<<T::SolType as alloy_sol_types::SolType>::RustType>>(
     payload: &[u8],
@@ -691,6 +710,14 @@ impl Action {
                 Self::SetValidatorPower {
                     validator: change.validator,
                     power: change.power,
+                }
+            }
+            14 => {
+                let change: IGovernance::ParameterChange =
+                    decode_payload(payload, "ParameterChange(uint8, uint64)")?;
+                Self::SetChainParameter {
+                    parameter: u8::from(change.parameter),
+                    value: change.value,
                 }
             }
             other => return Err(format!("unknown proposal kind {other}; kinds are {KINDS}")),
@@ -830,6 +857,15 @@ impl Action {
             Self::RemoveValidator { validator } => {
                 refusal(validators::check_change(state, *validator, 0, false)?)
             }
+            Self::SetChainParameter { parameter, value } => {
+                match params::check(*parameter, *value) {
+                    Err(reason) => Err(reason),
+                    Ok(()) if state.sload(layout::param_slot(*parameter))?.as_u64() == *value => {
+                        Err(format!("{} is already {value}", params::name(*parameter)))
+                    }
+                    Ok(()) => Ok(()),
+                }
+            }
             Self::SetValidatorPower { validator, power } => {
                 if *power == 0 {
                     Err(format!(
@@ -946,6 +982,15 @@ impl Action {
             }
             Self::SetValidatorPower { validator, power } => {
                 validators::apply(state, ctx.block_number, id, *validator, *power, None)
+            }
+            Self::SetChainParameter { parameter, value } => {
+                state.sstore(layout::param_slot(*parameter), Word::from_u64(*value))?;
+                state.emit(&IGovernance::ChainParameterSet {
+                    parameter: IGovernance::Parameter::try_from(*parameter)
+                        .unwrap_or(IGovernance::Parameter::None),
+                    value: *value,
+                    proposal: id,
+                })
             }
             Self::AddGovernor { .. }
             | Self::RemoveGovernor { .. }

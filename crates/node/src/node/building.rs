@@ -11,7 +11,7 @@ impl Node {
         let _guard = self.commit_lock.lock();
         let started = Instant::now();
         let (parent, parent_hash) = self.head();
-        let txs = self.pool_txs(&parent);
+        let txs = self.pool_txs(&parent)?;
         if txs.is_empty() && !self.block_config.empty_blocks {
             return Ok(None);
         }
@@ -24,12 +24,16 @@ impl Node {
     }
 
     /// The best transactions of the pool for a child of `parent`.
-    fn pool_txs(&self, parent: &SealedHeader) -> Vec<RecoveredTx> {
-        self.pool
-            .best(parent.header.gas_limit, self.block_config.max_txs_per_block)
+    fn pool_txs(&self, parent: &SealedHeader) -> Result<Vec<RecoveredTx>, NodeError> {
+        Ok(self
+            .pool
+            .best(
+                self.child_gas_limit(&parent.header)?,
+                self.block_config.max_txs_per_block,
+            )
             .into_iter()
             .map(|t| (*t).clone())
-            .collect()
+            .collect())
     }
 
     /// Executes `txs` as the child of `parent` proposed by this node at `timestamp`, dropping
@@ -41,7 +45,14 @@ impl Node {
         timestamp: u64,
         txs: Vec<RecoveredTx>,
     ) -> Result<ExecutedBlock, NodeError> {
-        let env = child_env(&parent.header, parent_hash, timestamp, self.validator);
+        let gas_limit = self.child_gas_limit(&parent.header)?;
+        let env = child_env(
+            &parent.header,
+            parent_hash,
+            timestamp,
+            self.validator,
+            gas_limit,
+        );
         let built = execute(
             self.suite,
             &self.executor,
@@ -77,7 +88,7 @@ impl Node {
     /// is kept so that committing the block, once decided, does not run it again.
     pub fn build_proposal(&self) -> Result<Block, NodeError> {
         let (parent, parent_hash) = self.head();
-        let txs = self.pool_txs(&parent);
+        let txs = self.pool_txs(&parent)?;
         // Never before the parent, whatever this machine's clock says.
         let timestamp = now_secs().max(parent.header.timestamp);
         let built = self.execute_on_head(&parent, parent_hash, timestamp, txs)?;

@@ -19,6 +19,7 @@ impl Node {
             &self.state,
             &self.chain,
             parent,
+            self.child_gas_limit(&parent.header)?,
             block,
         )
     }
@@ -66,6 +67,10 @@ impl Node {
         *self.head.write() = (sealed.clone(), hash);
         let senders: Vec<Address> = txs.iter().map(RecoveredTx::sender).collect();
         self.pool.on_block(&senders, &|a| self.head_account(a));
+        if let Err(error) = self.apply_pool_limits() {
+            // The block is committed; the pool keeps its limits until the next commit reads them.
+            tracing::warn!("cannot read the pool limits the chain sets: {error}");
+        }
         self.metrics.set_txpool_len(self.pool.len());
         self.metrics
             .block_committed(sealed.header.number, hashes.len(), started.elapsed());

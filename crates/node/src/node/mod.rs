@@ -4,6 +4,7 @@
 mod backend;
 mod building;
 mod importing;
+mod params;
 mod validators;
 
 use alloy_primitives::{Address, B256, Bytes, U256};
@@ -175,7 +176,14 @@ impl Node {
             ExecConfig {
                 chain_id: genesis.chain_id,
                 suite,
-                block_gas_limit: genesis.gas_limit,
+                // The most any block may have: governance may set the limit up to its bound.
+                block_gas_limit: if genesis.modules.contains_key("governance") {
+                    genesis
+                        .gas_limit
+                        .max(banyan_modules::governance::params::MAX_BLOCK_GAS_LIMIT)
+                } else {
+                    genesis.gas_limit
+                },
             },
             banyan_modules::registry(&genesis.modules)?,
         );
@@ -183,7 +191,7 @@ impl Node {
         let mut metrics_registry = Registry::default();
         let metrics = Metrics::register(&mut metrics_registry);
         metrics.set_block_height(head.0.header.number);
-        Ok(Arc::new(Self {
+        let node = Arc::new(Self {
             suite,
             chain_id: genesis.chain_id,
             genesis_hash,
@@ -211,7 +219,9 @@ impl Node {
             metrics,
             metrics_registry: Arc::new(metrics_registry),
             genesis,
-        }))
+        });
+        node.apply_pool_limits()?;
+        Ok(node)
     }
 
     /// The committed blocks.
@@ -363,7 +373,14 @@ impl Node {
             }
             other => ExecError::State(banyan_state::StateError::Storage(other.to_string())),
         })?;
-        let env = child_env(&h, h.hash(self.suite), now_secs(), self.validator);
+        let gas_limit = self.child_gas_limit(&h).unwrap_or(h.gas_limit);
+        let env = child_env(
+            &h,
+            h.hash(self.suite),
+            now_secs(),
+            self.validator,
+            gas_limit,
+        );
         Ok((h, env))
     }
 }

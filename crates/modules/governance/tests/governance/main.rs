@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use IGovernance::{Choice, Kind, Status};
 
+mod params;
 mod permissions;
 mod validators;
 
