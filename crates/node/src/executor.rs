@@ -166,7 +166,6 @@ pub(crate) fn verify_block(
     state: &StateDb,
     chain: &ChainStore,
     parent: &SealedHeader,
-    gas_limit: u64,
     block: &Block,
 ) -> Result<ExecutedBlock, NodeError> {
     let h = &block.header.header;
@@ -196,12 +195,6 @@ pub(crate) fn verify_block(
     };
     if h.timestamp < parent.header.timestamp {
         return Err(bad("timestamp before its parent's".into()));
-    }
-    if h.gas_limit != gas_limit {
-        return Err(bad(format!(
-            "gas limit {} differs from the chain's {gas_limit} for this block",
-            h.gas_limit
-        )));
     }
     if h.base_fee_per_gas != 0 || !h.extra_data.is_empty() {
         return Err(bad("base fee and extra data must be empty".into()));

@@ -12,6 +12,18 @@ impl Node {
         parent: &SealedHeader,
         block: &Block,
     ) -> Result<ExecutedBlock, NodeError> {
+        // The gas limit the chain sets for this block (governance may have changed it).
+        let h = &block.header.header;
+        let gas_limit = self.child_gas_limit(&parent.header)?;
+        if h.gas_limit != gas_limit {
+            return Err(NodeError::InvalidBlock {
+                number: h.number,
+                reason: format!(
+                    "gas limit {} differs from the chain's {gas_limit} for this block",
+                    h.gas_limit
+                ),
+            });
+        }
         verify_block(
             self.suite,
             self.chain_id,
@@ -19,7 +31,6 @@ impl Node {
             &self.state,
             &self.chain,
             parent,
-            self.child_gas_limit(&parent.header)?,
             block,
         )
     }
