@@ -41,7 +41,8 @@ interface IGovernance {
     ///         `Unfreeze` an `address` (an account or a contract), `SetPermission` a
     ///         `PermissionSwitch`, `SetContractAdmin` an `AdminChange`, `AddValidator` a
     ///         `NewValidator`, `RemoveValidator` an `address`, `SetValidatorPower` a
-    ///         `ValidatorPower`, `SetChainParameter` a `ParameterChange`.
+    ///         `ValidatorPower`, `SetChainParameter` a `ParameterChange`,
+    ///         `RevokeCertificate` the certificate's serial as `bytes` (big-endian, 1 to 20 bytes).
     enum Kind {
         None,
         AddGovernor,
@@ -57,7 +58,8 @@ interface IGovernance {
         AddValidator,
         RemoveValidator,
         SetValidatorPower,
-        SetChainParameter
+        SetChainParameter,
+        RevokeCertificate
     }
 
     /// @notice A chain parameter the committee sets. Each has a range; 0 restores the default
@@ -215,6 +217,9 @@ interface IGovernance {
     /// @notice Proposal `proposal` set `validator`'s voting power to `power` (0: removed); the
     ///         new validator set decides blocks from height `effectiveFrom` on.
     event ValidatorSetChanged(address indexed validator, uint64 power, uint64 effectiveFrom, uint64 indexed proposal);
+    /// @notice Proposal `proposal` revoked the node certificate with serial `serial`: every node
+    ///         refuses it from the block after, and drops connections that use it.
+    event CertificateRevoked(bytes serial, uint64 indexed proposal);
     /// @notice Proposal `proposal` set `parameter` to `value` (0: the default) from the next block.
     event ChainParameterSet(Parameter parameter, uint64 value, uint64 indexed proposal);
     /// @notice The committee's rules changed; `epoch` counts changes of the committee or rules.
@@ -303,6 +308,9 @@ interface IGovernance {
     /// @notice The latest validator set (it may not decide blocks yet) and the height from which
     ///         it does.
     function validators() external view returns (address[] memory accounts, uint64[] memory powers, uint64 effectiveFrom);
+
+    /// @notice The serials of the node certificates revoked by proposal, in the order revoked.
+    function revokedCertificates() external view returns (bytes[] memory serials);
 
     /// @notice The chain parameters set by the committee (0: the default).
     function chainParameters()

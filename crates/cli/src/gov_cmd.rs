@@ -200,6 +200,18 @@ pub(crate) enum ProposeCmd {
         #[command(flatten)]
         opts: ProposeOpts,
     },
+    /// Revoke a node certificate: every node refuses it from the next block and drops the
+    /// connections that use it. Give the serial, or the certificate file (`nodeK/tls/node.crt`).
+    RevokeCertificate {
+        /// The certificate's serial (hex, as `openssl x509 -serial` prints it).
+        #[arg(required_unless_present = "cert", conflicts_with = "cert")]
+        serial: Option<banyan_network::CertSerial>,
+        /// The certificate file instead of its serial.
+        #[arg(long)]
+        cert: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        opts: ProposeOpts,
+    },
     /// Set a chain parameter from the next block on (0: back to the default).
     SetParameter {
         /// Which one.
@@ -222,8 +234,8 @@ pub(crate) enum ProposeCmd {
 }
 
 impl ProposeCmd {
-    fn split(self) -> (ProposalAction, ProposeOpts) {
-        match self {
+    fn split(self) -> anyhow::Result<(ProposalAction, ProposeOpts)> {
+        Ok(match self {
             Self::AddGovernor {
                 account,
                 weight,
@@ -324,6 +336,24 @@ impl ProposeCmd {
                 power,
                 opts,
             } => (ProposalAction::SetValidatorPower { validator, power }, opts),
+            Self::RevokeCertificate { serial, cert, opts } => {
+                let serial = match (serial, cert) {
+                    (Some(serial), _) => serial,
+                    (None, Some(path)) => {
+                        let pem = std::fs::read_to_string(&path)
+                            .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+                        banyan_network::cert_serial_from_pem(&pem)
+                            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                    }
+                    (None, None) => bail!("give the certificate's serial or --cert FILE"),
+                };
+                (
+                    ProposalAction::RevokeCertificate {
+                        serial: serial.as_bytes().to_vec().into(),
+                    },
+                    opts,
+                )
+            }
             Self::SetParameter {
                 parameter,
                 value,
@@ -342,7 +372,7 @@ impl ProposeCmd {
                 },
                 opts,
             ),
-        }
+        })
     }
 }
 
@@ -521,7 +551,7 @@ pub(crate) fn run(cmd: GovCmd) -> anyhow::Result<()> {
     rt()?.block_on(async move {
         match cmd {
             GovCmd::Propose(cmd) => {
-                let (action, opts) = cmd.split();
+                let (action, opts) = cmd.split()?;
                 let data = governance::propose_call(&action, &opts.description, opts.voting_period);
                 send_call(&opts.send, data, None, opts.json).await
             }

@@ -97,6 +97,8 @@ struct PeerEntry {
     name: String,
     /// The node id its certificate carries (a validator's address).
     node_id: String,
+    /// Its certificate's serial (what a revocation names).
+    serial: banyan_network::CertSerial,
     conns: Vec<PeerConn>,
 }
 
@@ -158,12 +160,13 @@ impl Shared {
         }
     }
 
-    fn connected(&self, peer: PeerId, name: String, node_id: String, conn: PeerConn) {
+    fn connected(&self, peer: PeerId, identity: &PeerIdentity, conn: PeerConn) {
         let first = {
             let mut tables = self.tables.lock();
             let entry = tables.peers.entry(peer).or_insert_with(|| PeerEntry {
-                name,
-                node_id,
+                name: identity.node_name().to_string(),
+                node_id: identity.node_id().to_string(),
+                serial: identity.serial().clone(),
                 conns: Vec::new(),
             });
             entry.conns.push(conn);
@@ -253,6 +256,42 @@ impl NetworkHandle {
     /// Number of connected peers.
     pub fn peer_count(&self) -> usize {
         self.shared.tables.lock().peers.len()
+    }
+
+    /// Closes every connection of a peer whose certificate serial is in `revoked` (the chain
+    /// just revoked it; its next handshake is refused). Returns the peers dropped.
+    pub fn drop_revoked(
+        &self,
+        revoked: &std::collections::BTreeSet<banyan_network::CertSerial>,
+    ) -> Vec<String> {
+        let victims: Vec<(PeerId, String, Vec<u64>)> = {
+            let tables = self.shared.tables.lock();
+            tables
+                .peers
+                .iter()
+                .filter(|(_, entry)| revoked.contains(&entry.serial))
+                .map(|(peer, entry)| {
+                    let ids = entry
+                        .conns
+                        .iter()
+                        .map(|c| {
+                            c.task.abort();
+                            c.id
+                        })
+                        .collect();
+                    (*peer, entry.name.clone(), ids)
+                })
+                .collect()
+        };
+        let mut names = Vec::new();
+        for (peer, name, ids) in victims {
+            tracing::warn!("peer {name}'s certificate is revoked by the chain: disconnecting it");
+            for id in ids {
+                self.shared.disconnected(peer, id);
+            }
+            names.push(name);
+        }
+        names
     }
 
     /// The node ids (from their certificates) of the peers connected now.
@@ -426,8 +465,7 @@ fn run_connection(shared: &Arc<Shared>, conn: Connection) -> JoinHandle<()> {
     });
     shared.connected(
         peer,
-        name.clone(),
-        identity.node_id().to_string(),
+        &identity,
         PeerConn {
             id: conn_id,
             tx,

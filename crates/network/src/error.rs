@@ -79,6 +79,15 @@ pub enum CertRejection {
         /// `revoked <RFC 3339 time>` as the CRL records it.
         when: String,
     },
+    /// The chain's governance revoked the certificate (a `RevokeCertificate` proposal).
+    #[error(
+        "its certificate ({cert}) is revoked by the chain's governance (a RevokeCertificate \
+         proposal); the node needs a new certificate, and the committee's consent"
+    )]
+    RevokedByChain {
+        /// The refused certificate.
+        cert: CertSummary,
+    },
     /// The certificate may not be used for TLS client or server authentication.
     #[error(
         "its certificate ({cert}) may not be used for {usage}: {detail}; node certificates \

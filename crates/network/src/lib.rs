@@ -60,7 +60,9 @@ pub struct NetworkDocExamples;
 
 pub use cert::{CertSerial, CertSummary, PeerIdentity};
 pub use error::{CertRejection, NetError};
-pub use pki::{ChainCa, Crl, NodeIdentity, RevokedEntry, SubjectAltName, Validity};
+pub use pki::{
+    ChainCa, Crl, NodeIdentity, RevokedEntry, SubjectAltName, Validity, cert_serial_from_pem,
+};
 pub use tls::TlsConfig;
 pub use transport::{
     Connection, FrameReader, FrameWriter, Listener, TransportConfig, connect, connect_with, listen,

@@ -610,6 +610,15 @@ fn check_name(what: &str, value: &str, max_len: usize) -> Result<(), NetError> {
     Ok(())
 }
 
+/// The serial of the certificate in `pem` (e.g. a node's `node.crt`), as a CRL or a
+/// `RevokeCertificate` proposal names it.
+pub fn cert_serial_from_pem(pem: &str) -> Result<crate::CertSerial, NetError> {
+    let der = parse_cert_pem("certificate", pem)?;
+    let parsed = crate::cert::ParsedCert::parse(der.as_ref())
+        .map_err(|e| NetError::invalid("certificate", e))?;
+    Ok(parsed.serial)
+}
+
 pub(crate) fn parse_cert_pem(
     what: &'static str,
     pem: &str,

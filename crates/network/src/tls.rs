@@ -21,7 +21,7 @@ use rustls::{AlertDescription, ClientConfig, ServerConfig};
 use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector, TlsStream};
 
-use crate::cert::{CertSummary, ParsedCert, PeerIdentity};
+use crate::cert::{CertSerial, CertSummary, ParsedCert, PeerIdentity};
 use crate::pki::{Crl, NodeIdentity, parse_cert_pem};
 use crate::verify::{PeerVerifier, TrustRoot, Usage, Verdict, take_verdict};
 use crate::{CertRejection, NetError};
@@ -53,6 +53,12 @@ impl fmt::Debug for TlsConfig {
 }
 
 impl TlsConfig {
+    /// Refuses, from now on, the certificates with these serials, on top of the CRL file: the
+    /// ones the chain's governance revoked. Every clone of this configuration sees the new set.
+    pub fn set_chain_revocations(&self, serials: std::collections::BTreeSet<CertSerial>) {
+        self.inner.trust.set_chain_revoked(serials);
+    }
+
     /// Trust `ca_cert_pem` (and revoke what `crl_pem` lists), present `identity`.
     ///
     /// Fails if the CRL is not signed by this CA, if the key does not match the certificate, or
@@ -93,7 +99,8 @@ impl TlsConfig {
                 Err(
                     reason @ (CertRejection::Expired { .. }
                     | CertRejection::NotYetValid { .. }
-                    | CertRejection::Revoked { .. }),
+                    | CertRejection::Revoked { .. }
+                    | CertRejection::RevokedByChain { .. }),
                 ) => {
                     tracing::warn!(
                         "this node's certificate will be refused by every peer: {reason}"

@@ -21,7 +21,7 @@ use webpki::{
     RevocationCheckDepth, RevocationOptionsBuilder, UnknownStatusPolicy,
 };
 
-use crate::cert::{CertSummary, ParsedCert, PeerIdentity, format_unix};
+use crate::cert::{CertSerial, CertSummary, ParsedCert, PeerIdentity, format_unix};
 use crate::pki::{Crl, parse_cert_pem};
 use crate::{CertRejection, NetError};
 
@@ -55,6 +55,9 @@ pub(crate) struct TrustRoot {
     ca: ParsedCert,
     anchor: TrustAnchor<'static>,
     crl: Option<CertRevocationList<'static>>,
+    /// Serials the chain itself revoked (by governance proposal), on top of the CRL file; the
+    /// node replaces the set as blocks change it.
+    chain_revoked: std::sync::RwLock<std::collections::BTreeSet<CertSerial>>,
     algorithms: WebPkiSupportedAlgorithms,
     root_hints: Vec<DistinguishedName>,
 }
@@ -103,9 +106,25 @@ impl TrustRoot {
             ca,
             anchor,
             crl,
+            chain_revoked: Default::default(),
             algorithms: provider.signature_verification_algorithms,
             root_hints,
         })
+    }
+
+    /// Replaces the serials the chain revoked.
+    pub(crate) fn set_chain_revoked(&self, serials: std::collections::BTreeSet<CertSerial>) {
+        *self
+            .chain_revoked
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = serials;
+    }
+
+    fn chain_revokes(&self, serial: &CertSerial) -> bool {
+        self.chain_revoked
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(serial)
     }
 
     pub(crate) fn ca_subject(&self) -> &str {
@@ -164,6 +183,9 @@ impl TrustRoot {
                 None,
             )
             .map_err(|e| self.classify(e, &parsed, cert.clone(), usage))?;
+        if self.chain_revokes(&parsed.serial) {
+            return Err(CertRejection::RevokedByChain { cert });
+        }
         let identity =
             parsed
                 .node_identity()
@@ -292,7 +314,9 @@ fn alert_error(rejection: &CertRejection) -> CertificateError {
         | CertRejection::ChainCaNotValid { .. } => CertificateError::UnknownIssuer,
         CertRejection::Expired { .. } => CertificateError::Expired,
         CertRejection::NotYetValid { .. } => CertificateError::NotValidYet,
-        CertRejection::Revoked { .. } => CertificateError::Revoked,
+        CertRejection::Revoked { .. } | CertRejection::RevokedByChain { .. } => {
+            CertificateError::Revoked
+        }
         CertRejection::WrongKeyUsage { .. } => CertificateError::InvalidPurpose,
         CertRejection::BadSignature { .. } => CertificateError::BadSignature,
         CertRejection::NotANodeCertificate { .. } | CertRejection::NodeIdMismatch { .. } => {

@@ -206,7 +206,7 @@ pub(crate) async fn start_consensus(
     crate::spawn_supervised(
         node.clone(),
         "watch-peers",
-        watch_peers(node.clone(), handle.network.clone()),
+        watch_peers(node.clone(), handle.network.clone(), network.tls.clone()),
     );
     tracing::info!(
         "consensus running as {} on {} with {} peers configured",
@@ -235,7 +235,7 @@ async fn gossip_out(network: NetworkHandle, mut rx: tokio::sync::mpsc::Receiver<
 
 /// Every half second: peers and sync progress into the metrics and `eth_syncing`, and a progress
 /// line every five seconds while catching up.
-async fn watch_peers(node: Arc<Node>, network: NetworkHandle) {
+async fn watch_peers(node: Arc<Node>, network: NetworkHandle, tls: banyan_network::TlsConfig) {
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut last_report: Option<(Instant, u64)> = None;
     loop {
@@ -244,6 +244,15 @@ async fn watch_peers(node: Arc<Node>, network: NetworkHandle) {
             return;
         }
         let head = node.head().0.header.number;
+        // Certificates the chain revoked: refused from now on, and their connections closed.
+        match node.chain_revocations() {
+            Ok(Some(revoked)) => {
+                tls.set_chain_revocations(revoked.clone());
+                network.drop_revoked(&revoked);
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!("cannot read the certificates the chain revoked: {error}"),
+        }
         node.observe_connected(&network.peer_node_ids());
         match node.observe_peers(network.peer_count(), network.best_peer_height()) {
             Some((_, target)) => match last_report {

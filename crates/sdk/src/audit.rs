@@ -54,6 +54,7 @@ pub const EVENTS: &[&str] = &[
     "method-account-set",
     "validator-set-changed",
     "chain-parameter-set",
+    "certificate-revoked",
     "wallet-created",
     "owners-changed",
     "operation-proposed",
@@ -204,6 +205,12 @@ fn decode(log: &Log) -> Option<(&'static str, Option<u64>, Option<Address>, Valu
         None,
         Some(e.target),
         json!({"selector": e.selector, "account": e.account, "listed": e.listed})
+    ));
+    try_event!(G::CertificateRevoked, |e| (
+        "certificate-revoked",
+        Some(e.proposal),
+        None,
+        json!({"serial": e.serial})
     ));
     try_event!(G::ChainParameterSet, |e| (
         "chain-parameter-set",

@@ -95,6 +95,11 @@ pub enum ProposalAction {
         /// Its new voting power.
         power: u64,
     },
+    /// Revoke a node certificate by its serial (big-endian bytes): every node refuses it.
+    RevokeCertificate {
+        /// The serial.
+        serial: Bytes,
+    },
     /// Set a chain parameter (0: back to the default).
     SetChainParameter {
         /// Which one.
@@ -168,6 +173,7 @@ impl ProposalAction {
                 Kind::SetValidatorPower,
                 IGovernance::ValidatorPower { validator, power }.abi_encode(),
             ),
+            Self::RevokeCertificate { serial } => (Kind::RevokeCertificate, serial.abi_encode()),
             Self::SetChainParameter { parameter, value } => (
                 Kind::SetChainParameter,
                 IGovernance::ParameterChange { parameter, value }.abi_encode(),
@@ -307,6 +313,7 @@ pub fn kind_name(kind: Kind) -> &'static str {
         Kind::RemoveValidator => "remove-validator",
         Kind::SetValidatorPower => "set-power",
         Kind::SetChainParameter => "set-parameter",
+        Kind::RevokeCertificate => "revoke-certificate",
         _ => "none",
     }
 }

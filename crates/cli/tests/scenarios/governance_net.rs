@@ -4,7 +4,8 @@
 //! stop counting and it proposes no more blocks; every node switches at the documented height;
 //! a node that syncs from genesis replays the changes to the same sets; a change that would
 //! leave the next set without a running quorum is refused at submission with the reason; chain
-//! parameters (block gas limit, pace, pool limit) apply from the next block on every node.
+//! parameters (block gas limit, pace, pool limit) apply from the next block on every node; a
+//! node certificate revoked by proposal is refused by every node.
 
 use crate::common::banyan;
 use alloy_primitives::Address;
@@ -272,6 +273,27 @@ fn validators_join_and_leave_by_proposal_at_the_documented_height() {
     }
     assert_eq!(gas_limit(&synced, gas_set + 1), 20_000_000);
     checks::check_agreement(&net, &all, 1);
+
+    // Node 4's certificate revoked by proposal: every node drops it and refuses it again, so
+    // node 4 falls behind while the three other validators go on.
+    let cert = net.dir.join("node4/tls/node.crt");
+    let revoked = pass(
+        &net,
+        &["revoke-certificate", "--cert", cert.to_str().unwrap()],
+    );
+    wait_height(&net, &[1, 2, 3], revoked + 10, WAIT);
+    let cut_off = checks::head(&net.nodes[4].rpc()).unwrap();
+    assert!(
+        cut_off <= revoked + 4,
+        "node 4 reached block {cut_off}, {} after its certificate was revoked",
+        cut_off - revoked
+    );
+    let log = net.nodes[1].log_text();
+    assert!(
+        log.contains("certificate is revoked by the chain: disconnecting it")
+            || log.contains("is revoked by the chain's governance"),
+        "node 1's log does not mention the revocation"
+    );
 
     // The audit trail lists every action above in order, with who acted and where; the CSV
     // export is a table with one header and rows of the same width.

@@ -24,6 +24,8 @@
 //! | `keccak256("governance.validator.key" ‖ 0x00 ‖ address)` | the validator's public key (bytes, as `P+3` below) |
 //! | `keccak256("governance.valset" ‖ 0x00)` | height from which the latest set decides blocks (8) ‖ zero (24) |
 //! | `keccak256("governance.param" ‖ 0x00 ‖ parameter (1))` | the parameter's value (8) ‖ zero (24); zero: the default |
+//! | `keccak256("governance.revoked" ‖ 0x00)` | revoked node-certificate serials (list; word = length (1) ‖ serial (≤ 20) ‖ zero) |
+//! | `keccak256("governance.revoked.member" ‖ 0x00 ‖ serial)` | 1 when revoked |
 //!
 //! Proposal `id` starts at `P = keccak256("governance.proposal" ‖ 0x00 ‖ id (8, big-endian))`:
 //!
@@ -393,4 +395,29 @@ pub fn valset_slot() -> Slot {
 /// The slot of chain parameter `parameter` (the interface's `Parameter` enum).
 pub fn param_slot(parameter: u8) -> Slot {
     Slot::named("governance.param", &[parameter])
+}
+
+/// The node-certificate serials revoked by proposal.
+pub fn revoked_list() -> WordList {
+    WordList(Slot::named("governance.revoked", &[]))
+}
+
+/// The slot saying whether certificate `serial` is revoked.
+pub fn revoked_slot(serial: &[u8]) -> Slot {
+    Slot::named("governance.revoked.member", serial)
+}
+
+/// A serial (1 to 20 bytes) as its list word.
+pub fn pack_serial(serial: &[u8]) -> Word {
+    let mut bytes = [0u8; 32];
+    bytes[0] = serial.len() as u8;
+    bytes[1..=serial.len()].copy_from_slice(serial);
+    Word::from(alloy_primitives::B256::new(bytes))
+}
+
+/// The serial a list word (its raw value) holds.
+pub fn unpack_serial(word: alloy_primitives::U256) -> Vec<u8> {
+    let bytes = Word(word).to_b256();
+    let len = usize::from(bytes[0]).min(20);
+    bytes[1..=len].to_vec()
 }

@@ -65,6 +65,10 @@ pub const MAX_DESCRIPTION_BYTES: usize = 256;
 pub const MAX_PAYLOAD_BYTES: usize = 1024;
 /// Most holders of one role.
 pub const MAX_ROLE_MEMBERS: u64 = 256;
+/// Node certificates the chain may revoke by proposal.
+pub const MAX_REVOKED: u64 = 1024;
+/// Bytes of a certificate serial (RFC 5280).
+pub const MAX_SERIAL_BYTES: usize = 20;
 /// Longest stored failure reason, in bytes (longer reasons are cut at a character boundary).
 pub const MAX_REASON_BYTES: usize = 256;
 
@@ -523,6 +527,14 @@ impl NativeModule for Governance {
                     effectiveFrom: effective_from,
                 })
             }
+            Call::revokedCertificates(_) => {
+                let (words, _) = layout::revoked_list().page(state, 0, MAX_REVOKED)?;
+                let serials: Vec<Bytes> = words
+                    .into_iter()
+                    .map(|w| layout::unpack_serial(w.0).into())
+                    .collect();
+                IGovernance::revokedCertificatesCall::abi_encode_returns(&serials)
+            }
             Call::chainParameters(_) => {
                 let mut read = |p: u8| -> Result<u64, ModuleError> {
                     Ok(state.sload(layout::param_slot(p))?.as_u64())
@@ -606,13 +618,16 @@ enum Action {
         parameter: u8,
         value: u64,
     },
+    RevokeCertificate {
+        serial: Vec<u8>,
+    },
 }
 
 /// The kinds, by code, as errors list them.
 const KINDS: &str = "AddGovernor (1), RemoveGovernor (2), SetWeight (3), SetRules (4), \
      GrantRole (5), RevokeRole (6), Freeze (7), Unfreeze (8), SetPermission (9), \
      SetContractAdmin (10), AddValidator (11), RemoveValidator (12), SetValidatorPower (13), \
-     SetChainParameter (14)";
+     SetChainParameter (14), RevokeCertificate (15)";
 
 fn decode_payload<T: SolValue + From<<T::SolType as alloy_sol_types::SolType>::RustType>>(
     payload: &[u8],
@@ -718,6 +733,14 @@ impl Action {
                 Self::SetChainParameter {
                     parameter: u8::from(change.parameter),
                     value: change.value,
+                }
+            }
+            15 => {
+                let serial: Bytes = decode_payload(payload, "bytes (the certificate serial)")?;
+                // As X.509 writes it: big-endian, without leading zero bytes.
+                let first = serial.iter().position(|b| *b != 0).unwrap_or(serial.len());
+                Self::RevokeCertificate {
+                    serial: serial[first..].to_vec(),
                 }
             }
             other => return Err(format!("unknown proposal kind {other}; kinds are {KINDS}")),
@@ -857,6 +880,25 @@ impl Action {
             Self::RemoveValidator { validator } => {
                 refusal(validators::check_change(state, *validator, 0, false)?)
             }
+            Self::RevokeCertificate { serial } => {
+                if serial.is_empty() || serial.len() > MAX_SERIAL_BYTES {
+                    Err(format!(
+                        "a certificate serial is 1 to {MAX_SERIAL_BYTES} bytes (RFC 5280), got {}",
+                        serial.len()
+                    ))
+                } else if !state.sload(layout::revoked_slot(serial))?.is_zero() {
+                    Err(format!(
+                        "certificate 0x{} is already revoked",
+                        alloy_primitives::hex::encode(serial)
+                    ))
+                } else if layout::revoked_list().len(state)? >= MAX_REVOKED {
+                    Err(format!(
+                        "the chain already revokes the maximum of {MAX_REVOKED} certificates"
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
             Self::SetChainParameter { parameter, value } => {
                 match params::check(*parameter, *value) {
                     Err(reason) => Err(reason),
@@ -982,6 +1024,14 @@ impl Action {
             }
             Self::SetValidatorPower { validator, power } => {
                 validators::apply(state, ctx.block_number, id, *validator, *power, None)
+            }
+            Self::RevokeCertificate { serial } => {
+                layout::revoked_list().push(state, layout::pack_serial(serial))?;
+                state.sstore(layout::revoked_slot(serial), Word::from_u64(1))?;
+                state.emit(&IGovernance::CertificateRevoked {
+                    serial: serial.clone().into(),
+                    proposal: id,
+                })
             }
             Self::SetChainParameter { parameter, value } => {
                 state.sstore(layout::param_slot(*parameter), Word::from_u64(*value))?;

@@ -290,6 +290,53 @@ async fn a_revoked_certificate_is_refused_naming_its_serial() {
 }
 
 #[tokio::test]
+async fn a_certificate_the_chain_revokes_is_refused_from_then_on() {
+    let ca = chain_ca();
+    let member = node(&ca, "node2.bank-b", "0xbbbb");
+    let listener_tls = tls(&ca, &node(&ca, "node1.bank-a", "0xaaaa"));
+    let mut listener = listener(listener_tls.clone()).await;
+    let (_, accepted) = dial(&mut listener, &tls(&ca, &member), None).await;
+    accepted.expect("admitted before the revocation");
+
+    // The chain revokes it: the same configuration (every clone) refuses it from now on.
+    let serial = banyan_network::cert_serial_from_pem(member.cert_pem()).unwrap();
+    assert_eq!(&serial, member.serial());
+    listener_tls.set_chain_revocations([serial.clone()].into_iter().collect());
+    let (dialed, accepted) = dial(&mut listener, &tls(&ca, &member), None).await;
+    let error = accepted.expect_err("refused");
+    assert!(
+        matches!(
+            &error,
+            NetError::PeerRejected {
+                reason: CertRejection::RevokedByChain { .. },
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains(&format!(
+            "serial {serial}) is revoked by the chain's governance"
+        )),
+        "{error}"
+    );
+    assert!(
+        dialed
+            .expect_err("told")
+            .to_string()
+            .contains("TLS alert certificate_revoked")
+    );
+    // Others still get in.
+    let (_, accepted) = dial(
+        &mut listener,
+        &tls(&ca, &node(&ca, "node3", "0xcccc")),
+        None,
+    )
+    .await;
+    accepted.expect("not revoked");
+}
+
+#[tokio::test]
 async fn a_client_without_a_certificate_is_refused() {
     let (logs, _guard) = Logs::capture();
     let ca = chain_ca();

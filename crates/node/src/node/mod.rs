@@ -70,6 +70,8 @@ pub struct Node {
     validator_sets: Mutex<validators::SetCache>,
     /// Addresses of the peers connected now (their certificates' node ids).
     connected: Mutex<Vec<Address>>,
+    /// How many certificate revocations the chain held when last read.
+    revocations_seen: Mutex<Option<u64>>,
     metrics: Metrics,
     metrics_registry: Arc<Registry>,
 }
@@ -216,6 +218,7 @@ impl Node {
             executed: Mutex::new(std::collections::HashMap::new()),
             validator_sets: Mutex::new(validators::SetCache::default()),
             connected: Mutex::new(Vec::new()),
+            revocations_seen: Mutex::new(None),
             metrics,
             metrics_registry: Arc::new(metrics_registry),
             genesis,

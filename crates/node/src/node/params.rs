@@ -46,6 +46,37 @@ impl Node {
         })
     }
 
+    /// The node certificates the chain revoked by proposal, when their number changed since the
+    /// last call (`None`: no change). Revocations are final, so the count says whether to look.
+    pub(crate) fn chain_revocations(
+        &self,
+    ) -> Result<Option<std::collections::BTreeSet<banyan_network::CertSerial>>, NodeError> {
+        if !self.executor.modules().contains(&GOVERNANCE_ADDRESS) {
+            return Ok(None);
+        }
+        let root = self.head().0.header.state_root;
+        let view = self.state.at(root);
+        let list = layout::revoked_list();
+        let count: u64 = view.storage(GOVERNANCE_ADDRESS, list.0.0)?.saturating_to();
+        {
+            let mut seen = self.revocations_seen.lock();
+            if *seen == Some(count) {
+                return Ok(None);
+            }
+            *seen = Some(count);
+        }
+        let mut serials = std::collections::BTreeSet::new();
+        for index in 0..count.min(banyan_modules::governance::MAX_REVOKED) {
+            let word = view.storage(GOVERNANCE_ADDRESS, list.0.data_area().offset(index).0)?;
+            let serial = layout::unpack_serial(word);
+            serials.insert(banyan_network::CertSerial::from_bytes(&serial));
+        }
+        if !serials.is_empty() {
+            tracing::info!("the chain revokes {} node certificate(s)", serials.len());
+        }
+        Ok(Some(serials))
+    }
+
     /// Sets the pool's limits from the head's state (the configuration's where unset).
     pub(crate) fn apply_pool_limits(&self) -> Result<(), NodeError> {
         let head = self.head().0.header;

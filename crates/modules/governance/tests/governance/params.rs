@@ -75,3 +75,40 @@ fn chain_parameters_are_set_within_their_ranges_and_reset_to_the_default() {
         [20_000_000, 8, 0]
     );
 }
+
+#[test]
+fn node_certificates_are_revoked_once_and_listed_for_every_node() {
+    let mut chain = Chain::new(&GovernanceParams::equal(&[A]));
+    let revoke = |serial: Vec<u8>| alloy_primitives::Bytes::from(serial).abi_encode();
+    for (serial, expected) in [
+        (vec![], "a certificate serial is 1 to 20 bytes"),
+        (vec![0; 3], "a certificate serial is 1 to 20 bytes"),
+        (vec![7; 21], "a certificate serial is 1 to 20 bytes"),
+    ] {
+        let err = chain
+            .propose(A, Kind::RevokeCertificate, revoke(serial))
+            .unwrap_err();
+        assert!(err.contains(expected), "{err}");
+    }
+    // Leading zero bytes are not part of a serial: 0x00ab and 0xab are one certificate.
+    chain
+        .propose(A, Kind::RevokeCertificate, revoke(vec![0, 0xab]))
+        .unwrap();
+    let err = chain
+        .propose(A, Kind::RevokeCertificate, revoke(vec![0xab]))
+        .unwrap_err();
+    assert!(err.contains("certificate 0xab is already revoked"), "{err}");
+    chain
+        .propose(A, Kind::RevokeCertificate, revoke(vec![0x12; 20]))
+        .unwrap();
+    let out = chain.view(IGovernance::revokedCertificatesCall {}.abi_encode());
+    let listed = IGovernance::revokedCertificatesCall::abi_decode_returns(&out).unwrap();
+    assert_eq!(
+        listed,
+        vec![
+            alloy_primitives::Bytes::from(vec![0xab]),
+            alloy_primitives::Bytes::from(vec![0x12; 20])
+        ]
+    );
+    assert_eq!(chain.events::<IGovernance::CertificateRevoked>().len(), 2);
+}
