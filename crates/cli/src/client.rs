@@ -104,6 +104,42 @@ pub(crate) struct Sent {
 }
 
 impl Sent {
+    /// Prints the outcome and, when the transaction succeeded, what it made (`extra`: a name and
+    /// its JSON, printed with `print_extra` in text mode): one JSON object with `json`. Fails
+    /// when the transaction reverted.
+    pub(crate) fn report_with(
+        &self,
+        json: bool,
+        extra: Option<(&str, serde_json::Value)>,
+        print_extra: impl FnOnce(),
+    ) -> anyhow::Result<()> {
+        if !json {
+            self.report(false)?;
+            if extra.is_some() {
+                println!();
+                print_extra();
+            }
+            return Ok(());
+        }
+        let mut out = json!({"transaction": self.hash});
+        if let Some(receipt) = &self.receipt {
+            out["status"] = json!(if receipt.success() {
+                "success"
+            } else {
+                "reverted"
+            });
+            out["block"] = json!(receipt.block_number);
+        }
+        if let Some((name, value)) = extra {
+            out[name] = value;
+        }
+        println!("{out}");
+        if self.receipt.as_ref().is_some_and(|r| !r.success()) {
+            bail!("transaction {} reverted", self.hash);
+        }
+        Ok(())
+    }
+
     /// Prints the outcome (one JSON object with `json`); fails when the transaction reverted.
     pub(crate) fn report(&self, json: bool) -> anyhow::Result<()> {
         let Some(r) = &self.receipt else {

@@ -637,32 +637,15 @@ async fn send_call(
         }
         _ => None,
     };
-    if json {
-        // One object: the transaction's report and the proposal.
-        let mut out = json!({"transaction": sent.hash});
-        if let Some(receipt) = &sent.receipt {
-            out["status"] = json!(if receipt.success() {
-                "success"
-            } else {
-                "reverted"
-            });
-            out["block"] = json!(receipt.block_number);
-        }
-        if let Some(p) = &standing {
-            out["proposal"] = proposal_json(p);
-        }
-        println!("{out}");
-        if sent.receipt.as_ref().is_some_and(|r| !r.success()) {
-            bail!("transaction {} reverted", sent.hash);
-        }
-        return Ok(());
-    }
-    sent.report(false)?;
-    if let Some(p) = &standing {
-        println!();
-        print_proposal(p);
-    }
-    Ok(())
+    sent.report_with(
+        json,
+        standing.as_ref().map(|p| ("proposal", proposal_json(p))),
+        || {
+            if let Some(p) = &standing {
+                print_proposal(p);
+            }
+        },
+    )
 }
 
 fn proposal_json(p: &IGovernance::Proposal) -> Value {

@@ -173,28 +173,15 @@ async fn report(
         }
         _ => None,
     };
-    if json {
-        let mut out = json!({"transaction": sent.hash});
-        if let Some(receipt) = &sent.receipt {
-            out["status"] = json!(if receipt.success() {
-                "success"
-            } else {
-                "reverted"
-            });
-            out["block"] = json!(receipt.block_number);
-        }
-        if let Some(op) = &op {
-            out["operation"] = operation_json(op);
-        }
-        println!("{out}");
-        return Ok(());
-    }
-    sent.report(false)?;
-    if let Some(op) = &op {
-        println!();
-        print_operation(op);
-    }
-    Ok(())
+    sent.report_with(
+        json,
+        op.as_ref().map(|op| ("operation", operation_json(op))),
+        || {
+            if let Some(op) = &op {
+                print_operation(op);
+            }
+        },
+    )
 }
 
 fn operation_json(op: &IMultisig::Operation) -> Value {

@@ -60,10 +60,16 @@ impl Chain {
         }
     }
 
-    fn send(&mut self, caller: Address, input: Vec<u8>) -> Result<Bytes, String> {
+    /// One call of `module` by `caller`, in a new block.
+    fn call_as(
+        &mut self,
+        module: &dyn NativeModule,
+        caller: Address,
+        input: Vec<u8>,
+    ) -> Result<Bytes, String> {
         self.block += 1;
         let ctx = ModuleCallContext {
-            address: MULTISIG_ADDRESS,
+            address: module.address(),
             caller,
             origin: caller,
             value: Default::default(),
@@ -75,29 +81,17 @@ impl Chain {
             suite: banyan_crypto::Suite::Ecdsa,
         };
         self.backend
-            .call(&self.registry, &Multisig, &ctx, &input, 30_000_000)
+            .call(&self.registry, module, &ctx, &input, 30_000_000)
             .0
             .map_err(reason)
     }
 
+    fn send(&mut self, caller: Address, input: Vec<u8>) -> Result<Bytes, String> {
+        self.call_as(&Multisig, caller, input)
+    }
+
     fn governance(&mut self, caller: Address, input: Vec<u8>) -> Result<Bytes, String> {
-        self.block += 1;
-        let ctx = ModuleCallContext {
-            address: GOVERNANCE_ADDRESS,
-            caller,
-            origin: caller,
-            value: Default::default(),
-            is_static: false,
-            depth: 1,
-            block_number: self.block,
-            timestamp: self.block,
-            chain_id: CHAIN_ID,
-            suite: banyan_crypto::Suite::Ecdsa,
-        };
-        self.backend
-            .call(&self.registry, &Governance, &ctx, &input, 30_000_000)
-            .0
-            .map_err(reason)
+        self.call_as(&Governance, caller, input)
     }
 
     fn create(&mut self, owners: &[Address], threshold: u16) -> Address {
