@@ -87,6 +87,26 @@ pub struct ScreenedTx<'a> {
     pub block_number: u64,
 }
 
+impl ModuleCallContext {
+    /// A transaction's own call of the module at `address` by `caller` (its signer), without
+    /// value, in block `block_number` of chain 1 on the ecdsa suite, the block's timestamp
+    /// `1_700_000_000 + block_number`: what module tests run calls with.
+    pub fn for_test(address: Address, caller: Address, block_number: u64, is_static: bool) -> Self {
+        Self {
+            address,
+            caller,
+            origin: caller,
+            value: U256::ZERO,
+            is_static,
+            depth: 1,
+            block_number,
+            timestamp: 1_700_000_000 + block_number,
+            chain_id: 1,
+            suite: banyan_crypto::Suite::Ecdsa,
+        }
+    }
+}
+
 /// A call frame as the call guard sees it, before the callee runs (see
 /// [`NativeModule::guard_call`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -33,18 +33,7 @@ impl Chain {
     }
 
     fn ctx(&self, caller: Address, is_static: bool) -> ModuleCallContext {
-        ModuleCallContext {
-            address: EVIDENCE_ADDRESS,
-            caller,
-            origin: caller,
-            value: Default::default(),
-            is_static,
-            depth: 1,
-            block_number: self.block,
-            timestamp: 1_700_000_000 + self.block,
-            chain_id: 1,
-            suite: banyan_crypto::Suite::Ecdsa,
-        }
+        ModuleCallContext::for_test(EVIDENCE_ADDRESS, caller, self.block, is_static)
     }
 
     fn send(&mut self, caller: Address, input: Vec<u8>) -> Result<Bytes, ModuleError> {

@@ -68,18 +68,7 @@ impl Chain {
         input: Vec<u8>,
     ) -> Result<Bytes, String> {
         self.block += 1;
-        let ctx = ModuleCallContext {
-            address: module.address(),
-            caller,
-            origin: caller,
-            value: Default::default(),
-            is_static: false,
-            depth: 1,
-            block_number: self.block,
-            timestamp: self.block,
-            chain_id: CHAIN_ID,
-            suite: banyan_crypto::Suite::Ecdsa,
-        };
+        let ctx = ModuleCallContext::for_test(module.address(), caller, self.block, false);
         self.backend
             .call(&self.registry, module, &ctx, &input, 30_000_000)
             .0

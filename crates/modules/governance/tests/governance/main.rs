@@ -98,18 +98,7 @@ impl Chain {
     }
 
     fn ctx(&self, caller: Address, is_static: bool) -> ModuleCallContext {
-        ModuleCallContext {
-            address: GOVERNANCE_ADDRESS,
-            caller,
-            origin: caller,
-            value: Default::default(),
-            is_static,
-            depth: 1,
-            block_number: self.block,
-            timestamp: 1_700_000_000 + self.block,
-            chain_id: 1,
-            suite: banyan_crypto::Suite::Ecdsa,
-        }
+        ModuleCallContext::for_test(GOVERNANCE_ADDRESS, caller, self.block, is_static)
     }
 
     /// One call in a new block.
