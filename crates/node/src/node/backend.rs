@@ -142,6 +142,24 @@ impl Backend for Node {
 
 impl Node {
     /// Decodes, checks and queues a raw transaction (the body of `submit`).
+    /// The head state for the pool's screens, its module storage cached until the head moves.
+    fn screen_state(&self, root: B256) -> Arc<super::screen_cache::ScreenState> {
+        let mut current = self.screen_state.lock();
+        match &*current {
+            Some(state) if state.root() == root => Arc::clone(state),
+            _ => {
+                let modules = self.executor.modules().addresses().copied().collect();
+                let state = Arc::new(super::screen_cache::ScreenState::new(
+                    root,
+                    self.state.at(root),
+                    modules,
+                ));
+                *current = Some(Arc::clone(&state));
+                state
+            }
+        }
+    }
+
     pub(super) fn add_to_pool(&self, raw: &[u8]) -> Result<B256, SubmitError> {
         let tx = RecoveredTx::decode(raw, self.suite, self.chain_id)?;
         let hash = tx.hash();
@@ -151,13 +169,10 @@ impl Node {
         // Module screens on the head state, outside the pool's lock; the block executor asks the
         // same modules again when the transaction's turn comes.
         let head = self.head().0.header;
+        let view = self.screen_state(head.state_root);
         let screened = self
             .executor
-            .screen(
-                head.number + 1,
-                &self.state.at(head.state_root),
-                &crate::executor::tx_input(&tx),
-            )
+            .screen(head.number + 1, &*view, &crate::executor::tx_input(&tx))
             .map_err(BackendError::Execution)?;
         if let Some(refusal) = screened {
             return Err(SubmitError::Refused(refusal));

@@ -5,6 +5,7 @@ mod backend;
 mod building;
 mod importing;
 mod params;
+mod screen_cache;
 mod validators;
 
 use alloy_primitives::{Address, B256, Bytes, U256};
@@ -72,6 +73,8 @@ pub struct Node {
     connected: Mutex<Vec<Address>>,
     /// How many certificate revocations the chain held when last read.
     revocations_seen: Mutex<Option<u64>>,
+    /// The head state the pool's module screens read, with module storage cached.
+    screen_state: Mutex<Option<Arc<screen_cache::ScreenState>>>,
     metrics: Metrics,
     metrics_registry: Arc<Registry>,
 }
@@ -219,6 +222,7 @@ impl Node {
             validator_sets: Mutex::new(validators::SetCache::default()),
             connected: Mutex::new(Vec::new()),
             revocations_seen: Mutex::new(None),
+            screen_state: Mutex::new(None),
             metrics,
             metrics_registry: Arc::new(metrics_registry),
             genesis,
