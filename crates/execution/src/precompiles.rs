@@ -13,7 +13,7 @@
 
 use banyan_module_api::{
     AccountView, BackendFault, GuardedCall, ModuleCallContext, ModuleError, ModuleRegistry,
-    ModuleState, StateBackend, encode_revert_reason,
+    ModuleState, StateBackend, encode_revert_reason, function_selector,
 };
 use revm::{
     Database,
@@ -163,12 +163,7 @@ fn guard<CTX: ContextTr>(
     context: &mut CTX,
     inputs: &CallInputs,
 ) -> Option<InterpreterResult> {
-    let mut selector = [0u8; 4];
-    {
-        let input = inputs.input.as_bytes(context);
-        let n = input.len().min(4);
-        selector[..n].copy_from_slice(&input[..n]);
-    }
+    let selector = function_selector(&inputs.input.as_bytes(context));
     let call = GuardedCall {
         caller: inputs.caller,
         target: inputs.bytecode_address,

@@ -107,6 +107,15 @@ impl ModuleCallContext {
     }
 }
 
+/// The function selector a call reaches: its first four bytes of call data, zero-padded (a call
+/// with no data, to `receive` or `fallback`, is selector `0x00000000`).
+pub fn function_selector(input: &[u8]) -> [u8; 4] {
+    let mut selector = [0u8; 4];
+    let n = input.len().min(4);
+    selector[..n].copy_from_slice(&input[..n]);
+    selector
+}
+
 /// A call frame as the call guard sees it, before the callee runs (see
 /// [`NativeModule::guard_call`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,8 +126,7 @@ pub struct GuardedCall {
     pub target: Address,
     /// The signer of the transaction (`tx.origin`).
     pub origin: Address,
-    /// The function selector: the first four bytes of call data, zero-padded (a call without
-    /// data, to `receive` or `fallback`, has selector `0x00000000`).
+    /// The function selector ([`function_selector`] of the call data).
     pub selector: [u8; 4],
     /// Call depth (1: the transaction's own call).
     pub depth: usize,

@@ -9,7 +9,8 @@
 use crate::{IGovernance, holds_role, layout};
 use alloy_primitives::Address;
 use banyan_module_api::{
-    GuardedCall, ModuleCallContext, ModuleError, ModuleState, Role, ScreenedTx, slots::Word,
+    GuardedCall, ModuleCallContext, ModuleError, ModuleState, Role, ScreenedTx, function_selector,
+    slots::Word,
 };
 use layout::SwitchesWord;
 
@@ -24,15 +25,6 @@ pub(crate) const DENY_LIST: u8 = 2;
 /// Permission codes (the interface's `Permission` enum).
 pub(crate) const DEPLOY: u8 = 1;
 pub(crate) const METHOD: u8 = 2;
-
-/// The function selector a call reaches: its first four bytes of call data, zero-padded (a call
-/// with no data, to `receive` or `fallback`, is selector `0x00000000`).
-pub fn selector_of(input: &[u8]) -> [u8; 4] {
-    let mut selector = [0u8; 4];
-    let n = input.len().min(4);
-    selector[..n].copy_from_slice(&input[..n]);
-    selector
-}
 
 /// The proposal that froze `account`; 0 when it is not frozen.
 pub(crate) fn frozen_by(state: &mut ModuleState<'_>, account: Address) -> Result<u64, ModuleError> {
@@ -103,10 +95,12 @@ pub(crate) fn screen(tx: &ScreenedTx<'_>, state: &mut ModuleState<'_>) -> Result
             }
         }
         None => Ok(()),
-        Some(to) => match call_refusal(state, &switches, tx.sender, to, selector_of(tx.input))? {
-            Some(reason) => Err(ModuleError::revert(reason)),
-            None => Ok(()),
-        },
+        Some(to) => {
+            match call_refusal(state, &switches, tx.sender, to, function_selector(tx.input))? {
+                Some(reason) => Err(ModuleError::revert(reason)),
+                None => Ok(()),
+            }
+        }
     }
 }
 
