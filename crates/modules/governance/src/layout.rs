@@ -141,6 +141,7 @@ pub(crate) fn pack_address(account: Address) -> Word {
     Packer::new().address(account).word()
 }
 
+/// A list word of an account and its weight (governors) or power (validators).
 pub(crate) fn pack_member(account: Address, weight: u64) -> Word {
     Packer::new().address(account).u64(weight).word()
 }
@@ -150,18 +151,19 @@ pub(crate) fn unpack_member(word: Word) -> (Address, u64) {
     (f.address(), f.u64())
 }
 
-/// A governor's entry: `(weight, position + 1)`, zeros when not a governor.
-pub(crate) fn read_member(
+/// A list membership entry at `slot`: `(weight or power, position + 1)`, zeros when absent.
+pub(crate) fn read_entry(
     state: &mut ModuleState<'_>,
-    account: Address,
+    slot: Slot,
 ) -> Result<(u64, u64), ModuleError> {
-    let mut f = state.sload(member_slot(account))?.unpack();
+    let mut f = state.sload(slot)?.unpack();
     Ok((f.u64(), f.u64()))
 }
 
-pub(crate) fn write_member(
+/// Writes a membership entry at `slot`; a weight of 0 clears it.
+pub(crate) fn write_entry(
     state: &mut ModuleState<'_>,
-    account: Address,
+    slot: Slot,
     weight: u64,
     position_plus_one: u64,
 ) -> Result<(), ModuleError> {
@@ -170,7 +172,24 @@ pub(crate) fn write_member(
     } else {
         Packer::new().u64(weight).u64(position_plus_one).word()
     };
-    state.sstore(member_slot(account), word)
+    state.sstore(slot, word)
+}
+
+/// A governor's entry: `(weight, position + 1)`, zeros when not a governor.
+pub(crate) fn read_member(
+    state: &mut ModuleState<'_>,
+    account: Address,
+) -> Result<(u64, u64), ModuleError> {
+    read_entry(state, member_slot(account))
+}
+
+pub(crate) fn write_member(
+    state: &mut ModuleState<'_>,
+    account: Address,
+    weight: u64,
+    position_plus_one: u64,
+) -> Result<(), ModuleError> {
+    write_entry(state, member_slot(account), weight, position_plus_one)
 }
 
 /// The fixed fields of a proposal: slots `P`, `P+1` and `P+2`.

@@ -10,10 +10,7 @@
 
 use crate::{IGovernance, layout};
 use alloy_primitives::{Address, Bytes};
-use banyan_module_api::{
-    GenesisValidatorInfo, ModuleError, ModuleState,
-    slots::{Packer, Word},
-};
+use banyan_module_api::{GenesisValidatorInfo, ModuleError, ModuleState, slots::Word};
 
 /// Validators the set may hold.
 pub const MAX_VALIDATORS: u64 = 64;
@@ -22,22 +19,12 @@ pub const MAX_POWER: u64 = 1_000_000;
 /// Bytes of a validator's public key (both suites: the uncompressed point without its prefix).
 pub const PUBLIC_KEY_BYTES: usize = 64;
 
-fn pack(account: Address, power: u64) -> Word {
-    Packer::new().address(account).u64(power).word()
-}
-
-fn unpack(word: Word) -> (Address, u64) {
-    let mut f = word.unpack();
-    (f.address(), f.u64())
-}
-
 /// A validator's `(power, position + 1)` in the latest set; zeros when it is not in it.
 pub(crate) fn member(
     state: &mut ModuleState<'_>,
     account: Address,
 ) -> Result<(u64, u64), ModuleError> {
-    let mut f = state.sload(layout::validator_slot(account))?.unpack();
-    Ok((f.u64(), f.u64()))
+    layout::read_entry(state, layout::validator_slot(account))
 }
 
 fn write_member(
@@ -46,12 +33,12 @@ fn write_member(
     power: u64,
     position_plus_one: u64,
 ) -> Result<(), ModuleError> {
-    let word = if power == 0 {
-        Word::ZERO
-    } else {
-        Packer::new().u64(power).u64(position_plus_one).word()
-    };
-    state.sstore(layout::validator_slot(account), word)
+    layout::write_entry(
+        state,
+        layout::validator_slot(account),
+        power,
+        position_plus_one,
+    )
 }
 
 /// Height from which the latest set decides blocks.
@@ -65,7 +52,7 @@ pub(crate) fn genesis(
     validators: &[GenesisValidatorInfo],
 ) -> Result<(), ModuleError> {
     for v in validators {
-        let index = layout::validators().push(state, pack(v.address, v.power))?;
+        let index = layout::validators().push(state, layout::pack_member(v.address, v.power))?;
         write_member(state, v.address, v.power, index + 1)?;
         state.store_bytes(layout::validator_key_slot(v.address), &v.public_key)?;
     }
@@ -75,7 +62,7 @@ pub(crate) fn genesis(
 /// The latest set: `(address, power)` in order.
 pub(crate) fn latest(state: &mut ModuleState<'_>) -> Result<Vec<(Address, u64)>, ModuleError> {
     let (words, _) = layout::validators().page(state, 0, MAX_VALIDATORS)?;
-    Ok(words.into_iter().map(unpack).collect())
+    Ok(words.into_iter().map(layout::unpack_member).collect())
 }
 
 /// The set that decides block `height`, read from the state after block `height - 1`.
@@ -91,7 +78,7 @@ pub(crate) fn at(
     let (words, _) = list.page(state, 0, MAX_VALIDATORS)?;
     let mut out = Vec::with_capacity(words.len());
     for word in words {
-        let (account, power) = unpack(word);
+        let (account, power) = layout::unpack_member(word);
         let key = state.load_bytes(layout::validator_key_slot(account), PUBLIC_KEY_BYTES)?;
         out.push((account, key.into(), power));
     }
@@ -150,7 +137,7 @@ pub(crate) fn apply(
     let list = layout::validators();
     let (current, position_plus_one) = member(state, account)?;
     if current == 0 {
-        let index = list.push(state, pack(account, power))?;
+        let index = list.push(state, layout::pack_member(account, power))?;
         write_member(state, account, power, index + 1)?;
         if let Some(key) = key {
             state.store_bytes(layout::validator_key_slot(account), key)?;
@@ -158,12 +145,16 @@ pub(crate) fn apply(
     } else if power == 0 {
         let index = position_plus_one - 1;
         if let Some(moved) = list.swap_remove(state, index)? {
-            let (other, other_power) = unpack(moved);
+            let (other, other_power) = layout::unpack_member(moved);
             write_member(state, other, other_power, index + 1)?;
         }
         write_member(state, account, 0, 0)?;
     } else {
-        list.set(state, position_plus_one - 1, pack(account, power))?;
+        list.set(
+            state,
+            position_plus_one - 1,
+            layout::pack_member(account, power),
+        )?;
         write_member(state, account, power, position_plus_one)?;
     }
     let from = block + 2;
