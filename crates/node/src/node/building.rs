@@ -11,11 +11,12 @@ impl Node {
         let _guard = self.commit_lock.lock();
         let started = Instant::now();
         let (parent, parent_hash) = self.head();
-        let txs = self.pool_txs(&parent)?;
+        let gas_limit = self.child_gas_limit(&parent.header)?;
+        let txs = self.pool_txs(gas_limit);
         if txs.is_empty() && !self.block_config.empty_blocks {
             return Ok(None);
         }
-        let built = self.execute_on_head(&parent, parent_hash, now_secs(), txs)?;
+        let built = self.execute_on_head(&parent, parent_hash, gas_limit, now_secs(), txs)?;
         if built.txs.is_empty() && !self.block_config.empty_blocks {
             return Ok(None);
         }
@@ -23,29 +24,26 @@ impl Node {
         Ok(Some(self.commit(sealed, built, None, started)?))
     }
 
-    /// The best transactions of the pool for a child of `parent`.
-    fn pool_txs(&self, parent: &SealedHeader) -> Result<Vec<RecoveredTx>, NodeError> {
-        Ok(self
-            .pool
-            .best(
-                self.child_gas_limit(&parent.header)?,
-                self.block_config.max_txs_per_block,
-            )
+    /// The best transactions of the pool for a block of `gas_limit`.
+    fn pool_txs(&self, gas_limit: u64) -> Vec<RecoveredTx> {
+        self.pool
+            .best(gas_limit, self.block_config.max_txs_per_block)
             .into_iter()
             .map(|t| (*t).clone())
-            .collect())
+            .collect()
     }
 
-    /// Executes `txs` as the child of `parent` proposed by this node at `timestamp`, dropping
-    /// from the pool those that turn out invalid at their turn.
+    /// Executes `txs` as the child of `parent` (with the chain's `gas_limit` for it) proposed by
+    /// this node at `timestamp`, dropping from the pool those that turn out invalid at their
+    /// turn.
     fn execute_on_head(
         &self,
         parent: &SealedHeader,
         parent_hash: B256,
+        gas_limit: u64,
         timestamp: u64,
         txs: Vec<RecoveredTx>,
     ) -> Result<ExecutedBlock, NodeError> {
-        let gas_limit = self.child_gas_limit(&parent.header)?;
         let env = child_env(
             &parent.header,
             parent_hash,
@@ -88,10 +86,11 @@ impl Node {
     /// is kept so that committing the block, once decided, does not run it again.
     pub fn build_proposal(&self) -> Result<Block, NodeError> {
         let (parent, parent_hash) = self.head();
-        let txs = self.pool_txs(&parent)?;
+        let gas_limit = self.child_gas_limit(&parent.header)?;
+        let txs = self.pool_txs(gas_limit);
         // Never before the parent, whatever this machine's clock says.
         let timestamp = now_secs().max(parent.header.timestamp);
-        let built = self.execute_on_head(&parent, parent_hash, timestamp, txs)?;
+        let built = self.execute_on_head(&parent, parent_hash, gas_limit, timestamp, txs)?;
         let block = Block {
             header: self.seal(&built.header)?,
             transactions: built.txs.iter().map(|t| t.encoded().clone()).collect(),

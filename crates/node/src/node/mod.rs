@@ -380,7 +380,9 @@ impl Node {
             }
             other => ExecError::State(banyan_state::StateError::Storage(other.to_string())),
         })?;
-        let gas_limit = self.child_gas_limit(&h).unwrap_or(h.gas_limit);
+        let gas_limit = self
+            .child_gas_limit(&h)
+            .map_err(|e| ExecError::State(banyan_state::StateError::Storage(e.to_string())))?;
         let env = child_env(
             &h,
             h.hash(self.suite),
