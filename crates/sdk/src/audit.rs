@@ -85,112 +85,114 @@ fn choice_name(choice: IGovernance::Choice) -> &'static str {
     }
 }
 
+/// Returns `$body` from the enclosing decoder when `$data` decodes as event `$ty`.
+macro_rules! try_event {
+    ($data:ident, $ty:ty, |$e:ident| $body:expr) => {
+        if let Ok($e) = <$ty>::decode_log_data($data) {
+            return Some($body);
+        }
+    };
+}
+
 /// `(event, proposal, subject, details)` of one Governance log; `None` for a log that is not one
 /// of its events.
 #[allow(clippy::too_many_lines)]
 fn decode(log: &Log) -> Option<(&'static str, Option<u64>, Option<Address>, Value)> {
     use IGovernance as G;
     let data = &log.data;
-    macro_rules! try_event {
-        ($ty:ty, |$e:ident| $body:expr) => {
-            if let Ok($e) = <$ty>::decode_log_data(data) {
-                return Some($body);
-            }
-        };
-    }
-    try_event!(G::ProposalCreated, |e| (
+    try_event!(data, G::ProposalCreated, |e| (
         "proposal-created",
         Some(e.id),
         None,
         json!({"kind": kind_name(e.kind), "expiresAt": e.expiresAt})
     ));
-    try_event!(G::Voted, |e| (
+    try_event!(data, G::Voted, |e| (
         "vote",
         Some(e.id),
         Some(e.voter),
         json!({"choice": choice_name(e.choice), "weight": e.weight})
     ));
-    try_event!(G::ProposalExecuted, |e| (
+    try_event!(data, G::ProposalExecuted, |e| (
         "proposal-executed",
         Some(e.id),
         None,
         json!({})
     ));
-    try_event!(G::ProposalFailed, |e| (
+    try_event!(data, G::ProposalFailed, |e| (
         "proposal-failed",
         Some(e.id),
         None,
         json!({"reason": e.reason})
     ));
-    try_event!(G::ProposalClosed, |e| (
+    try_event!(data, G::ProposalClosed, |e| (
         "proposal-closed",
         Some(e.id),
         None,
         json!({"status": status_name(e.status)})
     ));
-    try_event!(G::ProposalSuperseded, |e| (
+    try_event!(data, G::ProposalSuperseded, |e| (
         "proposal-superseded",
         Some(e.id),
         None,
         json!({"epoch": e.epoch})
     ));
-    try_event!(G::ProposalCancelled, |e| (
+    try_event!(data, G::ProposalCancelled, |e| (
         "proposal-cancelled",
         Some(e.id),
         None,
         json!({})
     ));
-    try_event!(G::GovernorSet, |e| (
+    try_event!(data, G::GovernorSet, |e| (
         "governor-set",
         None,
         Some(e.governor),
         json!({"weight": e.weight})
     ));
-    try_event!(G::RoleGranted, |e| (
+    try_event!(data, G::RoleGranted, |e| (
         "role-granted",
         Some(e.proposal),
         Some(e.account),
         json!({"role": role_name(e.role)})
     ));
-    try_event!(G::RoleRevoked, |e| (
+    try_event!(data, G::RoleRevoked, |e| (
         "role-revoked",
         Some(e.proposal),
         Some(e.account),
         json!({"role": role_name(e.role)})
     ));
-    try_event!(G::RulesChanged, |e| (
+    try_event!(data, G::RulesChanged, |e| (
         "rules-changed",
         None,
         None,
         json!({"epoch": e.epoch, "participationBps": e.participationBps,
                "approvalBps": e.approvalBps, "votingPeriod": e.votingPeriod})
     ));
-    try_event!(G::Frozen, |e| (
+    try_event!(data, G::Frozen, |e| (
         "frozen",
         Some(e.proposal),
         Some(e.account),
         json!({})
     ));
-    try_event!(G::Unfrozen, |e| (
+    try_event!(data, G::Unfrozen, |e| (
         "unfrozen",
         Some(e.proposal),
         Some(e.account),
         json!({})
     ));
-    try_event!(G::PermissionSet, |e| (
+    try_event!(data, G::PermissionSet, |e| (
         "permission-set",
         Some(e.proposal),
         None,
         json!({"permission": if e.permission == G::Permission::Deploy { "deploy" } else { "method" },
                "enabled": e.enabled})
     ));
-    try_event!(G::ContractAdminSet, |e| (
+    try_event!(data, G::ContractAdminSet, |e| (
         "contract-admin-set",
         (e.proposal != 0).then_some(e.proposal),
         Some(e.target),
         json!({"admin": e.admin, "by": e.by})
     ));
-    try_event!(G::MethodAccessSet, |e| (
+    try_event!(data, G::MethodAccessSet, |e| (
         "method-access-set",
         None,
         Some(e.target),
@@ -200,26 +202,26 @@ fn decode(log: &Log) -> Option<(&'static str, Option<u64>, Option<Address>, Valu
             _ => "open",
         }})
     ));
-    try_event!(G::MethodAccountSet, |e| (
+    try_event!(data, G::MethodAccountSet, |e| (
         "method-account-set",
         None,
         Some(e.target),
         json!({"selector": e.selector, "account": e.account, "listed": e.listed})
     ));
-    try_event!(G::CertificateRevoked, |e| (
+    try_event!(data, G::CertificateRevoked, |e| (
         "certificate-revoked",
         Some(e.proposal),
         None,
         json!({"serial": e.serial})
     ));
-    try_event!(G::ChainParameterSet, |e| (
+    try_event!(data, G::ChainParameterSet, |e| (
         "chain-parameter-set",
         Some(e.proposal),
         None,
         json!({"parameter": banyan_modules::governance::params::name(u8::from(e.parameter)),
                "value": e.value})
     ));
-    try_event!(G::ValidatorSetChanged, |e| (
+    try_event!(data, G::ValidatorSetChanged, |e| (
         "validator-set-changed",
         Some(e.proposal),
         Some(e.validator),
@@ -232,52 +234,48 @@ fn decode(log: &Log) -> Option<(&'static str, Option<u64>, Option<Address>, Valu
 fn decode_multisig(log: &Log) -> Option<(&'static str, Option<u64>, Option<Address>, Value)> {
     use IMultisig as M;
     let data = &log.data;
-    if let Ok(e) = M::WalletCreated::decode_log_data(data) {
-        return Some((
-            "wallet-created",
-            None,
-            Some(e.wallet),
-            json!({"owners": e.owners, "threshold": e.threshold}),
-        ));
-    }
-    if let Ok(e) = M::OwnersChanged::decode_log_data(data) {
-        return Some((
-            "owners-changed",
-            None,
-            Some(e.wallet),
-            json!({"owners": e.owners, "threshold": e.threshold, "version": e.version}),
-        ));
-    }
-    if let Ok(e) = M::OperationProposed::decode_log_data(data) {
-        return Some((
-            "operation-proposed",
-            Some(e.id),
-            Some(e.wallet),
-            json!({"target": e.target}),
-        ));
-    }
-    if let Ok(e) = M::Approved::decode_log_data(data) {
-        return Some((
-            "operation-approved",
-            Some(e.id),
-            None,
-            json!({"approvals": e.approvals}),
-        ));
-    }
-    if let Ok(e) = M::OperationExecuted::decode_log_data(data) {
-        return Some(("operation-executed", Some(e.id), None, json!({})));
-    }
-    if let Ok(e) = M::OperationFailed::decode_log_data(data) {
-        return Some((
-            "operation-failed",
-            Some(e.id),
-            None,
-            json!({"reason": e.reason}),
-        ));
-    }
-    if let Ok(e) = M::OperationCancelled::decode_log_data(data) {
-        return Some(("operation-cancelled", Some(e.id), None, json!({})));
-    }
+    try_event!(data, M::WalletCreated, |e| (
+        "wallet-created",
+        None,
+        Some(e.wallet),
+        json!({"owners": e.owners, "threshold": e.threshold})
+    ));
+    try_event!(data, M::OwnersChanged, |e| (
+        "owners-changed",
+        None,
+        Some(e.wallet),
+        json!({"owners": e.owners, "threshold": e.threshold, "version": e.version})
+    ));
+    try_event!(data, M::OperationProposed, |e| (
+        "operation-proposed",
+        Some(e.id),
+        Some(e.wallet),
+        json!({"target": e.target})
+    ));
+    try_event!(data, M::Approved, |e| (
+        "operation-approved",
+        Some(e.id),
+        None,
+        json!({"approvals": e.approvals})
+    ));
+    try_event!(data, M::OperationExecuted, |e| (
+        "operation-executed",
+        Some(e.id),
+        None,
+        json!({})
+    ));
+    try_event!(data, M::OperationFailed, |e| (
+        "operation-failed",
+        Some(e.id),
+        None,
+        json!({"reason": e.reason})
+    ));
+    try_event!(data, M::OperationCancelled, |e| (
+        "operation-cancelled",
+        Some(e.id),
+        None,
+        json!({})
+    ));
     None
 }
 
