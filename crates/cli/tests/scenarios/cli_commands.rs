@@ -858,6 +858,38 @@ fn a_multisig_wallet_governs_with_two_of_three_approvals() {
     assert!(ok, "{text}");
     assert_eq!(voted["proposal"]["status"], "Executed", "{voted}");
 
+    // The liveness guard also sees a set change made through the wallet: the approval that
+    // would have the wallet's vote pass a validator of power 2 beside the dev chain's one
+    // validator (1 of 3 running) is refused at submission.
+    let ghost = banyan_crypto::Suite::Ecdsa.generate_secret();
+    let ghost = format!(
+        "0x{}",
+        hex::encode(
+            banyan_crypto::Suite::Ecdsa
+                .public_key(&ghost)
+                .unwrap()
+                .to_bytes()
+        )
+    );
+    let (ok, made, text) = run(
+        0,
+        &["gov", "propose", "add-validator", &ghost, "--power", "2"],
+    );
+    assert!(ok, "{text}");
+    assert_eq!(made["proposal"]["status"], "Open", "{made}");
+    let id = made["proposal"]["id"].as_u64().unwrap().to_string();
+    let (ok, _, text) = run(1, &["gov", "vote", &id, "yes", "--multisig", &wallet]);
+    assert!(ok, "{text}");
+    let op = text
+        .split("proposed as operation ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no operation id in {text}"))
+        .to_string();
+    let (ok, _, text) = run(2, &["multisig", "approve", &op]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("hold 1 of its 3 voting power"), "{text}");
+
     let out = banyan(&["audit", "export", "--format", "json", "--rpc", &url]);
     let entries: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     let events: Vec<&str> = entries.iter().filter_map(|e| e["event"].as_str()).collect();

@@ -126,15 +126,18 @@ impl Node {
     /// cannot check this itself (liveness is not chain state), so the node that takes the
     /// transaction does, on a simulation at its head.
     pub(super) fn check_set_liveness(&self, tx: &RecoveredTx) -> Result<(), SubmitError> {
-        if tx.to() != Some(GOVERNANCE_ADDRESS)
-            || !self.executor.modules().contains(&GOVERNANCE_ADDRESS)
+        // A set change is made by Governance, called directly or through another module (a
+        // multi-signature wallet's approval); a contract that is a governor is not simulated.
+        let modules = self.executor.modules();
+        if !modules.contains(&GOVERNANCE_ADDRESS)
+            || !tx.to().is_some_and(|to| modules.contains(&to))
         {
             return Ok(());
         }
         let head = self.head().0.header.number;
         let request = CallRequest {
             from: Some(tx.sender()),
-            to: Some(GOVERNANCE_ADDRESS),
+            to: tx.to(),
             gas: Some(tx.gas_limit()),
             value: Some(tx.value()),
             data: tx.input().clone(),
