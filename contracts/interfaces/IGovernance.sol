@@ -67,14 +67,16 @@ interface IGovernance {
     ///         `BlockGasLimit`: gas per block (1,000,000 to 1,000,000,000). `BlockIntervalMs`: the
     ///         pace of heights on a consensus network (100 to 60,000 ms). `TxpoolMaxTxs`:
     ///         transactions a node's pool holds (1,000 to 1,000,000). `TxpoolMaxPerAccount`:
-    ///         pending transactions per sender (1 to 10,000). A value set in block B applies
-    ///         from block B + 1.
+    ///         pending transactions per sender (1 to 10,000). `PaymentFeeBps`: the fee of
+    ///         every payment of the Payments module, in basis points of its amount (1 to 1,000;
+    ///         the default is no fee). A value set in block B applies from block B + 1.
     enum Parameter {
         None,
         BlockGasLimit,
         BlockIntervalMs,
         TxpoolMaxTxs,
-        TxpoolMaxPerAccount
+        TxpoolMaxPerAccount,
+        PaymentFeeBps
     }
 
     /// @notice Payload of `SetChainParameter`.
@@ -316,7 +318,7 @@ interface IGovernance {
     function chainParameters()
         external
         view
-        returns (uint64 blockGasLimit, uint64 blockIntervalMs, uint64 txpoolMaxTxs, uint64 txpoolMaxPerAccount);
+        returns (uint64 blockGasLimit, uint64 blockIntervalMs, uint64 txpoolMaxTxs, uint64 txpoolMaxPerAccount, uint64 paymentFeeBps);
 
     /// @notice The rules in force, the epoch (changes of the committee or rules so far) and
     ///         the committee's total weight.

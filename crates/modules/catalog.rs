@@ -26,6 +26,9 @@ pub use banyan_module_governance::{
     self as governance, GOVERNANCE_ADDRESS, Governance, GovernanceParams, IGovernance,
 };
 pub use banyan_module_multisig::{self as multisig, IMultisig, MULTISIG_ADDRESS, Multisig};
+pub use banyan_module_payments::{
+    self as payments, IDepositToken, IPayments, PAYMENTS_ADDRESS, Payments,
+};
 
 /// Makes a module.
 pub type ModuleConstructor = fn() -> Arc<dyn NativeModule>;
@@ -36,6 +39,7 @@ pub const KNOWN: &[(&str, ModuleConstructor)] = &[
     ("evidence", || Arc::new(Evidence)),
     ("governance", || Arc::new(Governance)),
     ("multisig", || Arc::new(Multisig)),
+    ("payments", || Arc::new(Payments)),
 ];
 
 /// A chain spec's `modules` section that this node cannot run.

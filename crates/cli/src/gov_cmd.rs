@@ -70,6 +70,8 @@ pub(crate) enum ParameterArg {
     TxpoolMaxTxs,
     /// Pending transactions per sender (1 to 10,000).
     TxpoolMaxPerAccount,
+    /// The fee of every payment, in basis points of its amount (1 to 1,000).
+    PaymentFeeBps,
 }
 
 /// On or off.
@@ -367,6 +369,7 @@ impl ProposeCmd {
                         ParameterArg::TxpoolMaxPerAccount => {
                             IGovernance::Parameter::TxpoolMaxPerAccount
                         }
+                        ParameterArg::PaymentFeeBps => IGovernance::Parameter::PaymentFeeBps,
                     },
                     value,
                 },
@@ -565,6 +568,7 @@ pub(crate) fn run(cmd: GovCmd) -> anyhow::Result<()> {
                     ("block-interval-ms", p.blockIntervalMs),
                     ("txpool-max-txs", p.txpoolMaxTxs),
                     ("txpool-max-per-account", p.txpoolMaxPerAccount),
+                    ("payment-fee-bps", p.paymentFeeBps),
                 ];
                 if read.json {
                     let map: serde_json::Map<String, Value> = rows

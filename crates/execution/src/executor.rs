@@ -13,6 +13,7 @@ use banyan_module_api::{ModuleRegistry, ScreenedTx};
 use banyan_state::{KECCAK_EMPTY, StateChanges, StateReader};
 use revm::{
     Context, Database, ExecuteCommitEvm, ExecuteEvm, Journal, MainBuilder, MainContext,
+    SystemCallCommitEvm,
     context::ContextTr as _,
     context::{BlockEnv as RevmBlockEnv, CfgEnv, Evm, Transaction, TxEnv},
     context_interface::{
@@ -145,6 +146,33 @@ impl Executor {
                         execution.skipped.push((tx.hash, invalid.to_string()));
                     }
                     Err(error) => return Err(evm_error(error)),
+                }
+            }
+            for module in self.modules.at_block_end() {
+                evm.precompiles.block_end = true;
+                let result = evm.system_call_commit(module.address(), Bytes::new());
+                evm.precompiles.block_end = false;
+                match result.map_err(evm_error)? {
+                    ExecutionResult::Success { logs, .. } => execution.block_end_logs.extend(logs),
+                    ExecutionResult::Revert { output, .. } => {
+                        return Err(ExecError::Invariant(format!(
+                            "the block-end hook of module {} reverted in block {}: {}",
+                            module.name(),
+                            env.number,
+                            decode_revert_reason(&output).unwrap_or_else(|| format!(
+                                "0x{}",
+                                alloy_primitives::hex::encode(&output)
+                            ))
+                        )));
+                    }
+                    ExecutionResult::Halt { reason, .. } => {
+                        return Err(ExecError::Invariant(format!(
+                            "the block-end hook of module {} halted in block {}: {}",
+                            module.name(),
+                            env.number,
+                            describe_halt(&reason)
+                        )));
+                    }
                 }
             }
         }
@@ -514,6 +542,9 @@ fn describe_halt(reason: &HaltReason) -> String {
 fn evm_error(error: EVMError<DbError, InvalidTransaction>) -> ExecError {
     match error {
         EVMError::Database(DbError(error)) => ExecError::State(error),
+        EVMError::Custom(message) if message.starts_with(crate::precompiles::INVARIANT_PREFIX) => {
+            ExecError::Invariant(message[crate::precompiles::INVARIANT_PREFIX.len()..].to_string())
+        }
         other => ExecError::Evm(other.to_string()),
     }
 }

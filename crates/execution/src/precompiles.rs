@@ -33,6 +33,9 @@ pub(crate) struct BanyanPrecompiles {
     modules: Arc<ModuleRegistry>,
     suite: banyan_crypto::Suite,
     warm: AddressSet,
+    /// Set by the executor around a block-end system call: the call to a module then runs its
+    /// block-end hook instead of `call`. No transaction can set it.
+    pub(crate) block_end: bool,
 }
 
 impl BanyanPrecompiles {
@@ -48,6 +51,7 @@ impl BanyanPrecompiles {
             modules,
             suite,
             warm,
+            block_end: false,
         }
     }
 }
@@ -137,6 +141,14 @@ impl<CTX: ContextTr> StateBackend for JournalBackend<'_, CTX> {
         }
     }
 
+    fn set_code(&mut self, address: Address, code: Bytes) -> Result<(), BackendFault> {
+        self.load(address)?;
+        self.context
+            .journal_mut()
+            .set_code(address, revm::bytecode::Bytecode::new_raw(code));
+        Ok(())
+    }
+
     fn checkpoint(&mut self) {
         let checkpoint = self.context.journal_mut().checkpoint();
         self.checkpoints.push(checkpoint);
@@ -206,10 +218,31 @@ fn guard<CTX: ContextTr>(
                 ));
             }
             Err(ModuleError::StateUnavailable) => return Some(fatal(inputs.gas_limit)),
+            Err(ModuleError::Invariant(what)) => {
+                return Some(invariant(context, module.name(), what, inputs.gas_limit));
+            }
         }
     }
     None
 }
+
+/// The result of a frame whose module found a ledger invariant broken: the violation is parked
+/// in the context's error slot as a custom error, which revm's handler returns as
+/// `EVMError::Custom`, and the executor refuses the block as an invariant violation.
+fn invariant<CTX: ContextTr>(
+    context: &mut CTX,
+    module: &str,
+    what: String,
+    gas_limit: u64,
+) -> InterpreterResult {
+    *context.error() = Err(ContextError::Custom(format!(
+        "{INVARIANT_PREFIX}module {module}: {what}"
+    )));
+    fatal(gas_limit)
+}
+
+/// How a module's invariant violation is told apart from revm's own custom errors.
+pub(crate) const INVARIANT_PREFIX: &str = "banyan invariant: ";
 
 /// The result of a frame whose state could not be read: the database error sits in the
 /// context's error slot, where revm's handler picks it up and the executor refuses the block.
@@ -295,15 +328,26 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for BanyanPrecompiles {
         // Copied out: the module gets the context mutably (its state handle) while it reads this.
         let input = inputs.input.as_bytes(context).to_vec();
         let modules = Arc::clone(&self.modules);
+        let block_end = self.block_end && ctx.depth <= 1;
         let mut backend = JournalBackend::new(context);
+        // The state is the module's own account's, also for a call to an address of its range.
         let mut state = ModuleState::new(
             &mut backend,
             &modules,
-            ctx.address,
+            module.address(),
             ctx.is_static,
             inputs.gas_limit,
         );
-        let result = module.call(&ctx, &input, &mut state);
+        let result = if block_end {
+            let ctx = ModuleCallContext {
+                caller: Address::ZERO,
+                origin: Address::ZERO,
+                ..ctx
+            };
+            module.end_block(&ctx, &mut state).map(|()| Bytes::new())
+        } else {
+            module.call(&ctx, &input, &mut state)
+        };
         let gas_used = state.gas_used();
         let output = match result {
             Ok(output) => PrecompileOutput::new(gas_used, output, inputs.reservoir),
@@ -317,6 +361,14 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for BanyanPrecompiles {
             // into `EVMError::Database` when the transaction ends, and the executor refuses
             // the block.
             Err(ModuleError::StateUnavailable) => return Ok(Some(fatal(inputs.gas_limit))),
+            Err(ModuleError::Invariant(what)) => {
+                return Ok(Some(invariant(
+                    context,
+                    module.name(),
+                    what,
+                    inputs.gas_limit,
+                )));
+            }
         };
         Ok(Some(finish(output, inputs.gas_limit)))
     }

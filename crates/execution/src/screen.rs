@@ -63,6 +63,10 @@ impl StateBackend for ScreenBackend<'_, '_> {
         Err(BackendFault)
     }
 
+    fn set_code(&mut self, _: Address, _: alloy_primitives::Bytes) -> Result<(), BackendFault> {
+        Err(BackendFault)
+    }
+
     // Read-only: nothing to undo (a module call, which would open one, writes and is refused).
     fn checkpoint(&mut self) {}
     fn revert_checkpoint(&mut self) {}
@@ -89,6 +93,12 @@ pub(crate) fn screen(
             }),
             Err(ModuleError::OutOfGas) => {
                 format!("its screen used more than the {} gas it may", gas::SCREEN)
+            }
+            Err(ModuleError::Invariant(what)) => {
+                return Err(StateError::Corrupt(format!(
+                    "module {} found an invariant broken while screening: {what}",
+                    module.name()
+                )));
             }
             Err(ModuleError::StateUnavailable) => {
                 return Err(backend.error.take().unwrap_or_else(|| {

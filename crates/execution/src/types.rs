@@ -97,6 +97,9 @@ pub struct BlockExecution {
     pub changes: StateChanges,
     /// Gas used by all included transactions.
     pub gas_used: u64,
+    /// Logs of the modules' block-end hooks (holds that expired, ...), after the last
+    /// transaction's. They belong to no transaction; their effects are in `changes`.
+    pub block_end_logs: Vec<Log>,
 }
 
 /// An `eth_call` / `eth_estimateGas` request.

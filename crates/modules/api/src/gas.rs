@@ -32,6 +32,14 @@ pub const HASH_WORD: u64 = 6;
 /// charged to the sender: it bounds the work a screen may do, the same on every node.
 pub const SCREEN: u64 = 1_000_000;
 
+/// Gas each module's block-end hook may use per block ([`crate::NativeModule::end_block`]).
+/// Charged to nobody and not counted in the block's gas used: it bounds the work the hook may
+/// do, the same on every node.
+pub const BLOCK_END: u64 = 30_000_000;
+
+/// Installing code at an address a module owns (a new account's storage write).
+pub const INSTALL_CODE: u64 = 22_100;
+
 /// The fixed charge of a call with `input_len` bytes of call data.
 pub fn call_cost(input_len: usize) -> u64 {
     CALL.saturating_add(CALL_WORD.saturating_mul(input_len.div_ceil(32) as u64))

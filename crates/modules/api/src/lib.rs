@@ -30,6 +30,7 @@ pub mod slots;
 mod state;
 mod view;
 
+pub use registry::AddressRange;
 pub use registry::{ModuleRegistry, RegistryError};
 pub use revert::{decode_revert_reason, encode_revert_reason};
 pub use state::{AccountView, BackendFault, MemoryBackend, ModuleState, StateBackend};
@@ -166,6 +167,11 @@ pub enum ModuleError {
     /// backend keeps the underlying error for the executor to report.
     #[error("state unavailable")]
     StateUnavailable,
+    /// A ledger invariant the module asserts is broken (e.g. money created outside a mint): a
+    /// bug. The executor refuses the block and the node stops rather than commit it; the text
+    /// names what broke, where.
+    #[error("invariant violated: {0}")]
+    Invariant(String),
 }
 
 impl ModuleError {
@@ -246,6 +252,31 @@ pub trait NativeModule: Send + Sync + fmt::Debug {
     /// [`ModuleError::revert`]: the reason is what the sender reads.
     fn screen(&self, tx: &ScreenedTx<'_>, state: &mut ModuleState<'_>) -> Result<(), ModuleError> {
         let _ = (tx, state);
+        Ok(())
+    }
+    /// Addresses besides [`Self::address`] that this module answers: every call to an address
+    /// in the range reaches [`Self::call`] with the called address in
+    /// [`ModuleCallContext::address`] (e.g. one ERC-20 face per currency). The state stays the
+    /// module's own account's; the module installs [`MODULE_ACCOUNT_CODE`] at each address it
+    /// hands out ([`ModuleState::install_code`]).
+    fn address_range(&self) -> Option<AddressRange> {
+        None
+    }
+    /// Whether this module runs at the end of every block (see [`Self::end_block`]).
+    fn runs_at_block_end(&self) -> bool {
+        false
+    }
+    /// Runs after the last transaction of every block, as a system call: no sender, no fee,
+    /// [`gas::BLOCK_END`] gas, its writes and logs part of the block (e.g. holds that expire,
+    /// records whose retention ended). `ctx.caller` is the zero address. It must not fail on
+    /// any state a block can reach: an error makes the block impossible to build, so it bounds
+    /// its work per block and carries the rest over.
+    fn end_block(
+        &self,
+        ctx: &ModuleCallContext,
+        state: &mut ModuleState<'_>,
+    ) -> Result<(), ModuleError> {
+        let _ = (ctx, state);
         Ok(())
     }
     /// Whether this module guards call frames (see [`Self::guard_call`]).

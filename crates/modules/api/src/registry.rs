@@ -4,6 +4,38 @@ use crate::{FIRST_MODULE_ADDRESS, NativeModule, ViewKind};
 use alloy_primitives::{Address, U256};
 use std::{collections::BTreeMap, fmt, sync::Arc};
 
+/// The addresses whose first 16 bytes are `prefix`: 2^32 addresses a module answers besides its
+/// own ([`NativeModule::address_range`]), numbered by their last four bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AddressRange {
+    /// The shared first 16 bytes.
+    pub prefix: [u8; 16],
+}
+
+impl AddressRange {
+    /// Whether `address` lies in the range.
+    pub fn contains(&self, address: &Address) -> bool {
+        address.as_slice()[..16] == self.prefix
+    }
+
+    /// The `index`-th address of the range.
+    pub fn address(&self, index: u32) -> Address {
+        let mut bytes = [0u8; 20];
+        bytes[..16].copy_from_slice(&self.prefix);
+        bytes[16..].copy_from_slice(&index.to_be_bytes());
+        Address::from(bytes)
+    }
+
+    /// The index of `address`, when it lies in the range.
+    pub fn index(&self, address: &Address) -> Option<u32> {
+        self.contains(address).then(|| {
+            let mut index = [0u8; 4];
+            index.copy_from_slice(&address.as_slice()[16..]);
+            u32::from_be_bytes(index)
+        })
+    }
+}
+
 /// A module cannot join a registry.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RegistryError {
@@ -27,6 +59,17 @@ pub enum RegistryError {
         /// The module registered there first.
         existing: &'static str,
     },
+    /// The module's address range overlaps another module's address or range, or reaches
+    /// into the precompiles' addresses.
+    #[error("module {module}: its address range {prefix} overlaps module {existing}")]
+    RangeTaken {
+        /// The module's name.
+        module: &'static str,
+        /// Its range's prefix, in hex.
+        prefix: String,
+        /// The module it clashes with (or "precompiles").
+        existing: &'static str,
+    },
     /// Another module already answers a view kind this one claims.
     #[error("module {module} answers {kind:?}, which module {existing} already answers")]
     ViewTaken {
@@ -48,6 +91,10 @@ pub struct ModuleRegistry {
     screening: Vec<Arc<dyn NativeModule>>,
     /// Modules that guard call frames, in address order.
     guarding: Vec<Arc<dyn NativeModule>>,
+    /// Modules with a block-end hook, in address order (the order the hooks run in).
+    block_end: Vec<Arc<dyn NativeModule>>,
+    /// Address ranges and the module that answers each.
+    ranges: Vec<(AddressRange, Arc<dyn NativeModule>)>,
 }
 
 impl fmt::Debug for ModuleRegistry {
@@ -90,8 +137,34 @@ impl ModuleRegistry {
                 });
             }
         }
+        if let Some(range) = module.address_range() {
+            let clash = |existing: &'static str| RegistryError::RangeTaken {
+                module: module.name(),
+                prefix: alloy_primitives::hex::encode(range.prefix),
+                existing,
+            };
+            if U256::from_be_slice(range.address(0).as_slice()) < U256::from(FIRST_MODULE_ADDRESS) {
+                return Err(clash("precompiles"));
+            }
+            if let Some(other) = self.modules.values().find(|m| range.contains(&m.address())) {
+                return Err(clash(other.name()));
+            }
+            if let Some((_, other)) = self.ranges.iter().find(|(r, _)| *r == range) {
+                return Err(clash(other.name()));
+            }
+        }
+        if let Some((_, owner)) = self.ranges.iter().find(|(r, _)| r.contains(&address)) {
+            return Err(RegistryError::AddressTaken {
+                module: module.name(),
+                address,
+                existing: owner.name(),
+            });
+        }
         for kind in module.views() {
             self.views.insert(*kind, Arc::clone(&module));
+        }
+        if let Some(range) = module.address_range() {
+            self.ranges.push((range, Arc::clone(&module)));
         }
         self.modules.insert(address, module);
         self.screening = self
@@ -106,12 +179,29 @@ impl ModuleRegistry {
             .filter(|m| m.guards_calls())
             .cloned()
             .collect();
+        self.block_end = self
+            .modules
+            .values()
+            .filter(|m| m.runs_at_block_end())
+            .cloned()
+            .collect();
         Ok(())
     }
 
-    /// The module at `address`, if any.
+    /// The module that answers calls to `address`: the module at that address, or the one
+    /// whose address range holds it.
     pub fn get(&self, address: &Address) -> Option<&Arc<dyn NativeModule>> {
-        self.modules.get(address)
+        self.modules.get(address).or_else(|| {
+            self.ranges
+                .iter()
+                .find(|(range, _)| range.contains(address))
+                .map(|(_, module)| module)
+        })
+    }
+
+    /// The modules with a block-end hook, in address order.
+    pub fn at_block_end(&self) -> &[Arc<dyn NativeModule>] {
+        &self.block_end
     }
 
     /// The module that answers `kind`, if any.
@@ -144,9 +234,9 @@ impl ModuleRegistry {
         self.modules.keys()
     }
 
-    /// Whether `address` is a module's.
+    /// Whether a module answers calls to `address` (its own address or one of its range).
     pub fn contains(&self, address: &Address) -> bool {
-        self.modules.contains_key(address)
+        self.get(address).is_some()
     }
 
     /// Number of registered modules.

@@ -134,6 +134,16 @@ impl Packer {
         self.put(&value.to_be_bytes())
     }
 
+    /// A 4-byte number.
+    pub fn u32(self, value: u32) -> Self {
+        self.put(&value.to_be_bytes())
+    }
+
+    /// A 16-byte number.
+    pub fn u128(self, value: u128) -> Self {
+        self.put(&value.to_be_bytes())
+    }
+
     /// One byte.
     pub fn u8(self, value: u8) -> Self {
         self.put(&[value])
@@ -174,6 +184,16 @@ impl Unpacker {
     /// A 2-byte number.
     pub fn u16(&mut self) -> u16 {
         u16::from_be_bytes(self.take::<2>())
+    }
+
+    /// A 4-byte number.
+    pub fn u32(&mut self) -> u32 {
+        u32::from_be_bytes(self.take::<4>())
+    }
+
+    /// A 16-byte number.
+    pub fn u128(&mut self) -> u128 {
+        u128::from_be_bytes(self.take::<16>())
     }
 
     /// One byte.

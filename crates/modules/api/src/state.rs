@@ -3,7 +3,8 @@
 //! and at genesis).
 
 use crate::{
-    ModuleCallContext, ModuleError, ModuleRegistry, NativeModule, ViewAnswer, ViewQuery, gas,
+    MODULE_ACCOUNT_CODE, ModuleCallContext, ModuleError, ModuleRegistry, NativeModule, ViewAnswer,
+    ViewKind, ViewQuery, gas,
     slots::{Slot, Word},
 };
 use alloy_primitives::{Address, B256, Bytes, Log, LogData, U256};
@@ -43,6 +44,9 @@ pub trait StateBackend {
     /// Moves `amount` of native balance; `Ok(false)` when `from` holds less than `amount`
     /// (nothing moves then).
     fn transfer(&mut self, from: Address, to: Address, amount: U256) -> Result<bool, BackendFault>;
+    /// Sets `address`'s code to `code` (journaled like a storage write). Used for the accounts
+    /// of a module's address range, which carry [`crate::MODULE_ACCOUNT_CODE`].
+    fn set_code(&mut self, address: Address, code: Bytes) -> Result<(), BackendFault>;
     /// Opens a checkpoint: the writes, logs and balance moves made after it can be undone
     /// together ([`Self::revert_checkpoint`]) or kept ([`Self::commit_checkpoint`]).
     /// Checkpoints nest; each call closes the latest open one.
@@ -155,7 +159,19 @@ impl<'a> ModuleState<'a> {
 
     /// Emits a raw log from the module's address.
     pub fn emit_log(&mut self, data: LogData) -> Result<(), ModuleError> {
+        self.emit_log_from(self.address, data)
+    }
+
+    /// Emits `event` from `from`: the module's own address or one of its address range (an
+    /// ERC-20 `Transfer` from the token's address).
+    pub fn emit_from<E: SolEvent>(&mut self, from: Address, event: &E) -> Result<(), ModuleError> {
+        self.emit_log_from(from, event.encode_log_data())
+    }
+
+    /// Emits a raw log from `from` (see [`Self::emit_from`]).
+    pub fn emit_log_from(&mut self, from: Address, data: LogData) -> Result<(), ModuleError> {
         self.refuse_write("emit a log")?;
+        self.ensure_owned(from)?;
         let topics = data.topics().len() as u64;
         let bytes = data.data.len() as u64;
         self.charge(
@@ -164,10 +180,67 @@ impl<'a> ModuleState<'a> {
                 .saturating_add(gas::LOG_BYTE.saturating_mul(bytes)),
         )?;
         self.backend.log(Log {
-            address: self.address,
+            address: from,
             data,
         });
         Ok(())
+    }
+
+    /// Refuses an address that is neither the module's own nor in its address range.
+    fn ensure_owned(&self, address: Address) -> Result<(), ModuleError> {
+        let owned = address == self.address
+            || self
+                .registry
+                .get(&self.address)
+                .and_then(|module| module.address_range())
+                .is_some_and(|range| range.contains(&address));
+        if owned {
+            Ok(())
+        } else {
+            Err(ModuleError::Invariant(format!(
+                "module {} acted as {address}, which it does not own",
+                self.address
+            )))
+        }
+    }
+
+    /// Installs [`MODULE_ACCOUNT_CODE`] at `address` of the module's address range, so that the
+    /// account is never empty (EIP-161) and `eth_getCode` and `extcodesize` see a contract.
+    pub fn install_code(&mut self, address: Address) -> Result<(), ModuleError> {
+        self.refuse_write("install code")?;
+        if address == self.address {
+            return Err(ModuleError::Invariant(format!(
+                "module {address} installed code at its own address"
+            )));
+        }
+        self.ensure_owned(address)?;
+        self.charge(gas::INSTALL_CODE)?;
+        self.backend
+            .set_code(address, Bytes::from_static(&MODULE_ACCOUNT_CODE))?;
+        Ok(())
+    }
+
+    /// Runs `f` so that its writes, logs and balance moves are kept only if it returns `Ok`:
+    /// on an error everything it did is undone (its gas stays spent) and the error returned.
+    pub fn atomically<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, ModuleError>,
+    ) -> Result<T, ModuleError> {
+        self.refuse_write("open a checkpoint")?;
+        self.backend.checkpoint();
+        let result = f(self);
+        if result.is_ok() {
+            self.backend.commit_checkpoint();
+        } else {
+            self.backend.revert_checkpoint();
+        }
+        result
+    }
+
+    /// Whether some module of this chain answers `kind` (a chain may run without, e.g., a
+    /// compliance module; then its questions have no answer).
+    pub fn answers(&self, kind: ViewKind) -> bool {
+        self.registry.answering(kind).is_some()
     }
 
     /// Reads another account's balance, nonce and whether it has code.
@@ -251,6 +324,7 @@ impl<'a> ModuleState<'a> {
                 "module calls nested deeper than {MAX_CALL_DEPTH}"
             )));
         }
+        let module_address = module.address();
         let nested_ctx = ModuleCallContext {
             address: target,
             caller,
@@ -265,7 +339,7 @@ impl<'a> ModuleState<'a> {
         let mut nested = ModuleState {
             backend: &mut *self.backend,
             registry: self.registry,
-            address: target,
+            address: module_address,
             read_only: false,
             gas_limit,
             gas_used: 0,
@@ -388,6 +462,25 @@ impl MemoryBackend {
     }
 }
 
+impl MemoryBackend {
+    /// Runs `module`'s block-end hook as the executor would, with [`gas::BLOCK_END`] gas. On an
+    /// error the backend is left as it was.
+    pub fn end_block(
+        &mut self,
+        registry: &ModuleRegistry,
+        module: &dyn NativeModule,
+        ctx: &ModuleCallContext,
+    ) -> Result<(), ModuleError> {
+        let before = self.clone();
+        let mut state = ModuleState::new(self, registry, module.address(), false, gas::BLOCK_END);
+        let result = module.end_block(ctx, &mut state);
+        if result.is_err() {
+            *self = before;
+        }
+        result
+    }
+}
+
 impl StateBackend for MemoryBackend {
     fn sload(&mut self, address: Address, slot: U256) -> Result<U256, BackendFault> {
         Ok(self
@@ -425,6 +518,11 @@ impl StateBackend for MemoryBackend {
         let to_account = self.accounts.entry(to).or_default();
         to_account.balance = to_account.balance.saturating_add(amount);
         Ok(true)
+    }
+
+    fn set_code(&mut self, address: Address, _code: Bytes) -> Result<(), BackendFault> {
+        self.accounts.entry(address).or_default().has_code = true;
+        Ok(())
     }
 
     fn checkpoint(&mut self) {

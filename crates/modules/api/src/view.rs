@@ -17,6 +17,11 @@ pub enum ViewKind {
     Role,
     /// Is an account frozen, and by which proposal (Governance).
     Frozen,
+    /// A chain parameter's value (Governance).
+    ChainParameter,
+    /// May a payment move (a compliance module; none answers yet, and then every payment
+    /// that passes the freeze check may).
+    PaymentPolicy,
 }
 
 /// A question to another module.
@@ -39,6 +44,25 @@ pub enum ViewQuery {
         /// The account asked about.
         account: Address,
     },
+    /// The value of chain parameter `parameter` (the `Parameter` enum of `IGovernance.sol`);
+    /// 0 means the default.
+    ChainParameter {
+        /// The parameter's number.
+        parameter: u8,
+    },
+    /// Whether `amount` of `currency` may move from `payer` to `payee` on `path`.
+    PaymentPolicy {
+        /// The account whose money moves.
+        payer: Address,
+        /// The account that receives it.
+        payee: Address,
+        /// The currency's token address.
+        currency: Address,
+        /// The amount, in the currency's minor units.
+        amount: alloy_primitives::U256,
+        /// Which path moves it (`transfer`, `batch`, `capture`, `fx`, `transferFrom`, ...).
+        path: &'static str,
+    },
 }
 
 impl ViewQuery {
@@ -48,6 +72,8 @@ impl ViewQuery {
             Self::EvidenceAnchor { .. } => ViewKind::EvidenceAnchor,
             Self::HasRole { .. } => ViewKind::Role,
             Self::FrozenBy { .. } => ViewKind::Frozen,
+            Self::ChainParameter { .. } => ViewKind::ChainParameter,
+            Self::PaymentPolicy { .. } => ViewKind::PaymentPolicy,
         }
     }
 }
@@ -61,6 +87,10 @@ pub enum ViewAnswer {
     HasRole(bool),
     /// The answer to [`ViewQuery::FrozenBy`]: the proposal that froze it, 0 when not frozen.
     FrozenBy(u64),
+    /// The answer to [`ViewQuery::ChainParameter`].
+    ChainParameter(u64),
+    /// The answer to [`ViewQuery::PaymentPolicy`]: `None` allows it, `Some(reason)` refuses.
+    PaymentPolicy(Option<String>),
 }
 
 /// A role the committee grants and revokes by proposal; other modules ask whether an account

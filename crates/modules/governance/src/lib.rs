@@ -261,7 +261,7 @@ impl NativeModule for Governance {
     }
 
     fn views(&self) -> &'static [ViewKind] {
-        &[ViewKind::Role, ViewKind::Frozen]
+        &[ViewKind::Role, ViewKind::Frozen, ViewKind::ChainParameter]
     }
 
     fn answer(
@@ -278,6 +278,9 @@ impl NativeModule for Governance {
             ViewQuery::FrozenBy { account } => Ok(ViewAnswer::FrozenBy(permissions::frozen_by(
                 state, *account,
             )?)),
+            ViewQuery::ChainParameter { parameter } => Ok(ViewAnswer::ChainParameter(
+                state.sload(layout::param_slot(*parameter))?.as_u64(),
+            )),
             other => Err(ModuleError::revert(format!(
                 "governance: does not answer {:?}",
                 other.kind()
@@ -545,6 +548,7 @@ impl NativeModule for Governance {
                         blockIntervalMs: read(params::BLOCK_INTERVAL_MS)?,
                         txpoolMaxTxs: read(params::TXPOOL_MAX_TXS)?,
                         txpoolMaxPerAccount: read(params::TXPOOL_MAX_PER_ACCOUNT)?,
+                        paymentFeeBps: read(params::PAYMENT_FEE_BPS)?,
                     },
                 )
             }

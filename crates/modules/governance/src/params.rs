@@ -12,6 +12,10 @@ pub const TXPOOL_MAX_TXS: u8 = 3;
 /// Pending transactions per sender in a node's pool.
 pub const TXPOOL_MAX_PER_ACCOUNT: u8 = 4;
 
+/// The fee of every payment of the Payments module, in basis points of its amount, paid by the
+/// payer in the payment's currency to the currency's fee account.
+pub const PAYMENT_FEE_BPS: u8 = 5;
+
 /// The range of `parameter`, inclusive.
 pub fn bounds(parameter: u8) -> Option<(u64, u64)> {
     match parameter {
@@ -19,6 +23,7 @@ pub fn bounds(parameter: u8) -> Option<(u64, u64)> {
         BLOCK_INTERVAL_MS => Some((100, 60_000)),
         TXPOOL_MAX_TXS => Some((1_000, 1_000_000)),
         TXPOOL_MAX_PER_ACCOUNT => Some((1, 10_000)),
+        PAYMENT_FEE_BPS => Some((1, 1_000)),
         _ => None,
     }
 }
@@ -33,6 +38,7 @@ pub fn name(parameter: u8) -> &'static str {
         BLOCK_INTERVAL_MS => "block-interval-ms",
         TXPOOL_MAX_TXS => "txpool-max-txs",
         TXPOOL_MAX_PER_ACCOUNT => "txpool-max-per-account",
+        PAYMENT_FEE_BPS => "payment-fee-bps",
         _ => "none",
     }
 }
@@ -41,8 +47,8 @@ pub fn name(parameter: u8) -> &'static str {
 pub(crate) fn check(parameter: u8, value: u64) -> Result<(), String> {
     let Some((min, max)) = bounds(parameter) else {
         return Err(
-            "the parameter must be BlockGasLimit (1), BlockIntervalMs (2), TxpoolMaxTxs (3) or \
-             TxpoolMaxPerAccount (4)"
+            "the parameter must be BlockGasLimit (1), BlockIntervalMs (2), TxpoolMaxTxs (3), \
+             TxpoolMaxPerAccount (4) or PaymentFeeBps (5)"
                 .into(),
         );
     };
