@@ -17,6 +17,14 @@ const CALLER: Address = address!("00000000000000000000000000000000ca11e502");
 /// An executor and a state whose committee is ALICE alone (one proposal passes at once), with
 /// Governance's genesis storage written as `banyan init` writes it.
 fn governed() -> (Executor, MemState) {
+    governed_with(banyan_modules::default_spec(&[ALICE]))
+}
+
+/// An executor and a state running `modules`, their genesis storage written as `banyan init`
+/// writes it; ALICE, BOB and CAROL hold 10 ether each.
+pub(crate) fn governed_with(
+    modules: std::collections::BTreeMap<String, banyan_primitives::ModuleSpec>,
+) -> (Executor, MemState) {
     let suite = Suite::Ecdsa;
     let secret = suite.secret_key_from_bytes(&[7; 32]).unwrap();
     let public = suite.public_key(&secret).unwrap();
@@ -31,7 +39,7 @@ fn governed() -> (Executor, MemState) {
             public_key: Bytes::copy_from_slice(&public.to_bytes()),
             power: 1,
         }],
-        modules: banyan_modules::default_spec(&[ALICE]),
+        modules,
     };
     let mut state =
         MemState::with_balances(&[(ALICE, ether(10)), (BOB, ether(10)), (CAROL, ether(10))]);

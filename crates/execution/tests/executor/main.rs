@@ -4,6 +4,7 @@
 
 mod governance;
 mod modules;
+mod payments;
 mod support;
 
 use alloy_primitives::{Address, B256, Bytes, U256, address, b256, keccak256};
