@@ -15,7 +15,7 @@ pub mod snapshot;
 mod store;
 
 pub use proposals::{MAX_PROPOSAL_BYTES, MAX_STORED_PROPOSALS, ProposalStore};
-pub use store::{ChainStore, HISTORY_MIN_KEY};
+pub use store::{ChainStore, HISTORY_MIN_KEY, block_end_tx_hash};
 
 /// The chain data could not be read or written.
 #[derive(Debug, thiserror::Error)]

@@ -121,6 +121,23 @@ impl ChainStore {
             .map(Some)
     }
 
+    /// The logs of block `number`'s block-end hooks (holds that expired, ...) as one receipt
+    /// that belongs to no transaction ([`block_end_tx_hash`]); `None` when the hooks logged
+    /// nothing.
+    pub fn block_end_receipt(&self, number: u64) -> Result<Option<Receipt>, ChainError> {
+        let Some(b) = self.store.get(Table::Logs, &height_key(number))? else {
+            return Ok(None);
+        };
+        Receipt::from_bytes(&b)
+            .map(Some)
+            .map_err(|e| corrupt("block-end logs", e))
+    }
+
+    /// Adds block `number`'s block-end receipt into `batch` (the block's batch).
+    pub fn stage_block_end(&self, batch: &mut WriteBatch, number: u64, receipt: &Receipt) {
+        batch.put(Table::Logs, height_key(number), receipt.to_bytes());
+    }
+
     /// The commit certificate of block `number`, if one was stored with it. Blocks of a
     /// single-validator chain (`banyan dev`) have none.
     ///
@@ -208,4 +225,13 @@ impl ChainStore {
             certificate.encoded(),
         );
     }
+}
+
+/// The hash that stands for the block-end hooks of block `number` where a transaction hash is
+/// expected (the `transactionHash` of their logs): `keccak256("banyan.block-end" ‖ number)`.
+/// No transaction has it.
+pub fn block_end_tx_hash(number: u64) -> B256 {
+    let mut preimage = b"banyan.block-end".to_vec();
+    preimage.extend_from_slice(&number.to_be_bytes());
+    alloy_primitives::keccak256(&preimage)
 }

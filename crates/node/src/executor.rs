@@ -19,6 +19,8 @@ pub(crate) struct ExecutedBlock {
     pub txs: Vec<RecoveredTx>,
     /// Their receipts.
     pub receipts: Vec<Receipt>,
+    /// The logs of the block-end hooks, as a receipt of no transaction; `None` when none.
+    pub block_end: Option<Receipt>,
     /// Hashes of transactions that were invalid at their turn, with the reason.
     pub skipped: Vec<(B256, String)>,
     /// State nodes and code to write with the block.
@@ -119,8 +121,23 @@ pub(crate) fn execute(
             }
         })
         .collect();
+    let block_end = (!exec.block_end_logs.is_empty()).then(|| Receipt {
+        tx_hash: banyan_chain::block_end_tx_hash(env.number),
+        tx_type: 0,
+        success: true,
+        gas_used: 0,
+        cumulative_gas_used: exec.gas_used,
+        effective_gas_price: 0,
+        from: Address::ZERO,
+        to: None,
+        contract_address: None,
+        logs: exec.block_end_logs.clone(),
+    });
+    // The bloom covers the block-end logs too, so that log filters find their block; the
+    // receipts root covers only the transactions' receipts (one per transaction, as tools
+    // expect), and the block-end logs follow from the state the header commits to.
     let mut bloom = Bloom::ZERO;
-    for r in &receipts {
+    for r in receipts.iter().chain(&block_end) {
         bloom.accrue_bloom(&r.bloom());
     }
     let header = Header {
@@ -153,6 +170,7 @@ pub(crate) fn execute(
         header,
         txs: included,
         receipts,
+        block_end,
         skipped: exec.skipped,
         state_batch,
     })

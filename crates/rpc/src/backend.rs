@@ -95,6 +95,12 @@ pub trait Backend: Send + Sync + 'static {
     fn body(&self, number: u64) -> Result<Option<Vec<Bytes>>, BackendError>;
     /// Receipts of block `number`.
     fn receipts(&self, number: u64) -> Result<Option<Vec<Receipt>>, BackendError>;
+    /// The logs of block `number`'s block-end hooks, as a receipt of no transaction (its
+    /// `tx_hash` stands for the hooks); `None` when they logged nothing.
+    fn block_end_receipt(&self, number: u64) -> Result<Option<Receipt>, BackendError> {
+        let _ = number;
+        Ok(None)
+    }
     /// Block height and index of a committed transaction.
     fn tx_location(&self, hash: B256) -> Result<Option<(u64, u32)>, BackendError>;
     /// Commit certificate stored with block `number`; `None` for a block without one (every

@@ -168,11 +168,14 @@ impl Ctx {
                 continue;
             }
             let hash = h.header.hash(self.backend.suite());
-            let receipts = self
+            let mut receipts = self
                 .backend
                 .receipts(n)
                 .map_err(backend_err)?
                 .ok_or_else(|| missing(n, "receipts"))?;
+            // The block-end hooks' logs come after the transactions', at the index one past
+            // the last transaction.
+            receipts.extend(self.backend.block_end_receipt(n).map_err(backend_err)?);
             self.collect_logs(criteria, &receipts, hash, n, &mut out)?;
         }
         Ok(out)

@@ -19,7 +19,8 @@ pub enum Table {
     TrieNodes,
     /// Contract bytecode by code hash.
     Code,
-    /// Event logs, for log queries.
+    /// Logs of each block's block-end hooks (one receipt per block that has any), keyed like
+    /// [`Table::Headers`].
     Logs,
     /// The consensus write-ahead log (votes signed, so a restart never double-signs).
     ConsensusWal,

@@ -30,6 +30,9 @@ impl Backend for Node {
     fn receipts(&self, number: u64) -> Result<Option<Vec<Receipt>>, BackendError> {
         self.chain.receipts(number).map_err(be)
     }
+    fn block_end_receipt(&self, number: u64) -> Result<Option<Receipt>, BackendError> {
+        self.chain.block_end_receipt(number).map_err(be)
+    }
     fn tx_location(&self, hash: B256) -> Result<Option<(u64, u32)>, BackendError> {
         self.chain.tx_location(hash).map_err(be)
     }

@@ -48,6 +48,7 @@ impl Node {
         let ExecutedBlock {
             txs,
             receipts,
+            block_end,
             mut state_batch,
             ..
         } = built;
@@ -60,6 +61,10 @@ impl Node {
         let hashes: Vec<B256> = txs.iter().map(RecoveredTx::hash).collect();
         self.chain
             .stage_block(&block, &hashes, &receipts, &mut state_batch);
+        if let Some(block_end) = &block_end {
+            self.chain
+                .stage_block_end(&mut state_batch, number, block_end);
+        }
         if let Some(cert) = certificate {
             if cert.height != number || cert.block_hash != hash {
                 return Err(NodeError::InvalidBlock {
