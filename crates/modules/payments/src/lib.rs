@@ -37,8 +37,9 @@ use banyan_module_api::{
 use layout::{CurrencyRecord, HoldRecord, KeyFields, RateRecord, TimerQueue};
 use ledger::{Ledger, Path, fee_bps, fee_of, policy};
 
-/// The Solidity interfaces, generated from `contracts/interfaces/`.
-#[allow(missing_docs)]
+/// The Solidity interfaces, generated from `contracts/interfaces/`. (The events of a payment
+/// carry more fields than clippy's argument limit.)
+#[allow(missing_docs, clippy::too_many_arguments)]
 mod abi {
     alloy_sol_types::sol!(
         #[sol(all_derives)]
