@@ -12,6 +12,7 @@ mod evidence_cmd;
 mod gov_cmd;
 mod init;
 mod multisig_cmd;
+mod pay_cmd;
 mod run;
 mod snapshot_cmd;
 mod up;
@@ -77,6 +78,12 @@ enum Command {
     /// Multi-signature wallets (M of N owners): create, propose, approve, show.
     #[command(subcommand)]
     Multisig(multisig_cmd::MultisigCmd),
+    /// Deposit-token currencies: register, mint, burn, list; post rates, offer liquidity.
+    #[command(subcommand)]
+    Currency(pay_cmd::CurrencyCmd),
+    /// Payments: send, batch, fx, hold, capture, void; balances, history and statements.
+    #[command(subcommand)]
+    Pay(pay_cmd::PayCmd),
 }
 
 fn init_tracing() {
@@ -162,6 +169,8 @@ fn main() -> std::process::ExitCode {
         Command::Role(c) => gov_cmd::run_role(c),
         Command::Audit(c) => audit_cmd::run(c),
         Command::Multisig(c) => multisig_cmd::run(c),
+        Command::Currency(c) => pay_cmd::run_currency(c),
+        Command::Pay(c) => pay_cmd::run_pay(c),
         Command::Snapshot(c) => snapshot_cmd::run(c),
     };
     match result {

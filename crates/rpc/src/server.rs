@@ -219,6 +219,7 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     crate::namespaces::web3::register(m)?;
     crate::namespaces::banyan::register(m)?;
     crate::namespaces::audit::register(m)?;
+    crate::namespaces::payments::register(m)?;
     crate::namespaces::subscribe::register(m)
 }
 

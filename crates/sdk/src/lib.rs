@@ -20,6 +20,7 @@ pub mod crypto;
 pub mod evidence;
 pub mod governance;
 pub mod multisig;
+pub mod payments;
 pub mod quantity;
 mod signer;
 pub mod wire;

@@ -16,4 +16,5 @@ mod init_up;
 mod metrics;
 mod network;
 mod network_faults;
+mod payments_cli;
 mod rpc_rejects;

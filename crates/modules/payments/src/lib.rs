@@ -5,8 +5,8 @@
 //!
 //! - Issuers (Governance's `issuer` role) register currencies, mint and burn them; one decimals
 //!   value per currency, reported the same by both interfaces.
-//! - Every movement of money goes through one [`ledger::Ledger`], which checks the freeze and the
-//!   compliance hook for the real payer and payee ([`ledger::policy`], also the pool's screen)
+//! - Every movement of money goes through one ledger (`ledger::Ledger`), which checks the freeze and the
+//!   compliance hook for the real payer and payee (`ledger::policy`, also the pool's screen)
 //!   and asserts at the end of each operation that balances changed by exactly the supply's
 //!   change: by induction from an empty genesis, the sum of balances (holds included) equals the
 //!   supply after every block. A violation is a [`ModuleError::Invariant`], which stops the node.

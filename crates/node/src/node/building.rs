@@ -6,18 +6,21 @@ use super::*;
 
 impl Node {
     /// Builds, signs and commits one block from the pool; returns it (`None` if there was nothing
-    /// to do and empty blocks are off).
+    /// to do and empty blocks are off). A block without transactions whose block-end hooks act
+    /// (a hold that expires) counts as something to do: the hold expires on time on an idle
+    /// chain too.
     pub fn produce_block(&self) -> Result<Option<CommittedBlock>, NodeError> {
         let _guard = self.commit_lock.lock();
         let started = Instant::now();
         let (parent, parent_hash) = self.head();
         let gas_limit = self.child_gas_limit(&parent.header)?;
         let txs = self.pool_txs(gas_limit);
-        if txs.is_empty() && !self.block_config.empty_blocks {
+        let idle_hooks = txs.is_empty() && !self.executor.modules().at_block_end().is_empty();
+        if txs.is_empty() && !self.block_config.empty_blocks && !idle_hooks {
             return Ok(None);
         }
         let built = self.execute_on_head(&parent, parent_hash, gas_limit, now_secs(), txs)?;
-        if built.txs.is_empty() && !self.block_config.empty_blocks {
+        if built.txs.is_empty() && !self.block_config.empty_blocks && built.block_end.is_none() {
             return Ok(None);
         }
         let sealed = self.seal(&built.header)?;

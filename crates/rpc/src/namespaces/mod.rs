@@ -4,5 +4,6 @@ pub(crate) mod audit;
 pub(crate) mod banyan;
 pub(crate) mod eth;
 pub(crate) mod net;
+pub(crate) mod payments;
 pub(crate) mod subscribe;
 pub(crate) mod web3;
