@@ -645,6 +645,26 @@ async fn every_served_method_answers_meaningfully() {
         .unwrap_err();
     assert!(bad.contains("is not one of"), "{bad}");
 
+    // Payments is enabled, but nobody here holds the issuer role: no currency yet (the dev-chain
+    // scenario `payments_cli` covers these methods with currencies and payments).
+    let currencies = call("banyan_paymentsCurrencies", json!([])).await.unwrap();
+    assert_eq!(currencies, json!([]));
+    let unknown = call("banyan_paymentsBalance", json!(["USD", a0]))
+        .await
+        .unwrap_err();
+    assert!(
+        unknown.contains("no currency has the code \"USD\""),
+        "{unknown}"
+    );
+    let key = call("banyan_paymentByKey", json!([a0, "invoice-1"]))
+        .await
+        .unwrap();
+    assert_eq!(key, Value::Null);
+    let history = call("banyan_paymentsHistory", json!([{"account": a0}]))
+        .await
+        .unwrap();
+    assert_eq!(history, json!({"entries": [], "next": null}));
+
     // Filters: a block filter sees the next block; a log filter sees its logs.
     let blocks = call("eth_newBlockFilter", json!([])).await.unwrap();
     let anchors = call("eth_newFilter", json!([{"address": EVIDENCE_ADDRESS}]))
