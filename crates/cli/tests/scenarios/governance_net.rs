@@ -5,7 +5,8 @@
 //! a node that syncs from genesis replays the changes to the same sets; a change that would
 //! leave the next set without a running quorum is refused at submission with the reason; chain
 //! parameters (block gas limit, pace, pool limit) apply from the next block on every node; a
-//! node certificate revoked by proposal is refused by every node.
+//! node certificate revoked by proposal is refused by every node; a keyed payment sent twice,
+//! through two nodes, moves money once and reports the same payment both times.
 
 use crate::common::banyan;
 use alloy_primitives::Address;
@@ -453,6 +454,65 @@ fn validators_join_and_leave_by_proposal_at_the_documented_height() {
     ]);
     let entries: Vec<Value> = serde_json::from_slice(&json_out.stdout).unwrap();
     assert_eq!(entries.len(), rows.len() - 1);
+
+    // Idempotency across nodes: the committee makes account 3 an issuer; it registers USD and
+    // mints to account 1, who sends the same keyed payment twice, once through node 1 and once
+    // through node 2. The money moves once and both submissions report the same payment.
+    let issuer = governor(3);
+    pass(&net, &["grant-role", &issuer, "issuer"]);
+    let send = |who: usize, node: usize, args: &[&str]| -> Value {
+        let key = net.dir.join(format!("accounts/dev{who}.key"));
+        let url = net.nodes[node].url();
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--rpc", &url, "--key-file", key.to_str().unwrap(), "--json"]);
+        let out = banyan(&all);
+        assert!(
+            out.status.success(),
+            "banyan {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let registered = send(3, 1, &["currency", "register", "USD", "--decimals", "2"]);
+    assert!(registered["token"].is_string(), "{registered}");
+    let (alice, bob) = (governor(1), governor(2));
+    let minted = send(3, 1, &["currency", "mint", "USD", "500.00", "--to", &alice]);
+    let pay = [
+        "pay",
+        "send",
+        "USD",
+        "120.00",
+        "--to",
+        &bob,
+        "--remittance",
+        "invoice 7",
+        "--idempotency-key",
+        "invoice-7",
+    ];
+    let first = send(1, 1, &pay);
+    // Node 2 estimates and signs on its own head: let it reach the first payment's block.
+    let paid_at = first["block"].as_u64().unwrap();
+    wait_height(&net, &[2], paid_at, WAIT);
+    let second = send(1, 2, &pay);
+    assert!(second["block"].as_u64().unwrap() > paid_at, "{second}");
+    assert_eq!(
+        first["payment"]["paymentId"], second["payment"]["paymentId"],
+        "{first} {second}"
+    );
+    assert_eq!(second["payment"]["replayed"], true, "{second}");
+    assert!(minted["status"] == "success", "{minted}");
+    let reader = net.nodes[3].rpc();
+    wait_height(&net, &[3], second["block"].as_u64().unwrap(), WAIT);
+    let balance = reader
+        .call("banyan_paymentsBalance", json!(["USD", bob]))
+        .unwrap();
+    assert_eq!(balance["balance"], "12000", "paid once: {balance}");
+    let record = reader
+        .call("banyan_paymentByKey", json!([alice, "invoice-7"]))
+        .unwrap();
+    assert_eq!(record["outcome"], "executed");
+    assert_eq!(record["paymentId"], first["payment"]["paymentId"]);
 }
 
 /// One CSV line's fields (RFC 4180 quoting).
