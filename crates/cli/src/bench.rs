@@ -1,5 +1,5 @@
-//! `banyan bench`: the load generator. Sends signed transfers or ERC-20 calls over JSON-RPC at a
-//! chosen rate (or as fast as the node takes them) and reports sustained TPS, latency from
+//! `banyan bench`: the load generator. Sends signed transfers, ERC-20 calls or payments of the
+//! Payments module over JSON-RPC at a chosen rate (or as fast as the node takes them) and reports sustained TPS, latency from
 //! submission to inclusion (p50/p99) and the nodes' peak memory. Against a network, `--rpc` may
 //! be repeated: the senders are spread over the nodes.
 
@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use banyan_sdk::payments::{self, PAYMENTS_ADDRESS};
 use banyan_sdk::{Client as Rpc, Signer};
 
 /// Creation bytecode of contracts/BanyanToken.sol (see contracts/README.md for how it was built).
@@ -25,6 +26,13 @@ enum Mode {
     Transfer,
     /// ERC-20 `transfer` calls on a freshly deployed BanyanToken.
     Erc20,
+    /// `pay` of the Payments module between many accounts in one fresh currency (the funder
+    /// must hold the issuer role: account 0 of `banyan dev` does).
+    Payments,
+    /// Payments mixed with cross-currency payments (through the funder as liquidity provider
+    /// at a posted rate) and holds that expire: 6 of 10 `pay`, 2 `payFx`, 2 `placeHold` (the
+    /// funder must hold the issuer and rate_provider roles).
+    PaymentsMixed,
 }
 
 /// Options of `banyan bench`.
@@ -42,8 +50,8 @@ pub(crate) struct BenchArgs {
     /// Start a fresh `banyan dev` node (on-disk embedded storage in a temporary directory) for the run.
     #[arg(long)]
     spawn_dev: bool,
-    /// What to send.
-    #[arg(long, value_enum, default_value = "transfer")]
+    /// What to send (`--workload` is the same option).
+    #[arg(long, alias = "workload", value_enum, default_value = "transfer")]
     mode: Mode,
     /// Transactions to send in the measured phase.
     #[arg(long, default_value_t = 20_000)]
@@ -195,6 +203,161 @@ fn erc20_transfer(to: Address, amount: U256) -> Bytes {
     Bytes::from(d)
 }
 
+/// The Payments workloads' currencies and the gas each call kind is given.
+struct PaymentsPlan {
+    usd: Address,
+    eur: Address,
+    provider: Address,
+    mixed: bool,
+    /// Gas limits of `pay`, `payFx` and `placeHold`: 1.5 times what the node estimated.
+    gas: [u64; 3],
+}
+
+impl PaymentsPlan {
+    /// The call data and gas limit of the `n`-th measured transaction.
+    fn call(&self, n: u64, recipient: Address) -> (Bytes, u64) {
+        let memo = payments::Memo::default();
+        let one = U256::from(1u64);
+        match (self.mixed, n % 10) {
+            (true, 6 | 7) => {
+                let fx = payments::Fx {
+                    pay_token: self.usd,
+                    amount_in: U256::from(100u64),
+                    receive_token: self.eur,
+                    min_amount_out: one,
+                    to: recipient,
+                    provider: self.provider,
+                };
+                (payments::fx_call(&fx, &memo), self.gas[1])
+            }
+            (true, 8 | 9) => (
+                payments::hold_call(self.usd, recipient, one, 5, ""),
+                self.gas[2],
+            ),
+            _ => (
+                payments::pay_call(self.usd, recipient, one, &memo),
+                self.gas[0],
+            ),
+        }
+    }
+}
+
+/// Registers the workload's currencies (and, mixed, a USD→EUR rate and the funder's liquidity),
+/// mints to every sender, and estimates each call kind's gas.
+async fn payments_setup(
+    rpc: &Rpc,
+    funder: &Signer,
+    senders: &[Signer],
+    price: u128,
+    mode: Mode,
+    window: u64,
+) -> anyhow::Result<PaymentsPlan> {
+    let mixed = mode == Mode::PaymentsMixed;
+    let at = banyan_sdk::BlockId::Number(rpc.block_number().await?);
+    let first = payments::currencies(rpc, at).await?.len() as u32 + 1;
+    let suffix = std::process::id() % 100_000;
+    let mut nonce = rpc.pending_nonce(funder.address).await?;
+    let mut setup = vec![];
+    let codes = [format!("B{suffix}U"), format!("B{suffix}E")];
+    for code in codes.iter().take(if mixed { 2 } else { 1 }) {
+        let data = payments::register_call(code, "bench", 2, U256::ZERO);
+        setup.push(funder.sign(
+            nonce,
+            Some(PAYMENTS_ADDRESS),
+            U256::ZERO,
+            data,
+            1_000_000,
+            price,
+        )?);
+        nonce += 1;
+    }
+    send_all(rpc, setup)
+        .await
+        .context("registering the bench currencies (does the funder hold the issuer role?)")?;
+    let (usd, eur) = (
+        payments::token_address(first),
+        payments::token_address(first + 1),
+    );
+    let at = banyan_sdk::BlockId::Number(rpc.block_number().await?);
+    if payments::resolve(rpc, &codes[0], at).await? != usd {
+        bail!("another currency was registered during the setup; run the bench again");
+    }
+    let mut setup = vec![];
+    let plenty = U256::from(10u64).pow(U256::from(15u64));
+    for s in senders {
+        let data = payments::mint_call(usd, s.address, plenty);
+        setup.push(funder.sign(
+            nonce,
+            Some(PAYMENTS_ADDRESS),
+            U256::ZERO,
+            data,
+            300_000,
+            price,
+        )?);
+        nonce += 1;
+    }
+    if mixed {
+        let now = rpc
+            .header(at)
+            .await?
+            .context("the node has no head block")?
+            .timestamp;
+        let calls = [
+            payments::mint_call(eur, funder.address, plenty),
+            payments::post_rate_call(
+                usd,
+                eur,
+                U256::from(920_000_000_000_000_000u128),
+                now,
+                now + 86_400,
+            ),
+            payments::offer_liquidity_call(usd, eur, 30, true),
+        ];
+        for data in calls {
+            setup.push(funder.sign(
+                nonce,
+                Some(PAYMENTS_ADDRESS),
+                U256::ZERO,
+                data,
+                300_000,
+                price,
+            )?);
+            nonce += 1;
+        }
+    }
+    for chunk in setup.chunks(window.max(1) as usize) {
+        send_all(rpc, chunk.to_vec())
+            .await
+            .context("payments setup")?;
+    }
+    let mut plan = PaymentsPlan {
+        usd,
+        eur,
+        provider: funder.address,
+        mixed,
+        gas: [0; 3],
+    };
+    let probe = Address::repeat_byte(0x5a);
+    let kinds: &[u64] = if mixed { &[0, 6, 8] } else { &[0] };
+    for (slot, n) in kinds.iter().enumerate() {
+        let (data, _) = plan.call(*n, probe);
+        let estimate = rpc
+            .estimate_gas(
+                senders[0].address,
+                Some(PAYMENTS_ADDRESS),
+                U256::ZERO,
+                &data,
+            )
+            .await
+            .context("estimating a payment's gas")?;
+        plan.gas[slot] = estimate + estimate / 2;
+    }
+    if !mixed {
+        plan.gas = [plan.gas[0]; 3];
+    }
+    Ok(plan)
+}
+
 /// Sends `txs` from `signer` with consecutive nonces and waits for the last receipt.
 async fn send_all(rpc: &Rpc, txs: Vec<Vec<u8>>) -> anyhow::Result<()> {
     let mut last = None;
@@ -284,6 +447,12 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
     for chunk in setup.chunks(a.window.max(1) as usize) {
         send_all(&rpc, chunk.to_vec()).await.context("setup")?;
     }
+    let payments = match a.mode {
+        Mode::Payments | Mode::PaymentsMixed => {
+            Some(payments_setup(&rpc, &funder, &senders, price, a.mode, a.window).await?)
+        }
+        _ => None,
+    };
     // Every node must hold the funding before a sender submits to it.
     let setup_head = rpc.block_number().await?;
     for (other, url) in rpcs.iter().zip(&urls).skip(1) {
@@ -303,6 +472,16 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
                 break;
             }
             let recipient = Address::from_word(B256::from(U256::from(total + 1)));
+            if let Some(p) = &payments {
+                // Fresh accounts far from the module and precompile addresses (which refuse
+                // payments or keep them).
+                let payee =
+                    Address::from_slice(&alloy_primitives::keccak256(total.to_be_bytes())[12..]);
+                let (data, gas) = p.call(total, payee);
+                txs.push(s.sign(k, Some(PAYMENTS_ADDRESS), U256::ZERO, data, gas, price)?);
+                total += 1;
+                continue;
+            }
             let raw = match token {
                 None => s.sign(
                     k,
