@@ -361,6 +361,14 @@ pub(crate) fn write_rate(
     state.sstore(slot.offset(1), Packer::new().address(r.provider).word())
 }
 
+/// Most gas one fired entry may use: a hold's expiry (about 38,000) or a key record's deletion
+/// with the longest failure reason (about 69,000), with a margin.
+pub(crate) const ENTRY_GAS: u64 = 100_000;
+/// Most gas one bucket's scan and clearing may use, besides its entries.
+pub(crate) const BUCKET_GAS: u64 = 10_000;
+/// Gas kept for the cursor's final write (a read and a write).
+pub(crate) const CURSOR_GAS: u64 = 30_000;
+
 /// A queue of timers by time bucket: entries scheduled for a time fire in the first block whose
 /// timestamp is past the end of the entry's bucket. Cursor slot: next bucket to process (8) ‖
 /// entries queued and not yet fired (8) ‖ entries of the next bucket already fired (8).
@@ -426,16 +434,21 @@ impl TimerQueue {
         self.write_cursor(state, cursor)
     }
 
-    /// Fires due entries in time order, at most `max_entries` of them and scanning at most
-    /// `max_buckets` buckets; what is left fires in the next block. `fire` gets each entry.
+    /// Fires due entries in time order, at most `max_entries` of them, scanning at most
+    /// `max_buckets` buckets, and stopping before the gas left could fall below `keep_gas`
+    /// (each entry is allowed [`ENTRY_GAS`], each bucket scan [`BUCKET_GAS`]); what is left
+    /// fires in the next block. `fire` gets each entry. `keep_gas` must cover the cursor's
+    /// write ([`CURSOR_GAS`]), so the hook never runs out of gas whatever the queues hold.
     pub(crate) fn fire_due(
         self,
         state: &mut ModuleState<'_>,
         now: u64,
         max_buckets: u64,
         max_entries: u64,
+        keep_gas: u64,
         mut fire: impl FnMut(&mut ModuleState<'_>, Word) -> Result<(), ModuleError>,
     ) -> Result<(), ModuleError> {
+        let keep_gas = keep_gas.max(CURSOR_GAS);
         let mut cursor = self.read_cursor(state)?;
         if cursor.queued == 0 {
             return Ok(());
@@ -446,11 +459,15 @@ impl TimerQueue {
         while cursor.queued > 0
             && buckets < max_buckets
             && fired < max_entries
+            && state.gas_left() >= keep_gas.saturating_add(BUCKET_GAS)
             && (cursor.next + 1).saturating_mul(self.granularity) <= now
         {
             let list = self.bucket(cursor.next);
             let len = list.len(state)?;
-            while cursor.position < len && fired < max_entries {
+            while cursor.position < len
+                && fired < max_entries
+                && state.gas_left() >= keep_gas.saturating_add(ENTRY_GAS)
+            {
                 let entry = list.get(state, cursor.position)?;
                 fire(state, entry)?;
                 list.set(state, cursor.position, Word::ZERO)?;
@@ -475,5 +492,51 @@ impl TimerQueue {
             self.write_cursor(state, cursor)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use banyan_module_api::{MemoryBackend, ModuleRegistry};
+
+    /// A queue with more due work than the gas allows fires what fits, never runs out of gas,
+    /// and finishes in later calls (without the gas check the first call fails out of gas).
+    #[test]
+    fn firing_stops_before_the_gas_runs_out_and_resumes() {
+        let registry = ModuleRegistry::new();
+        let mut backend = MemoryBackend::default();
+        let queue = TimerQueue {
+            name: "test.timers",
+            granularity: 1,
+        };
+        let address = Address::repeat_byte(0x42);
+        {
+            let mut state = ModuleState::new(&mut backend, &registry, address, false, u64::MAX);
+            for i in 0..100 {
+                queue
+                    .schedule(&mut state, 10 + i % 3, 5, Word::from_u64(i))
+                    .unwrap();
+            }
+        }
+        let mut fired = Vec::new();
+        let mut calls = 0;
+        while fired.len() < 100 {
+            calls += 1;
+            assert!(calls < 20, "no progress");
+            let mut state = ModuleState::new(&mut backend, &registry, address, false, 2_000_000);
+            queue
+                .fire_due(&mut state, 100, 1_024, 256, 0, |state, entry| {
+                    state.charge(60_000)?;
+                    fired.push(entry.as_u64());
+                    Ok(())
+                })
+                .expect("stops before running out of gas");
+        }
+        assert!(calls > 1, "the work did not fit one call's gas");
+        let mut sorted = fired.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 100, "each entry fired exactly once");
     }
 }

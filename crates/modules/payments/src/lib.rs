@@ -178,11 +178,16 @@ impl NativeModule for Payments {
         state: &mut ModuleState<'_>,
     ) -> Result<(), ModuleError> {
         let now = ctx.timestamp;
+        // Holds may use the hook's gas down to half of it, keys the rest: neither queue starves
+        // the other, and the hook stops (carrying work to the next block) before it could run
+        // out of gas, whatever the queues hold.
+        let half = state.gas_left() / 2;
         HOLD_TIMERS.fire_due(
             state,
             now,
             BUCKETS_PER_BLOCK,
             EXPIRIES_PER_BLOCK,
+            half,
             |state, entry| expire_hold(ctx, state, entry.as_u64()),
         )?;
         KEY_TIMERS.fire_due(
@@ -190,6 +195,7 @@ impl NativeModule for Payments {
             now,
             BUCKETS_PER_BLOCK,
             EXPIRIES_PER_BLOCK,
+            0,
             |state, entry| {
                 let base = Slot(entry.0);
                 match layout::read_key(state, base)? {
@@ -451,8 +457,11 @@ fn pay(
     };
     memo.check()?;
     let amount = amount_of(call.amount, "amount")?;
+    // Malformed payments revert before the key is looked at: only a business failure is
+    // recorded under it.
+    let c = currency_at(state, call.token)?;
+    check_payee(state, call.to)?;
     keyed(ctx, state, call.key, input, |state| {
-        let c = currency_at(state, call.token)?;
         let bps = fee_bps(state)?;
         let mut ledger = Ledger::default();
         let id = pay_one(
@@ -495,20 +504,26 @@ fn pay_batch(
         .enumerate()
         .map(|(i, leg)| amount_of(leg.amount, &format!("amount of leg {}", i + 1)))
         .collect::<Result<Vec<_>, _>>()?;
+    // Malformed legs revert before the key is looked at.
+    let mut currencies: Vec<CurrencyRecord> = Vec::new();
+    let mut leg_currency = Vec::with_capacity(call.legs.len());
+    for (i, leg) in call.legs.iter().enumerate() {
+        let c = match currencies.iter().find(|c| c.token == leg.token) {
+            Some(c) => *c,
+            None => {
+                let c = currency_at(state, leg.token).map_err(|e| leg_error(e, i + 1))?;
+                currencies.push(c);
+                c
+            }
+        };
+        check_payee(state, leg.to).map_err(|e| leg_error(e, i + 1))?;
+        leg_currency.push(c);
+    }
     keyed(ctx, state, call.key, input, |state| {
         let bps = fee_bps(state)?;
         let mut ledger = Ledger::default();
-        let mut currencies: Vec<CurrencyRecord> = Vec::new();
         let mut first = 0;
-        for (i, (leg, amount)) in call.legs.iter().zip(amounts).enumerate() {
-            let c = match currencies.iter().find(|c| c.token == leg.token) {
-                Some(c) => *c,
-                None => {
-                    let c = currency_at(state, leg.token)?;
-                    currencies.push(c);
-                    c
-                }
-            };
+        for (i, ((leg, amount), c)) in call.legs.iter().zip(amounts).zip(leg_currency).enumerate() {
             let id = pay_one(
                 state,
                 &mut ledger,
@@ -602,7 +617,7 @@ fn place_hold(
     let deadline = if call.timeoutSeconds == 0 {
         0
     } else {
-        ctx.timestamp + call.timeoutSeconds
+        ctx.timestamp.saturating_add(call.timeoutSeconds)
     };
     layout::write_hold(
         state,
@@ -901,15 +916,16 @@ fn pay_fx(
     let amount_in = amount_of(call.amountIn, "amount paid")?;
     let min_out = u128::try_from(call.minAmountOut)
         .map_err(|_| revert("the minimum amount received is above 2^128 - 1"))?;
+    // Malformed payments revert before the key is looked at.
+    let a = currency_at(state, call.payToken)?;
+    let b = currency_at(state, call.receiveToken)?;
+    if a.index == b.index {
+        return Err(revert(
+            "a cross-currency payment pays and receives two different currencies; use pay",
+        ));
+    }
+    check_payee(state, call.to)?;
     keyed(ctx, state, call.key, input, |state| {
-        let a = currency_at(state, call.payToken)?;
-        let b = currency_at(state, call.receiveToken)?;
-        if a.index == b.index {
-            return Err(revert(
-                "a cross-currency payment pays and receives two different currencies; use pay",
-            ));
-        }
-        check_payee(state, call.to)?;
         let rate = layout::read_rate(state, a.index, b.index)?;
         if rate.rate == 0 {
             return Err(revert(format!(

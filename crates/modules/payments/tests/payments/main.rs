@@ -1125,3 +1125,88 @@ fn texts_are_bounded_as_iso_20022_bounds_them() {
     let long = chain.pay(call).unwrap_err();
     assert!(long.contains("end-to-end id is 36 characters"), "{long}");
 }
+
+/// The block-end hook stays within its gas whatever the queues hold: after a long pause, both
+/// queues are due at once with hundreds of entries in separate buckets (holds a few seconds
+/// apart, failed keyed payments with long reasons a minute apart), and every block's hook
+/// succeeds, carrying what it cannot do to the next blocks, until all of it is done.
+#[test]
+fn the_block_end_hook_stays_within_its_gas_after_a_pause_with_full_queues() {
+    let (mut chain, usd) = chain_with_usd();
+    // A frozen payee on the last leg gives the longest failure reasons (about 240 bytes).
+    chain.freeze(CAROL);
+    let n = 300u64;
+    for i in 0..n {
+        chain
+            .call(
+                ALICE,
+                PAYMENTS_ADDRESS,
+                IPayments::placeHoldCall {
+                    token: usd,
+                    payee: BOB,
+                    amount: U256::from(1),
+                    timeoutSeconds: 1 + i * 4,
+                    remittance: String::new(),
+                }
+                .abi_encode(),
+            )
+            .unwrap();
+        // A keyed batch failing on its last leg (to frozen Carol): recorded with a long reason.
+        let mut legs: Vec<IPayments::Leg> = (0..63)
+            .map(|_| IPayments::Leg {
+                token: usd,
+                to: BOB,
+                amount: U256::from(1),
+            })
+            .collect();
+        legs.push(IPayments::Leg {
+            token: usd,
+            to: CAROL,
+            amount: U256::from(1),
+        });
+        let out = chain
+            .call(
+                ALICE,
+                PAYMENTS_ADDRESS,
+                IPayments::payBatchCall {
+                    legs,
+                    endToEndId: String::new(),
+                    remittance: String::new(),
+                    key: B256::from(U256::from(i + 1)),
+                }
+                .abi_encode(),
+            )
+            .unwrap();
+        assert_eq!(
+            IPayments::payBatchCall::abi_decode_returns(&out).unwrap(),
+            0
+        );
+        chain.next_block_after(61);
+    }
+    // The chain stops for a few days; then every hold and key is due.
+    chain.next_block_after(3 * 86_400);
+    let mut blocks = 0;
+    while chain.balance(usd, ALICE).1 > 0 || !keys_gone(&mut chain, n) {
+        chain.next_block(); // unwraps the hook's result: it never fails
+        blocks += 1;
+        assert!(blocks < 50, "the backlog is not shrinking");
+    }
+    for id in 1..=n {
+        assert_eq!(chain.hold(id).status, IPayments::HoldStatus::Expired);
+    }
+}
+
+fn keys_gone(chain: &mut Chain, n: u64) -> bool {
+    (1..=n).all(|i| {
+        let key = B256::from(U256::from(i));
+        let slot = banyan_module_api::slots::Slot::named(
+            "payments.key",
+            &[ALICE.as_slice(), key.as_slice()].concat(),
+        );
+        chain
+            .backend
+            .storage
+            .get(&PAYMENTS_ADDRESS)
+            .is_none_or(|s| !s.contains_key(&slot.0.wrapping_add(U256::from(1))))
+    })
+}
