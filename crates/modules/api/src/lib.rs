@@ -32,7 +32,7 @@ mod view;
 
 pub use registry::AddressRange;
 pub use registry::{ModuleRegistry, RegistryError};
-pub use revert::{decode_revert_reason, encode_revert_reason};
+pub use revert::{decode_revert_reason, encode_revert_reason, failure_reason};
 pub use state::{AccountView, BackendFault, MemoryBackend, ModuleState, StateBackend};
 pub use view::{AnchorFacts, Role, ViewAnswer, ViewKind, ViewQuery};
 

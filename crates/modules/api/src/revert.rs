@@ -17,6 +17,20 @@ pub fn decode_revert_reason(data: &[u8]) -> Option<String> {
     None
 }
 
+/// What a failed call's revert `data` says, for recording beside its failure: the decoded
+/// reason ([`decode_revert_reason`]), or `reverted with 0x…` for other data, cut to at most
+/// `max_bytes` bytes at a character boundary.
+pub fn failure_reason(data: &[u8], max_bytes: usize) -> String {
+    let mut reason = decode_revert_reason(data)
+        .unwrap_or_else(|| format!("reverted with 0x{}", alloy_primitives::hex::encode(data)));
+    let mut end = reason.len().min(max_bytes);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason.truncate(end);
+    reason
+}
+
 /// Encodes `reason` as Solidity's `Error(string)` revert data (what `revert("...")` returns).
 pub fn encode_revert_reason(reason: &str) -> Bytes {
     Revert::from(reason).abi_encode().into()
@@ -34,6 +48,13 @@ mod tests {
             decode_revert_reason(&data).as_deref(),
             Some("not enough tokens")
         );
+    }
+
+    #[test]
+    fn failure_reasons_are_cut_at_a_character_boundary() {
+        let data = encode_revert_reason("ééé");
+        assert_eq!(failure_reason(&data, 5), "éé");
+        assert_eq!(failure_reason(&[0xde, 0xad], 100), "reverted with 0xdead");
     }
 
     #[test]

@@ -31,7 +31,7 @@ use alloy_primitives::{Address, Bytes, address, keccak256};
 use alloy_sol_types::{SolCall, SolInterface};
 use banyan_module_api::{
     ModuleCallContext, ModuleError, ModuleState, NativeModule, ViewAnswer, ViewQuery, bad_call,
-    decode_revert_reason, gas,
+    failure_reason, gas,
     slots::{Packer, Slot, Word, WordList},
 };
 
@@ -577,14 +577,7 @@ fn settle(
             state.emit(&IMultisig::OperationExecuted { id })
         }
         Err(ModuleError::Revert(data)) => {
-            let reason = decode_revert_reason(&data).unwrap_or_else(|| {
-                format!("reverted with 0x{}", alloy_primitives::hex::encode(&data))
-            });
-            let mut end = reason.len().min(MAX_REASON_BYTES);
-            while !reason.is_char_boundary(end) {
-                end -= 1;
-            }
-            let reason = reason[..end].to_string();
+            let reason = failure_reason(&data, MAX_REASON_BYTES);
             f.status = status::FAILED;
             write_op(state, id, f)?;
             state.store_bytes(op_slot(id).offset(6), reason.as_bytes())?;

@@ -31,7 +31,7 @@ use alloy_primitives::{Address, B256, Bytes, U256, U512, address, keccak256};
 use alloy_sol_types::{SolCall, SolInterface};
 use banyan_module_api::{
     AddressRange, ModuleCallContext, ModuleError, ModuleState, NativeModule, Role, ScreenedTx,
-    ViewAnswer, ViewQuery, bad_call, decode_revert_reason, gas,
+    ViewAnswer, ViewQuery, bad_call, decode_revert_reason, failure_reason, gas,
     slots::{Slot, Word},
 };
 use layout::{CurrencyRecord, HoldRecord, KeyFields, RateRecord, TimerQueue};
@@ -323,13 +323,19 @@ impl Memo<'_> {
         key: B256::ZERO,
     };
 
-    fn check(&self) -> Result<(), ModuleError> {
-        check_text("end-to-end id", self.end_to_end_id, MAX_END_TO_END_CHARS)?;
-        check_text(
-            "remittance information",
-            self.remittance,
-            MAX_REMITTANCE_CHARS,
-        )
+    /// The memo of a call, refused when a text is over its bound.
+    fn checked<'a>(
+        end_to_end_id: &'a str,
+        remittance: &'a str,
+        key: B256,
+    ) -> Result<Memo<'a>, ModuleError> {
+        check_text("end-to-end id", end_to_end_id, MAX_END_TO_END_CHARS)?;
+        check_text("remittance information", remittance, MAX_REMITTANCE_CHARS)?;
+        Ok(Memo {
+            end_to_end_id,
+            remittance,
+            key,
+        })
     }
 }
 
@@ -407,12 +413,11 @@ fn keyed(
     }
     let (outcome, payment, reason) = match state.atomically(run) {
         Ok(id) => (outcome::EXECUTED, id, None),
-        Err(ModuleError::Revert(data)) => {
-            let reason = decode_revert_reason(&data).unwrap_or_else(|| {
-                format!("reverted with 0x{}", alloy_primitives::hex::encode(&data))
-            });
-            (outcome::FAILED, 0, Some(truncate(reason, MAX_REASON_BYTES)))
-        }
+        Err(ModuleError::Revert(data)) => (
+            outcome::FAILED,
+            0,
+            Some(failure_reason(&data, MAX_REASON_BYTES)),
+        ),
         Err(other) => return Err(other),
     };
     let expires_at = ctx.timestamp.saturating_add(KEY_RETENTION_SECONDS);
@@ -435,27 +440,13 @@ fn keyed(
     Ok(payment)
 }
 
-fn truncate(mut text: String, max: usize) -> String {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.truncate(end);
-    text
-}
-
 fn pay(
     ctx: &ModuleCallContext,
     state: &mut ModuleState<'_>,
     input: &[u8],
     call: &IPayments::payCall,
 ) -> Result<u64, ModuleError> {
-    let memo = Memo {
-        end_to_end_id: &call.endToEndId,
-        remittance: &call.remittance,
-        key: call.key,
-    };
-    memo.check()?;
+    let memo = Memo::checked(&call.endToEndId, &call.remittance, call.key)?;
     let amount = amount_of(call.amount, "amount")?;
     // Malformed payments revert before the key is looked at: only a business failure is
     // recorded under it.
@@ -486,12 +477,7 @@ fn pay_batch(
     input: &[u8],
     call: &IPayments::payBatchCall,
 ) -> Result<u64, ModuleError> {
-    let memo = Memo {
-        end_to_end_id: &call.endToEndId,
-        remittance: &call.remittance,
-        key: call.key,
-    };
-    memo.check()?;
+    let memo = Memo::checked(&call.endToEndId, &call.remittance, call.key)?;
     if call.legs.is_empty() || call.legs.len() > MAX_LEGS {
         return Err(revert(format!(
             "a batch has 1 to {MAX_LEGS} legs, got {}",
@@ -907,12 +893,7 @@ fn pay_fx(
     input: &[u8],
     call: &IPayments::payFxCall,
 ) -> Result<u64, ModuleError> {
-    let memo = Memo {
-        end_to_end_id: &call.endToEndId,
-        remittance: &call.remittance,
-        key: call.key,
-    };
-    memo.check()?;
+    let memo = Memo::checked(&call.endToEndId, &call.remittance, call.key)?;
     let amount_in = amount_of(call.amountIn, "amount paid")?;
     let min_out = u128::try_from(call.minAmountOut)
         .map_err(|_| revert("the minimum amount received is above 2^128 - 1"))?;
