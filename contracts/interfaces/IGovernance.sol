@@ -42,7 +42,8 @@ interface IGovernance {
     ///         `PermissionSwitch`, `SetContractAdmin` an `AdminChange`, `AddValidator` a
     ///         `NewValidator`, `RemoveValidator` an `address`, `SetValidatorPower` a
     ///         `ValidatorPower`, `SetChainParameter` a `ParameterChange`,
-    ///         `RevokeCertificate` the certificate's serial as `bytes` (big-endian, 1 to 20 bytes).
+    ///         `RevokeCertificate` the certificate's serial as `bytes` (big-endian, 1 to 20 bytes),
+    ///         `SetGasRate` a `GasRate`.
     enum Kind {
         None,
         AddGovernor,
@@ -59,7 +60,8 @@ interface IGovernance {
         RemoveValidator,
         SetValidatorPower,
         SetChainParameter,
-        RevokeCertificate
+        RevokeCertificate,
+        SetGasRate
     }
 
     /// @notice A chain parameter the committee sets. Each has a range; 0 restores the default
@@ -83,6 +85,15 @@ interface IGovernance {
     struct ParameterChange {
         Parameter parameter;
         uint64 value;
+    }
+
+    /// @notice Payload of `SetGasRate`: accounts that chose `token` (a currency of the Payments
+    ///         module) as their gas currency pay gas in it at `unitsPerCoin` of its smallest unit
+    ///         per native coin (10^18 wei) of gas fee, rounded up per transaction; 0 withdraws
+    ///         the rate (transactions paying gas in `token` are then refused). At most 10^30.
+    struct GasRate {
+        address token;
+        uint128 unitsPerCoin;
     }
 
     /// @notice A permission check the committee switches on or off: `Deploy` (only `Deployer`
@@ -224,6 +235,8 @@ interface IGovernance {
     event CertificateRevoked(bytes serial, uint64 indexed proposal);
     /// @notice Proposal `proposal` set `parameter` to `value` (0: the default) from the next block.
     event ChainParameterSet(Parameter parameter, uint64 value, uint64 indexed proposal);
+    /// @notice Proposal `proposal` set the rate of gas paid in `token` (0: withdrawn).
+    event GasRateSet(address indexed token, uint128 unitsPerCoin, uint64 indexed proposal);
     /// @notice The committee's rules changed; `epoch` counts changes of the committee or rules.
     event RulesChanged(uint64 epoch, uint16 participationBps, uint16 approvalBps, uint64 votingPeriod);
 
@@ -319,6 +332,10 @@ interface IGovernance {
         external
         view
         returns (uint64 blockGasLimit, uint64 blockIntervalMs, uint64 txpoolMaxTxs, uint64 txpoolMaxPerAccount, uint64 paymentFeeBps);
+
+    /// @notice The rate of gas paid in currency `token`, in its smallest unit per native coin
+    ///         of gas fee (0: none set, so gas cannot be paid in it).
+    function gasRate(address token) external view returns (uint128 unitsPerCoin);
 
     /// @notice The rules in force, the epoch (changes of the committee or rules so far) and
     ///         the committee's total weight.

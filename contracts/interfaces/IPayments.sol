@@ -128,6 +128,15 @@ interface IPayments {
         uint256 spread
     );
 
+    /// @notice `account` pays gas in `token` from its next transaction on (address(0): in the
+    ///         native coin again).
+    event GasCurrencySet(address indexed account, address indexed token);
+    /// @notice `payer` paid `fee` of `token` for `gasUsed` gas at `gasPrice` wei per gas, to
+    ///         `beneficiary` (the block's proposer).
+    event GasPaid(
+        address indexed payer, address indexed token, uint64 gasUsed, uint256 gasPrice, uint256 fee, address indexed beneficiary
+    );
+
     /// @notice Registers a currency (caller: an account with the `issuer` role). `code` is an
     ///         ISO 4217 code or a chain-local one (2 to 12 of A-Z, 0-9, '-', '.'), unique on the
     ///         chain; `decimals` 0 to 18; `cap` the most that may be in circulation (0: none).
@@ -192,6 +201,12 @@ interface IPayments {
     ) external returns (uint64 id);
 
     /// @notice Every registered currency, in registration order.
+    /// @notice The caller pays the gas of its transactions in `token` from now on, at the rate
+    ///         the committee set for it (`IGovernance.gasRate`), instead of the native coin;
+    ///         address(0) goes back to the native coin. The transaction that calls this already
+    ///         pays its gas in `token`. Refused when `token` has no gas rate.
+    function setGasCurrency(address token) external;
+
     function currencies() external view returns (Currency[] memory);
     /// @notice The currency at `token`.
     function currency(address token) external view returns (Currency memory);
@@ -209,5 +224,10 @@ interface IPayments {
     function paymentByKey(address payer, bytes32 key) external view returns (KeyRecord memory);
     function paymentCount() external view returns (uint64);
     /// @notice The fee a payment of `amount` pays now (the committee's `PaymentFeeBps`).
+    /// @notice The currency `account` pays gas in (address(0): the native coin).
+    function gasCurrencyOf(address account) external view returns (address token);
+    /// @notice What `gas` gas at `gasPrice` wei per gas costs in `token` (rounded up), and the
+    ///         rate used; reverts when `token` has no gas rate.
+    function gasFeeFor(address token, uint64 gas, uint256 gasPrice) external view returns (uint256 fee, uint128 rate);
     function feeFor(uint256 amount) external view returns (uint256 fee, uint64 bps);
 }

@@ -5,11 +5,11 @@ use crate::{
     TxInput, TxOutcome,
     db::{DbError, Overlay},
     decode_revert_reason,
-    precompiles::BanyanPrecompiles,
-    screen::{Refusal, screen},
+    precompiles::{BanyanPrecompiles, SystemStep},
+    screen::{Refusal, quote_gas, screen},
 };
 use alloy_primitives::{Address, Bytes, TxKind, U256};
-use banyan_module_api::{ModuleRegistry, ScreenedTx};
+use banyan_module_api::{GasQuote, GasStep, GasTx, ModuleRegistry, ScreenedTx};
 use banyan_state::{KECCAK_EMPTY, StateChanges, StateReader};
 use revm::{
     Context, Database, ExecuteCommitEvm, ExecuteEvm, Journal, MainBuilder, MainContext,
@@ -131,28 +131,45 @@ impl Executor {
                 }
                 // The base fee is always zero, so the whole price goes to the beneficiary.
                 let effective_gas_price = tx_env.effective_gas_price(0);
+                let mut tx_env = tx_env;
+                let gas = match self.pay_gas_elsewhere(&mut evm, env, tx, effective_gas_price)? {
+                    Ok(gas) => gas,
+                    Err(reason) => {
+                        execution.skipped.push((tx.hash, reason));
+                        continue;
+                    }
+                };
+                if gas.is_some() {
+                    // Paid in the module's currency: nothing of the native coin.
+                    tx_env.gas_price = 0;
+                    tx_env.gas_priority_fee = tx_env.gas_priority_fee.map(|_| 0);
+                }
                 match evm.transact_commit(tx_env) {
                     Ok(result) => {
                         let gas_used = result.tx_gas_used();
                         execution.gas_used += gas_used;
-                        execution.outcomes.push(tx_outcome(
-                            tx,
-                            result,
-                            execution.gas_used,
-                            effective_gas_price,
-                        ));
+                        let native_price = if gas.is_some() {
+                            0
+                        } else {
+                            effective_gas_price
+                        };
+                        let mut outcome = tx_outcome(tx, result, execution.gas_used, native_price);
+                        if let Some(gas) = &gas {
+                            outcome.logs.extend(gas.settle(&mut evm, env, gas_used)?);
+                        }
+                        execution.outcomes.push(outcome);
                     }
                     Err(EVMError::Transaction(invalid)) => {
+                        if let Some(gas) = &gas {
+                            gas.settle(&mut evm, env, 0)?;
+                        }
                         execution.skipped.push((tx.hash, invalid.to_string()));
                     }
                     Err(error) => return Err(evm_error(error)),
                 }
             }
             for module in self.modules.at_block_end() {
-                evm.precompiles.block_end = true;
-                let result = evm.system_call_commit(module.address(), Bytes::new());
-                evm.precompiles.block_end = false;
-                match result.map_err(evm_error)? {
+                match system_call(&mut evm, module.address(), SystemStep::BlockEnd)? {
                     ExecutionResult::Success { logs, .. } => execution.block_end_logs.extend(logs),
                     ExecutionResult::Revert { output, .. } => {
                         return Err(ExecError::Invariant(format!(
@@ -198,6 +215,79 @@ impl Executor {
         Ok(execution)
     }
 
+    /// When `tx`'s sender pays gas through the chain's gas-paying module (and the transaction
+    /// pays for gas at all): asks the module's quote on the block's state so far and reserves
+    /// it. `Ok(Err(reason))`: the transaction is refused and skipped, having changed nothing.
+    fn pay_gas_elsewhere(
+        &self,
+        evm: &mut BanyanEvm<&mut Overlay<'_>>,
+        env: &BlockEnv,
+        tx: &TxInput,
+        gas_price: u128,
+    ) -> Result<Result<Option<GasPayment>, String>, ExecError> {
+        let Some(module) = self.modules.gas_payer().filter(|_| gas_price > 0) else {
+            return Ok(Ok(None));
+        };
+        let gas_tx = gas_tx(tx, env.number, gas_price);
+        // Between transactions the journal is empty: the overlay is the block's state so far.
+        let overlay: &mut Overlay<'_> = evm.ctx.db_mut();
+        let quote = match quote_gas(&self.modules, overlay, &gas_tx)? {
+            Ok(Some(quote)) => quote,
+            Ok(None) => return Ok(Ok(None)),
+            Err(refusal) => return Ok(Err(refusal.to_string())),
+        };
+        let payment = GasPayment {
+            module: module.address(),
+            payer: tx.sender,
+            quote,
+            gas_price,
+        };
+        let reserve = GasStep::Reserve {
+            payer: tx.sender,
+            quote,
+        };
+        match system_call(evm, payment.module, SystemStep::Gas(reserve))? {
+            ExecutionResult::Success { .. } => Ok(Ok(Some(payment))),
+            ExecutionResult::Revert { output, .. } => Ok(Err(format!(
+                "refused by module {}: {}",
+                module.name(),
+                decode_revert_reason(&output).unwrap_or_else(|| "its gas reserve failed".into())
+            ))),
+            ExecutionResult::Halt { reason, .. } => Ok(Err(format!(
+                "refused by module {}: its gas reserve halted: {}",
+                module.name(),
+                describe_halt(&reason)
+            ))),
+        }
+    }
+
+    /// Whether `tx`'s sender pays its gas through the chain's gas-paying module, asked as the
+    /// pool admits it (on `state`, the head, for a block at `block_number`): `Ok(None)` when it
+    /// pays in the native coin (or pays nothing for gas), the quote when it pays through the
+    /// module, a refusal (no rate, too little money) otherwise. The block executor asks again
+    /// when the transaction's turn comes.
+    pub fn gas_quote(
+        &self,
+        block_number: u64,
+        state: &dyn StateReader,
+        tx: &TxInput,
+    ) -> Result<Result<Option<GasQuote>, Refusal>, ExecError> {
+        let gas_price = match tx_env(tx) {
+            Ok(tx_env) => tx_env.effective_gas_price(0),
+            Err(_) => return Ok(Ok(None)),
+        };
+        if self.modules.gas_payer().is_none() || gas_price == 0 {
+            return Ok(Ok(None));
+        }
+        let no_hashes = |_| Ok(None);
+        let mut overlay = Overlay::new(state, &no_hashes);
+        Ok(quote_gas(
+            &self.modules,
+            &mut overlay,
+            &gas_tx(tx, block_number, gas_price),
+        )?)
+    }
+
     /// Screens `tx` as the pool admits it: every screening module's verdict on `state` (the
     /// head), for a block at `block_number`. The block executor asks the same modules again
     /// when the transaction's turn comes, on the block's state so far.
@@ -234,6 +324,7 @@ impl Executor {
     ) -> Result<CallOutcome, ExecError> {
         self.check_block_env(env)?;
         let mut overlay = Overlay::new(state, block_hash);
+        let req = &self.priced_for_simulation(&mut overlay, env, req)?;
         let gas_limit = req.gas.unwrap_or(env.gas_limit).min(env.gas_limit);
         let result = self.simulate(&mut overlay, env, req, gas_limit)?;
         Ok(call_outcome(result))
@@ -252,6 +343,7 @@ impl Executor {
     ) -> Result<u64, ExecError> {
         self.check_block_env(env)?;
         let mut overlay = Overlay::new(state, block_hash);
+        let req = &self.priced_for_simulation(&mut overlay, env, req)?;
         let mut cap = req.gas.unwrap_or(env.gas_limit).min(env.gas_limit);
         if let Some(price) = req.gas_price.filter(|price| *price > 0) {
             let from = req.from.unwrap_or_default();
@@ -300,6 +392,36 @@ impl Executor {
             }
         }
         Ok(succeeding)
+    }
+
+    /// `req` as a simulation runs it: when its sender pays gas through the gas-paying module
+    /// (asked for the cheapest transaction, so that the answer does not depend on the gas
+    /// limit being estimated), its gas price is dropped, since the transaction will pay no
+    /// native coin for gas.
+    fn priced_for_simulation(
+        &self,
+        overlay: &mut Overlay<'_>,
+        env: &BlockEnv,
+        req: &CallRequest,
+    ) -> Result<CallRequest, ExecError> {
+        let (Some(from), Some(price)) = (req.from, req.gas_price.filter(|price| *price > 0)) else {
+            return Ok(req.clone());
+        };
+        let probe = GasTx {
+            sender: from,
+            to: req.to,
+            input: &req.data,
+            gas_limit: MIN_TX_GAS,
+            gas_price: price,
+            block_number: env.number,
+        };
+        Ok(match quote_gas(&self.modules, overlay, &probe)? {
+            Ok(Some(_)) => CallRequest {
+                gas_price: None,
+                ..req.clone()
+            },
+            _ => req.clone(),
+        })
     }
 
     fn succeeds(
@@ -414,6 +536,74 @@ impl Executor {
                 Arc::clone(&self.modules),
                 self.cfg.suite,
             ))
+    }
+}
+
+/// A transaction whose gas a module pays: what was reserved, to settle after it ran.
+struct GasPayment {
+    module: Address,
+    payer: Address,
+    quote: GasQuote,
+    gas_price: u128,
+}
+
+impl GasPayment {
+    /// Releases the reserve and charges `gas_used` (zero: the transaction was not included).
+    /// Must succeed: the module's contract is that settling cannot fail on a state a block
+    /// can reach, so a failure refuses the block as a broken invariant.
+    fn settle(
+        &self,
+        evm: &mut BanyanEvm<&mut Overlay<'_>>,
+        env: &BlockEnv,
+        gas_used: u64,
+    ) -> Result<Vec<revm::primitives::Log>, ExecError> {
+        let step = GasStep::Settle {
+            payer: self.payer,
+            quote: self.quote,
+            gas_used,
+            gas_price: self.gas_price,
+            beneficiary: env.beneficiary,
+        };
+        match system_call(evm, self.module, SystemStep::Gas(step))? {
+            ExecutionResult::Success { logs, .. } => Ok(logs),
+            ExecutionResult::Revert { output, .. } => Err(ExecError::Invariant(format!(
+                "settling the gas of {}'s transaction in block {} reverted: {}",
+                self.payer,
+                env.number,
+                decode_revert_reason(&output)
+                    .unwrap_or_else(|| format!("0x{}", alloy_primitives::hex::encode(&output)))
+            ))),
+            ExecutionResult::Halt { reason, .. } => Err(ExecError::Invariant(format!(
+                "settling the gas of {}'s transaction in block {} halted: {}",
+                self.payer,
+                env.number,
+                describe_halt(&reason)
+            ))),
+        }
+    }
+}
+
+/// Runs `step` as a system call to the module at `module` (no sender, no fee, not counted in
+/// the block), committing what it did when it succeeds.
+fn system_call(
+    evm: &mut BanyanEvm<&mut Overlay<'_>>,
+    module: Address,
+    step: SystemStep,
+) -> Result<ExecutionResult, ExecError> {
+    evm.precompiles.system = Some(step);
+    let result = evm.system_call_commit(module, Bytes::new());
+    evm.precompiles.system = None;
+    result.map_err(evm_error)
+}
+
+fn gas_tx(tx: &TxInput, block_number: u64, gas_price: u128) -> GasTx<'_> {
+    GasTx {
+        sender: tx.sender,
+        to: tx.to,
+        input: &tx.data,
+        gas_limit: tx.gas_limit,
+        gas_price,
+        block_number,
     }
 }
 

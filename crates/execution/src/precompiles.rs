@@ -12,8 +12,8 @@
 //! the call frame that made them, exactly like a contract's.
 
 use banyan_module_api::{
-    AccountView, BackendFault, GuardedCall, ModuleCallContext, ModuleError, ModuleRegistry,
-    ModuleState, StateBackend, encode_revert_reason, function_selector,
+    AccountView, BackendFault, GasStep, GuardedCall, ModuleCallContext, ModuleError,
+    ModuleRegistry, ModuleState, StateBackend, encode_revert_reason, function_selector,
 };
 use revm::{
     Database,
@@ -33,9 +33,19 @@ pub(crate) struct BanyanPrecompiles {
     modules: Arc<ModuleRegistry>,
     suite: banyan_crypto::Suite,
     warm: AddressSet,
-    /// Set by the executor around a block-end system call: the call to a module then runs its
-    /// block-end hook instead of `call`. No transaction can set it.
-    pub(crate) block_end: bool,
+    /// Set by the executor around a system call: the call to a module then runs that step
+    /// (its block-end hook, a step of paying a transaction's gas) instead of `call`. No
+    /// transaction can set it.
+    pub(crate) system: Option<SystemStep>,
+}
+
+/// What a system call to a module runs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SystemStep {
+    /// [`banyan_module_api::NativeModule::end_block`].
+    BlockEnd,
+    /// [`banyan_module_api::NativeModule::charge_gas`].
+    Gas(GasStep),
 }
 
 impl BanyanPrecompiles {
@@ -51,7 +61,7 @@ impl BanyanPrecompiles {
             modules,
             suite,
             warm,
-            block_end: false,
+            system: None,
         }
     }
 }
@@ -328,7 +338,7 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for BanyanPrecompiles {
         // Copied out: the module gets the context mutably (its state handle) while it reads this.
         let input = inputs.input.as_bytes(context).to_vec();
         let modules = Arc::clone(&self.modules);
-        let block_end = self.block_end && ctx.depth <= 1;
+        let system = self.system.filter(|_| ctx.depth <= 1);
         let mut backend = JournalBackend::new(context);
         // The state is the module's own account's, also for a call to an address of its range.
         let mut state = ModuleState::new(
@@ -338,15 +348,19 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for BanyanPrecompiles {
             ctx.is_static,
             inputs.gas_limit,
         );
-        let result = if block_end {
-            let ctx = ModuleCallContext {
-                caller: Address::ZERO,
-                origin: Address::ZERO,
-                ..ctx
-            };
-            module.end_block(&ctx, &mut state).map(|()| Bytes::new())
-        } else {
-            module.call(&ctx, &input, &mut state)
+        let system_ctx = || ModuleCallContext {
+            caller: Address::ZERO,
+            origin: Address::ZERO,
+            ..ctx.clone()
+        };
+        let result = match system {
+            Some(SystemStep::BlockEnd) => module
+                .end_block(&system_ctx(), &mut state)
+                .map(|()| Bytes::new()),
+            Some(SystemStep::Gas(step)) => module
+                .charge_gas(&system_ctx(), &step, &mut state)
+                .map(|()| Bytes::new()),
+            None => module.call(&ctx, &input, &mut state),
         };
         let gas_used = state.gas_used();
         let output = match result {

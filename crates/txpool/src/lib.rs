@@ -144,6 +144,17 @@ pub enum Added {
 /// Nonce and balance of an account in the head state.
 pub type AccountState = (u64, U256);
 
+/// What a transaction pays its gas in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GasPaidIn {
+    /// The native coin: the sender's balance must cover `gas_limit × price + value`.
+    #[default]
+    Native,
+    /// A currency of a module (checked by the caller, which asked the module): the native
+    /// balance must cover only the value.
+    Module,
+}
+
 /// Intrinsic gas of a transaction under the Prague rules (including the EIP-7623 calldata floor).
 pub fn intrinsic_gas(tx: &RecoveredTx) -> u64 {
     let data = tx.input();
@@ -165,6 +176,17 @@ struct Entry {
     tx: Arc<RecoveredTx>,
     arrived: Instant,
     seq: u64,
+    gas: GasPaidIn,
+}
+
+impl Entry {
+    /// The most of the native coin this transaction may take from its sender.
+    fn native_cost(&self) -> U256 {
+        match self.gas {
+            GasPaidIn::Native => self.tx.max_cost(),
+            GasPaidIn::Module => self.tx.value(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -305,6 +327,16 @@ impl TxPool {
         tx: RecoveredTx,
         account: &dyn Fn(Address) -> Result<AccountState, AccountUnavailable>,
     ) -> Result<Added, PoolError> {
+        self.add_paying(tx, GasPaidIn::Native, account)
+    }
+
+    /// As [`TxPool::add_with`], for a transaction whose gas is paid in `gas`.
+    pub fn add_paying(
+        &self,
+        tx: RecoveredTx,
+        gas: GasPaidIn,
+        account: &dyn Fn(Address) -> Result<AccountState, AccountUnavailable>,
+    ) -> Result<Added, PoolError> {
         self.check_static(&tx)?;
         let sender = tx.sender();
         let nonce = tx.nonce();
@@ -351,11 +383,15 @@ impl TxPool {
         let earlier: U256 = pending
             .map(|t| {
                 t.range(..nonce)
-                    .map(|(_, e)| e.tx.max_cost())
+                    .map(|(_, e)| e.native_cost())
                     .fold(U256::ZERO, |a, c| a.saturating_add(c))
             })
             .unwrap_or_default();
-        let cost = earlier.saturating_add(tx.max_cost());
+        let own = match gas {
+            GasPaidIn::Native => tx.max_cost(),
+            GasPaidIn::Module => tx.value(),
+        };
+        let cost = earlier.saturating_add(own);
         if cost > balance {
             return Err(PoolError::InsufficientFunds { balance, cost });
         }
@@ -370,6 +406,7 @@ impl TxPool {
             tx: Arc::new(tx),
             arrived: Instant::now(),
             seq: inner.seq,
+            gas,
         };
         inner.by_hash.insert(entry.tx.hash(), (sender, nonce));
         inner
@@ -507,7 +544,7 @@ impl TxPool {
             let mut expect = nonce;
             if let Some(txs) = inner.by_sender.get(&sender) {
                 for (n, e) in txs {
-                    cost = cost.saturating_add(e.tx.max_cost());
+                    cost = cost.saturating_add(e.native_cost());
                     if *n != expect || cost > balance {
                         cut = Some(*n);
                         break;

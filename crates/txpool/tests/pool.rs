@@ -234,3 +234,29 @@ fn stale_entries_are_evicted() {
     assert_eq!(p.evict_stale(Instant::now() + Duration::from_secs(61)), 2);
     assert!(p.is_empty());
 }
+
+#[test]
+fn gas_paid_in_a_module_currency_needs_only_the_value_in_native_coin() {
+    let p = pool(100, 10);
+    let k = Suite::Ecdsa.generate_secret();
+    let value_only = U256::from(2u64);
+    let sender = tx(&k, 0, 1).sender();
+    // Native gas: 21,000 gas at 10 wei plus the value is more than the balance of 2 wei.
+    assert!(matches!(
+        p.add(tx(&k, 0, 10), (0, value_only)),
+        Err(PoolError::InsufficientFunds { .. })
+    ));
+    // Gas paid in a currency (checked by the module): the value of two transactions is 2 wei.
+    for n in 0..2 {
+        p.add_paying(tx(&k, n, 10), GasPaidIn::Module, &|_| Ok((0, value_only)))
+            .unwrap();
+    }
+    // A third would need 3 wei of value.
+    assert!(matches!(
+        p.add_paying(tx(&k, 2, 10), GasPaidIn::Module, &|_| Ok((0, value_only))),
+        Err(PoolError::InsufficientFunds { .. })
+    ));
+    // Re-validation after a block counts their value only, too.
+    assert_eq!(p.on_block(&[sender], &|_| Ok((0, value_only))), 0);
+    assert_eq!(p.len(), 2);
+}

@@ -59,7 +59,7 @@ pub(crate) fn governed_with(
     (executor, state)
 }
 
-fn propose(nonce: u64, kind: IGovernance::Kind, payload: Vec<u8>) -> TxInput {
+pub(crate) fn propose(nonce: u64, kind: IGovernance::Kind, payload: Vec<u8>) -> TxInput {
     let data = IGovernance::proposeCall {
         kind,
         payload: payload.into(),

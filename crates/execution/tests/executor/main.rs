@@ -2,6 +2,7 @@
 //! seen from outside the crate.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod gas_in_currency;
 mod governance;
 mod modules;
 mod payments;

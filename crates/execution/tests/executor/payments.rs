@@ -14,12 +14,12 @@ use banyan_module_api::{
 use banyan_modules::{GOVERNANCE_ADDRESS, IDepositToken, IGovernance, IPayments, PAYMENTS_ADDRESS};
 use std::sync::Arc;
 
-fn pay_tx(sender: Address, nonce: u64, to: Address, data: Vec<u8>) -> TxInput {
+pub(crate) fn pay_tx(sender: Address, nonce: u64, to: Address, data: Vec<u8>) -> TxInput {
     tx(sender, nonce, Some(to), U256::ZERO, data)
 }
 
 /// ALICE holds every role (the dev chain's governor); USD is registered and BOB has 1,000.00.
-fn with_usd() -> (Executor, MemState, Address) {
+pub(crate) fn with_usd() -> (Executor, MemState, Address) {
     let (executor, mut state) = governed_with(banyan_modules::dev_spec(ALICE));
     let register = IPayments::registerCurrencyCall {
         code: "USD".into(),
@@ -49,7 +49,12 @@ fn with_usd() -> (Executor, MemState, Address) {
     (executor, state, usd)
 }
 
-fn balance_of(executor: &Executor, state: &MemState, token: Address, account: Address) -> U256 {
+pub(crate) fn balance_of(
+    executor: &Executor,
+    state: &MemState,
+    token: Address,
+    account: Address,
+) -> U256 {
     let out = executor
         .call(
             &env(100),

@@ -88,6 +88,68 @@ pub struct ScreenedTx<'a> {
     pub block_number: u64,
 }
 
+/// A transaction whose gas a module may pay instead of the native coin (see
+/// [`NativeModule::quote_gas`]), before it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GasTx<'a> {
+    /// The signer, who would pay the gas.
+    pub sender: Address,
+    /// The callee; `None` creates a contract.
+    pub to: Option<Address>,
+    /// Call data or init code.
+    pub input: &'a [u8],
+    /// Gas the transaction may use.
+    pub gas_limit: u64,
+    /// The price per gas it pays, in wei of the native coin (never zero: a transaction that
+    /// pays nothing for gas is not asked about).
+    pub gas_price: u128,
+    /// The height of the block it would run in (the head's next when admitted to the pool).
+    pub block_number: u64,
+}
+
+/// A module's answer to [`NativeModule::quote_gas`]: the sender pays the transaction's gas in
+/// `currency`, at most `max_fee` of it (the whole gas limit at the rate of the moment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GasQuote {
+    /// What the gas is paid in (for Payments, a currency's token address).
+    pub currency: Address,
+    /// The most it may cost, in the currency's smallest unit: what is reserved before the
+    /// transaction runs.
+    pub max_fee: U256,
+    /// The price of gas in the currency, as the module counts it (for Payments, smallest units
+    /// per native coin of gas fee): the rate of the moment the transaction starts, which the
+    /// settlement uses even if the rate changes while it runs.
+    pub rate: U256,
+}
+
+/// The two steps, run by the executor as system calls around a transaction whose gas a module
+/// pays ([`NativeModule::charge_gas`]). No transaction can trigger either.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GasStep {
+    /// Before the transaction: set `quote.max_fee` of the sender's money aside, so that the
+    /// transaction cannot spend it.
+    Reserve {
+        /// The transaction's sender.
+        payer: Address,
+        /// What [`NativeModule::quote_gas`] answered for it.
+        quote: GasQuote,
+    },
+    /// After it (or when it turned out invalid, with `gas_used` zero): release the reserve,
+    /// charge the gas used at `gas_price` and pay it to `beneficiary`.
+    Settle {
+        /// The transaction's sender.
+        payer: Address,
+        /// What was reserved.
+        quote: GasQuote,
+        /// Gas the transaction used (after refunds); zero when it was not included.
+        gas_used: u64,
+        /// Its price per gas, in wei.
+        gas_price: u128,
+        /// The block's beneficiary (its proposer), who receives the fee.
+        beneficiary: Address,
+    },
+}
+
 impl ModuleCallContext {
     /// A transaction's own call of the module at `address` by `caller` (its signer), without
     /// value, in block `block_number` of chain 1 on the ecdsa suite, the block's timestamp
@@ -278,6 +340,42 @@ pub trait NativeModule: Send + Sync + fmt::Debug {
     ) -> Result<(), ModuleError> {
         let _ = (ctx, state);
         Ok(())
+    }
+    /// Whether this module lets accounts pay gas in something else than the native coin (see
+    /// [`Self::quote_gas`]). At most one module of a chain does.
+    fn pays_gas(&self) -> bool {
+        false
+    }
+    /// Whether `tx`'s sender pays its gas through this module, and the most it may cost:
+    /// `Ok(None)` leaves the gas to the native coin; [`ModuleError::revert`] refuses the
+    /// transaction (no rate for the sender's currency, too little of it), with the reason the
+    /// sender reads. Asked, with the same answer, when the pool admits the transaction (on the
+    /// head state) and when its turn comes in a block (on the block's state so far): a refused
+    /// transaction is never included, so it never holds a block up. `state` is this module's
+    /// own, read-only, with [`gas::SCREEN`] gas.
+    fn quote_gas(
+        &self,
+        tx: &GasTx<'_>,
+        state: &mut ModuleState<'_>,
+    ) -> Result<Option<GasQuote>, ModuleError> {
+        let _ = (tx, state);
+        Ok(None)
+    }
+    /// Runs one [`GasStep`] of a transaction this module quoted for, as a system call with
+    /// [`gas::BLOCK_END`] gas not counted in the block; its logs join the transaction's
+    /// receipt. `Reserve` may refuse (the transaction is then skipped); `Settle` must not fail
+    /// on any state a block can reach, since the transaction already ran.
+    fn charge_gas(
+        &self,
+        ctx: &ModuleCallContext,
+        step: &GasStep,
+        state: &mut ModuleState<'_>,
+    ) -> Result<(), ModuleError> {
+        let _ = (ctx, step, state);
+        Err(ModuleError::revert(format!(
+            "module {} does not pay gas",
+            self.name()
+        )))
     }
     /// Whether this module guards call frames (see [`Self::guard_call`]).
     fn guards_calls(&self) -> bool {

@@ -70,6 +70,14 @@ pub enum RegistryError {
         /// The module it clashes with (or "precompiles").
         existing: &'static str,
     },
+    /// Another module already pays gas; a chain has at most one that does.
+    #[error("module {module} pays gas, which module {existing} already does")]
+    GasPayerTaken {
+        /// The module's name.
+        module: &'static str,
+        /// The module registered for it first.
+        existing: &'static str,
+    },
     /// Another module already answers a view kind this one claims.
     #[error("module {module} answers {kind:?}, which module {existing} already answers")]
     ViewTaken {
@@ -95,6 +103,8 @@ pub struct ModuleRegistry {
     block_end: Vec<Arc<dyn NativeModule>>,
     /// Address ranges and the module that answers each.
     ranges: Vec<(AddressRange, Arc<dyn NativeModule>)>,
+    /// The module that lets accounts pay gas in something else than the native coin.
+    gas_payer: Option<Arc<dyn NativeModule>>,
 }
 
 impl fmt::Debug for ModuleRegistry {
@@ -137,6 +147,12 @@ impl ModuleRegistry {
                 });
             }
         }
+        if let Some(existing) = self.gas_payer.as_ref().filter(|_| module.pays_gas()) {
+            return Err(RegistryError::GasPayerTaken {
+                module: module.name(),
+                existing: existing.name(),
+            });
+        }
         if let Some(range) = module.address_range() {
             let clash = |existing: &'static str| RegistryError::RangeTaken {
                 module: module.name(),
@@ -166,6 +182,9 @@ impl ModuleRegistry {
         if let Some(range) = module.address_range() {
             self.ranges.push((range, Arc::clone(&module)));
         }
+        if module.pays_gas() {
+            self.gas_payer = Some(Arc::clone(&module));
+        }
         self.modules.insert(address, module);
         self.screening = self
             .modules
@@ -186,6 +205,11 @@ impl ModuleRegistry {
             .cloned()
             .collect();
         Ok(())
+    }
+
+    /// The module that lets accounts pay gas in something else than the native coin, if any.
+    pub fn gas_payer(&self) -> Option<&Arc<dyn NativeModule>> {
+        self.gas_payer.as_ref()
     }
 
     /// The module that answers calls to `address`: the module at that address, or the one

@@ -22,6 +22,10 @@ pub enum ViewKind {
     /// May a payment move (a compliance module; none answers yet, and then every payment
     /// that passes the freeze check may).
     PaymentPolicy,
+    /// The rate at which gas is paid in a currency (Governance).
+    GasRate,
+    /// Is an address a registered currency, and its code (Payments).
+    Currency,
 }
 
 /// A question to another module.
@@ -63,6 +67,16 @@ pub enum ViewQuery {
         /// Which path moves it (`transfer`, `batch`, `capture`, `fx`, `transferFrom`, ...).
         path: &'static str,
     },
+    /// The rate governance set for paying gas in `currency`.
+    GasRate {
+        /// The currency's token address.
+        currency: Address,
+    },
+    /// Whether `token` is a registered currency.
+    Currency {
+        /// The address asked about.
+        token: Address,
+    },
 }
 
 impl ViewQuery {
@@ -74,6 +88,8 @@ impl ViewQuery {
             Self::FrozenBy { .. } => ViewKind::Frozen,
             Self::ChainParameter { .. } => ViewKind::ChainParameter,
             Self::PaymentPolicy { .. } => ViewKind::PaymentPolicy,
+            Self::GasRate { .. } => ViewKind::GasRate,
+            Self::Currency { .. } => ViewKind::Currency,
         }
     }
 }
@@ -91,6 +107,12 @@ pub enum ViewAnswer {
     ChainParameter(u64),
     /// The answer to [`ViewQuery::PaymentPolicy`]: `None` allows it, `Some(reason)` refuses.
     PaymentPolicy(Option<String>),
+    /// The answer to [`ViewQuery::GasRate`]: the currency's smallest units per native coin
+    /// (10^18 wei of gas fee), 0 when none is set.
+    GasRate(u128),
+    /// The answer to [`ViewQuery::Currency`]: the currency's code, `None` when `token` is not
+    /// a registered currency.
+    Currency(Option<String>),
 }
 
 /// A role the committee grants and revokes by proposal; other modules ask whether an account

@@ -416,6 +416,11 @@ pub fn param_slot(parameter: u8) -> Slot {
     Slot::named("governance.param", &[parameter])
 }
 
+/// The slot of the rate of gas paid in currency `token`.
+pub fn gas_rate_slot(token: Address) -> Slot {
+    Slot::named("governance.gas-rate", token.as_slice())
+}
+
 /// The node-certificate serials revoked by proposal.
 pub fn revoked_list() -> WordList {
     WordList(Slot::named("governance.revoked", &[]))

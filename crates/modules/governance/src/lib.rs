@@ -23,7 +23,7 @@ pub mod params;
 pub mod permissions;
 pub mod validators;
 
-use alloy_primitives::{Address, Bytes, address};
+use alloy_primitives::{Address, Bytes, U256, address};
 use alloy_sol_types::{SolCall, SolInterface, SolValue};
 use banyan_module_api::{
     GenesisContext, GenesisError, GuardedCall, ModuleCallContext, ModuleError, ModuleState,
@@ -261,7 +261,12 @@ impl NativeModule for Governance {
     }
 
     fn views(&self) -> &'static [ViewKind] {
-        &[ViewKind::Role, ViewKind::Frozen, ViewKind::ChainParameter]
+        &[
+            ViewKind::Role,
+            ViewKind::Frozen,
+            ViewKind::ChainParameter,
+            ViewKind::GasRate,
+        ]
     }
 
     fn answer(
@@ -281,6 +286,7 @@ impl NativeModule for Governance {
             ViewQuery::ChainParameter { parameter } => Ok(ViewAnswer::ChainParameter(
                 state.sload(layout::param_slot(*parameter))?.as_u64(),
             )),
+            ViewQuery::GasRate { currency } => Ok(ViewAnswer::GasRate(gas_rate(state, *currency)?)),
             other => Err(ModuleError::revert(format!(
                 "governance: does not answer {:?}",
                 other.kind()
@@ -552,6 +558,9 @@ impl NativeModule for Governance {
                     },
                 )
             }
+            Call::gasRate(call) => {
+                IGovernance::gasRateCall::abi_encode_returns(&gas_rate(state, call.token)?)
+            }
             Call::rules(_) => {
                 let rules = layout::read_rules(state)?;
                 IGovernance::rulesCall::abi_encode_returns(&IGovernance::rulesReturn {
@@ -625,13 +634,71 @@ enum Action {
     RevokeCertificate {
         serial: Vec<u8>,
     },
+    SetGasRate {
+        token: Address,
+        rate: u128,
+    },
+}
+
+/// The highest gas rate the committee may set: 10^30 smallest units per native coin.
+pub const MAX_GAS_RATE: u128 = 1_000_000_000_000_000_000_000_000_000_000;
+
+/// The rate of gas paid in `token` (0: none).
+fn gas_rate(state: &mut ModuleState<'_>, token: Address) -> Result<u128, ModuleError> {
+    // Only `SetGasRate` writes the slot, with a value of at most MAX_GAS_RATE.
+    Ok(state
+        .sload(layout::gas_rate_slot(token))?
+        .0
+        .saturating_to::<u128>())
+}
+
+/// Whether the committee may set `rate` for `token`: a currency of this chain's Payments
+/// module, within bounds, different from the current rate.
+fn check_gas_rate(
+    state: &mut ModuleState<'_>,
+    token: Address,
+    rate: u128,
+) -> Result<Result<(), String>, ModuleError> {
+    if rate > MAX_GAS_RATE {
+        return Ok(Err(format!(
+            "a gas rate is at most 10^30 smallest units per native coin, got {rate}"
+        )));
+    }
+    if !state.answers(ViewKind::Currency) {
+        return Ok(Err(
+            "this chain runs no Payments module, so gas cannot be paid in a currency".into(),
+        ));
+    }
+    let code = match state.ask(&ViewQuery::Currency { token })? {
+        ViewAnswer::Currency(Some(code)) => code,
+        ViewAnswer::Currency(None) => {
+            return Ok(Err(format!(
+                "{token} is not a currency of the Payments module (banyan currency list)"
+            )));
+        }
+        other => {
+            return Err(ModuleError::Invariant(format!(
+                "Currency was answered with {other:?}"
+            )));
+        }
+    };
+    let current = gas_rate(state, token)?;
+    Ok(if current == rate {
+        Err(if rate == 0 {
+            format!("{code} has no gas rate to withdraw")
+        } else {
+            format!("the gas rate of {code} is already {rate}")
+        })
+    } else {
+        Ok(())
+    })
 }
 
 /// The kinds, by code, as errors list them.
 const KINDS: &str = "AddGovernor (1), RemoveGovernor (2), SetWeight (3), SetRules (4), \
      GrantRole (5), RevokeRole (6), Freeze (7), Unfreeze (8), SetPermission (9), \
      SetContractAdmin (10), AddValidator (11), RemoveValidator (12), SetValidatorPower (13), \
-     SetChainParameter (14), RevokeCertificate (15)";
+     SetChainParameter (14), RevokeCertificate (15), SetGasRate (16)";
 
 fn decode_payload<T: SolValue + From<<T::SolType as alloy_sol_types::SolType>::RustType>>(
     payload: &[u8],
@@ -745,6 +812,14 @@ impl Action {
                 let first = serial.iter().position(|b| *b != 0).unwrap_or(serial.len());
                 Self::RevokeCertificate {
                     serial: serial[first..].to_vec(),
+                }
+            }
+            16 => {
+                let rate: IGovernance::GasRate =
+                    decode_payload(payload, "GasRate(address, uint128)")?;
+                Self::SetGasRate {
+                    token: rate.token,
+                    rate: rate.unitsPerCoin,
                 }
             }
             other => return Err(format!("unknown proposal kind {other}; kinds are {KINDS}")),
@@ -903,6 +978,7 @@ impl Action {
                     Ok(())
                 }
             }
+            Self::SetGasRate { token, rate } => check_gas_rate(state, *token, *rate)?,
             Self::SetChainParameter { parameter, value } => {
                 match params::check(*parameter, *value) {
                     Err(reason) => Err(reason),
@@ -1034,6 +1110,14 @@ impl Action {
                 state.sstore(layout::revoked_slot(serial), Word::from_u64(1))?;
                 state.emit(&IGovernance::CertificateRevoked {
                     serial: serial.clone().into(),
+                    proposal: id,
+                })
+            }
+            Self::SetGasRate { token, rate } => {
+                state.sstore(layout::gas_rate_slot(*token), Word(U256::from(*rate)))?;
+                state.emit(&IGovernance::GasRateSet {
+                    token: *token,
+                    unitsPerCoin: *rate,
                     proposal: id,
                 })
             }

@@ -47,6 +47,10 @@ pub(crate) fn rate_slot(base: u32, quote: u32) -> Slot {
     key.extend_from_slice(&quote.to_be_bytes());
     Slot::named("payments.rate", &key)
 }
+/// The currency number an account pays gas in (0: the native coin).
+pub(crate) fn gas_currency_slot(account: Address) -> Slot {
+    Slot::named("payments.gas-currency", account.as_slice())
+}
 pub(crate) fn liquidity_slot(provider: Address, base: u32, quote: u32) -> Slot {
     let mut key = provider.to_vec();
     key.extend_from_slice(&base.to_be_bytes());

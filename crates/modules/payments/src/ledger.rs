@@ -22,6 +22,7 @@ pub(crate) enum Path {
     Mint,
     Burn,
     Hold,
+    Gas,
 }
 
 impl Path {
@@ -36,6 +37,7 @@ impl Path {
             Self::Mint => "mint",
             Self::Burn => "burn",
             Self::Hold => "hold",
+            Self::Gas => "gas payment",
         }
     }
 }

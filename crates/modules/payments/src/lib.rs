@@ -24,14 +24,18 @@
 // targets also see dev-dependencies, so the check runs on the library itself.)
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+mod gas_fee;
 mod layout;
 mod ledger;
+
+pub use gas_fee::fee_for_gas;
 
 use alloy_primitives::{Address, B256, Bytes, U256, U512, address, keccak256};
 use alloy_sol_types::{SolCall, SolInterface};
 use banyan_module_api::{
-    AddressRange, ModuleCallContext, ModuleError, ModuleState, NativeModule, Role, ScreenedTx,
-    ViewAnswer, ViewQuery, bad_call, decode_revert_reason, failure_reason, gas,
+    AddressRange, GasQuote, GasStep, GasTx, ModuleCallContext, ModuleError, ModuleState,
+    NativeModule, Role, ScreenedTx, ViewAnswer, ViewKind, ViewQuery, bad_call,
+    decode_revert_reason, failure_reason, gas,
     slots::{Slot, Word},
 };
 use layout::{CurrencyRecord, HoldRecord, KeyFields, RateRecord, TimerQueue};
@@ -146,6 +150,51 @@ impl NativeModule for Payments {
 
     fn screens_transactions(&self) -> bool {
         true
+    }
+
+    fn views(&self) -> &'static [ViewKind] {
+        &[ViewKind::Currency]
+    }
+
+    fn answer(
+        &self,
+        query: &ViewQuery,
+        state: &mut ModuleState<'_>,
+    ) -> Result<ViewAnswer, ModuleError> {
+        match query {
+            ViewQuery::Currency { token } => {
+                let found = match TOKEN_RANGE.index(token) {
+                    Some(index) if index > 0 => layout::read_currency(state, index, *token)?,
+                    _ => None,
+                };
+                Ok(ViewAnswer::Currency(match found {
+                    Some(c) => Some(currency_code(state, &c)?),
+                    None => None,
+                }))
+            }
+            other => Err(revert(format!("does not answer {:?}", other.kind()))),
+        }
+    }
+
+    fn pays_gas(&self) -> bool {
+        true
+    }
+
+    fn quote_gas(
+        &self,
+        tx: &GasTx<'_>,
+        state: &mut ModuleState<'_>,
+    ) -> Result<Option<GasQuote>, ModuleError> {
+        gas_fee::quote(tx, state)
+    }
+
+    fn charge_gas(
+        &self,
+        ctx: &ModuleCallContext,
+        step: &GasStep,
+        state: &mut ModuleState<'_>,
+    ) -> Result<(), ModuleError> {
+        gas_fee::charge(ctx, step, state)
     }
 
     fn call(
@@ -1179,12 +1228,18 @@ fn spend_allowance(
     layout::write_allowance(state, c.index, owner, spender, allowed - U256::from(amount))
 }
 
+/// A currency's code (`CNY`, `USD`, ...).
+fn currency_code(state: &mut ModuleState<'_>, c: &CurrencyRecord) -> Result<String, ModuleError> {
+    let base = layout::currency_slot(c.index);
+    Ok(String::from_utf8_lossy(&state.load_bytes(base.offset(3), 12)?).into_owned())
+}
+
 fn currency_info(
     state: &mut ModuleState<'_>,
     c: &CurrencyRecord,
 ) -> Result<IPayments::Currency, ModuleError> {
     let base = layout::currency_slot(c.index);
-    let code = String::from_utf8_lossy(&state.load_bytes(base.offset(3), 12)?).into_owned();
+    let code = currency_code(state, c)?;
     let name =
         String::from_utf8_lossy(&state.load_bytes(base.offset(4), MAX_NAME_BYTES)?).into_owned();
     Ok(IPayments::Currency {
@@ -1269,6 +1324,20 @@ fn module_call(
         Call::payFx(call) => {
             let id = pay_fx(ctx, state, input, &call)?;
             IPayments::payFxCall::abi_encode_returns(&id)
+        }
+        Call::setGasCurrency(call) => {
+            gas_fee::set_gas_currency(ctx, state, call.token)?;
+            Vec::new()
+        }
+        Call::gasCurrencyOf(call) => IPayments::gasCurrencyOfCall::abi_encode_returns(
+            &gas_fee::gas_currency_of(state, call.account)?,
+        ),
+        Call::gasFeeFor(call) => {
+            let (fee, rate) = gas_fee::gas_fee_for(state, call.token, call.gas, call.gasPrice)?;
+            IPayments::gasFeeForCall::abi_encode_returns(&IPayments::gasFeeForReturn {
+                fee: U256::from(fee),
+                rate,
+            })
         }
         Call::currencies(_) => {
             let count = state.sload(layout::currencies_slot())?.as_u64() as u32;

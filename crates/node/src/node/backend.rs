@@ -173,16 +173,28 @@ impl Node {
         // same modules again when the transaction's turn comes.
         let head = self.head().0.header;
         let view = self.screen_state(head.state_root);
+        let input = crate::executor::tx_input(&tx);
         let screened = self
             .executor
-            .screen(head.number + 1, &*view, &crate::executor::tx_input(&tx))
+            .screen(head.number + 1, &*view, &input)
             .map_err(BackendError::Execution)?;
         if let Some(refusal) = screened {
             return Err(SubmitError::Refused(refusal));
         }
+        // Gas paid in a currency: refused here (no rate, too little of it) rather than at its
+        // turn in a block.
+        let gas = match self
+            .executor
+            .gas_quote(head.number + 1, &*view, &input)
+            .map_err(BackendError::Execution)?
+        {
+            Ok(None) => banyan_txpool::GasPaidIn::Native,
+            Ok(Some(_)) => banyan_txpool::GasPaidIn::Module,
+            Err(refusal) => return Err(SubmitError::Refused(refusal)),
+        };
         self.check_set_liveness(&tx)?;
         self.pool
-            .add_with(tx, &|sender| self.head_account(sender))?;
+            .add_paying(tx, gas, &|sender| self.head_account(sender))?;
         self.wake_producer();
         Ok(hash)
     }
