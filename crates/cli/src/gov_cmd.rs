@@ -223,6 +223,18 @@ pub(crate) enum ProposeCmd {
         #[command(flatten)]
         opts: ProposeOpts,
     },
+    /// Let accounts pay gas in a currency of the Payments module at this rate (0 withdraws
+    /// it): smallest units of the currency per native coin (10^18 wei) of gas fee, rounded up
+    /// per transaction. E.g. 1000000 for a currency with 2 decimals makes 1,000 gas at 1 gwei
+    /// cost 0.01.
+    SetGasRate {
+        /// The currency: code or token address.
+        currency: String,
+        /// Smallest units per native coin of gas fee (at most 10^30; 0 withdraws the rate).
+        units_per_coin: u128,
+        #[command(flatten)]
+        opts: ProposeOpts,
+    },
     /// Change a validator's voting power.
     SetPower {
         /// The validator's address.
@@ -338,6 +350,8 @@ impl ProposeCmd {
                 power,
                 opts,
             } => (ProposalAction::SetValidatorPower { validator, power }, opts),
+            // Its currency is resolved on the chain first (see `run`).
+            Self::SetGasRate { .. } => bail!("set-gas-rate needs its currency resolved first"),
             Self::RevokeCertificate { serial, cert, opts } => {
                 let serial = match (serial, cert) {
                     (Some(serial), _) => serial,
@@ -553,6 +567,21 @@ fn role_name(role: RoleArg) -> String {
 pub(crate) fn run(cmd: GovCmd) -> anyhow::Result<()> {
     rt()?.block_on(async move {
         match cmd {
+            GovCmd::Propose(ProposeCmd::SetGasRate {
+                currency,
+                units_per_coin,
+                opts,
+            }) => {
+                let client = Client::connect(&opts.send.rpc).await?;
+                let at = BlockId::Number(client.block_number().await?);
+                let token = banyan_sdk::payments::resolve(&client, &currency, at).await?;
+                let action = ProposalAction::SetGasRate {
+                    token,
+                    units_per_coin,
+                };
+                let data = governance::propose_call(&action, &opts.description, opts.voting_period);
+                send_call(&opts.send, data, None, opts.json).await
+            }
             GovCmd::Propose(cmd) => {
                 let (action, opts) = cmd.split()?;
                 let data = governance::propose_call(&action, &opts.description, opts.voting_period);

@@ -227,6 +227,18 @@ pub(crate) enum PayCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Pay the gas of your transactions in a currency, at the rate the committee set for it
+    /// (`banyan gov propose set-gas-rate`), instead of the native coin; `native` goes back.
+    /// This transaction already pays its gas in the new currency.
+    GasCurrency {
+        /// The currency (code or token address), or `native`.
+        currency: String,
+        #[command(flatten)]
+        send: SendOpts,
+        /// One JSON object on stdout, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Release a hold (you are its payee).
     Void {
         /// The hold's id.
@@ -349,6 +361,12 @@ fn print_reported(r: &payments::Reported) {
     }
     if let Some(token) = r.token {
         println!("token       {token}");
+    }
+    if let Some(gas) = &r.gas_paid {
+        println!(
+            "gas paid    {} minor units of {} for {} gas",
+            gas.fee, gas.token, gas.gas_used
+        );
     }
 }
 
@@ -576,6 +594,19 @@ pub(crate) fn run_pay(cmd: PayCmd) -> anyhow::Result<()> {
                 submit(&send, payments::capture_call(id, value), json).await
             }
             PayCmd::Void { id, send, json } => submit(&send, payments::void_call(id), json).await,
+            PayCmd::GasCurrency {
+                currency,
+                send,
+                json,
+            } => {
+                let token = if currency.eq_ignore_ascii_case("native") {
+                    Address::ZERO
+                } else {
+                    let client = Client::connect(&send.rpc).await?;
+                    currency_of(&client, &currency).await?.0
+                };
+                submit(&send, payments::set_gas_currency_call(token), json).await
+            }
             PayCmd::Balance {
                 currency,
                 account,

@@ -397,7 +397,8 @@ impl Executor {
     /// `req` as a simulation runs it: when its sender pays gas through the gas-paying module
     /// (asked for the cheapest transaction, so that the answer does not depend on the gas
     /// limit being estimated), its gas price is dropped, since the transaction will pay no
-    /// native coin for gas.
+    /// native coin for gas; when the module refuses even that, the simulation fails with its
+    /// reason.
     fn priced_for_simulation(
         &self,
         overlay: &mut Overlay<'_>,
@@ -415,13 +416,15 @@ impl Executor {
             gas_price: price,
             block_number: env.number,
         };
-        Ok(match quote_gas(&self.modules, overlay, &probe)? {
-            Ok(Some(_)) => CallRequest {
+        match quote_gas(&self.modules, overlay, &probe)? {
+            Ok(Some(_)) => Ok(CallRequest {
                 gas_price: None,
                 ..req.clone()
-            },
-            _ => req.clone(),
-        })
+            }),
+            Ok(None) => Ok(req.clone()),
+            // Not even the cheapest transaction would be admitted: say why.
+            Err(refusal) => Err(ExecError::InvalidCall(refusal.to_string())),
+        }
     }
 
     fn succeeds(

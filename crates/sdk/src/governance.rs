@@ -107,6 +107,13 @@ pub enum ProposalAction {
         /// Its value.
         value: u64,
     },
+    /// Set the rate of gas paid in a currency of the Payments module (0: withdraw it).
+    SetGasRate {
+        /// The currency's token address.
+        token: Address,
+        /// Its smallest units per native coin (10^18 wei) of gas fee.
+        units_per_coin: u128,
+    },
 }
 
 impl ProposalAction {
@@ -177,6 +184,17 @@ impl ProposalAction {
             Self::SetChainParameter { parameter, value } => (
                 Kind::SetChainParameter,
                 IGovernance::ParameterChange { parameter, value }.abi_encode(),
+            ),
+            Self::SetGasRate {
+                token,
+                units_per_coin,
+            } => (
+                Kind::SetGasRate,
+                IGovernance::GasRate {
+                    token,
+                    unitsPerCoin: units_per_coin,
+                }
+                .abi_encode(),
             ),
         }
     }
@@ -314,6 +332,7 @@ pub fn kind_name(kind: Kind) -> &'static str {
         Kind::SetValidatorPower => "set-power",
         Kind::SetChainParameter => "set-parameter",
         Kind::RevokeCertificate => "revoke-certificate",
+        Kind::SetGasRate => "set-gas-rate",
         _ => "none",
     }
 }

@@ -117,6 +117,12 @@ pub fn void_call(id: u64) -> Bytes {
     IPayments::voidHoldCall { id }.abi_encode().into()
 }
 
+/// Call data of `setGasCurrency`: the sender pays gas in `token` from this transaction on
+/// (the zero address: in the native coin again).
+pub fn set_gas_currency_call(token: Address) -> Bytes {
+    IPayments::setGasCurrencyCall { token }.abi_encode().into()
+}
+
 /// A cross-currency payment's parameters.
 #[derive(Clone, Debug)]
 pub struct Fx {
@@ -233,6 +239,32 @@ pub async fn balance(
     view(client, IPayments::balanceOfCall { token, account }, at).await
 }
 
+/// The currency `account` pays gas in (the zero address: the native coin), at block `at`.
+pub async fn gas_currency_of(
+    client: &Client,
+    account: Address,
+    at: BlockId,
+) -> Result<Address, SdkError> {
+    view(client, IPayments::gasCurrencyOfCall { account }, at).await
+}
+
+/// What `gas` gas at `gas_price` wei costs in `token`, and the committee's rate, at block `at`
+/// (an error when the committee set no rate for it).
+pub async fn gas_fee_for(
+    client: &Client,
+    token: Address,
+    gas: u64,
+    gas_price: u128,
+    at: BlockId,
+) -> Result<IPayments::gasFeeForReturn, SdkError> {
+    let call = IPayments::gasFeeForCall {
+        token,
+        gas,
+        gasPrice: U256::from(gas_price),
+    };
+    view(client, call, at).await
+}
+
 /// Hold `id`, at block `at`.
 pub async fn hold(client: &Client, id: u64, at: BlockId) -> Result<IPayments::Hold, SdkError> {
     view(client, IPayments::getHoldCall { id }, at).await
@@ -275,6 +307,24 @@ pub struct Reported {
     /// The token a `registerCurrency` made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<Address>,
+    /// The gas the transaction paid in a currency (its sender chose one with
+    /// `setGasCurrency`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gas_paid: Option<GasPaid>,
+}
+
+/// Gas a transaction paid in a currency.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GasPaid {
+    /// The currency's token address.
+    pub token: Address,
+    /// The fee, in its minor units (decimal).
+    pub fee: String,
+    /// The gas it paid for.
+    pub gas_used: u64,
+    /// Who received it (the block's proposer).
+    pub beneficiary: Address,
 }
 
 /// What `receipt`'s Payments events say.
@@ -300,6 +350,13 @@ pub fn reported(receipt: &Receipt) -> Reported {
             out.hold_id = Some(e.id);
         } else if let Ok(e) = IPayments::CurrencyRegistered::decode_raw_log(topics(), &log.data) {
             out.token = Some(e.token);
+        } else if let Ok(e) = IPayments::GasPaid::decode_raw_log(topics(), &log.data) {
+            out.gas_paid = Some(GasPaid {
+                token: e.token,
+                fee: e.fee.to_string(),
+                gas_used: e.gasUsed,
+                beneficiary: e.beneficiary,
+            });
         }
     }
     out
@@ -382,7 +439,8 @@ pub struct LogPlace {
 
 /// The movements of `account`'s money in one receipt's `logs` (every balance change of a
 /// currency is one ERC-20 `Transfer` from its token's address), each annotated with the
-/// `Payment` event that explains it, if any.
+/// `Payment` event that explains it, if any. Kinds: `payment`, `fx`, `fee` (a payment's fee),
+/// `gas` (gas paid in the currency), `mint`, `burn`, `transfer` (ERC-20).
 pub fn history_entries(
     logs: &[Log],
     place: LogPlace,
@@ -399,6 +457,11 @@ pub fn history_entries(
         .filter(|log| log.address == PAYMENTS_ADDRESS)
         .filter_map(|log| IPayments::FxSettled::decode_log_data(&log.data).ok())
         .map(|e| e.id)
+        .collect();
+    let gas: Vec<IPayments::GasPaid> = logs
+        .iter()
+        .filter(|log| log.address == PAYMENTS_ADDRESS)
+        .filter_map(|log| IPayments::GasPaid::decode_log_data(&log.data).ok())
         .collect();
     let mut used = vec![false; payments.len()];
     let mut out = Vec::new();
@@ -436,6 +499,10 @@ pub fn history_entries(
             ("burn", None)
         } else if let Some(p) = fee_of {
             ("fee", Some(p))
+        } else if gas.iter().any(|g| {
+            g.token == log.address && g.payer == t.from && g.beneficiary == t.to && g.fee == t.value
+        }) {
+            ("gas", None)
         } else {
             ("transfer", None)
         };

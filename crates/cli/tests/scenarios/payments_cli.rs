@@ -2,7 +2,8 @@
 //! currency registered and minted, a keyed payment sent twice that moves money once and reports
 //! the same payment both times, the same key for another payment refused, a hold that expires
 //! on an idle chain by the block-end hook (its event served by `eth_getLogs`), the history and a
-//! statement that reconciles with the chain's balance.
+//! statement that reconciles with the chain's balance; then gas paid in USD by an account with
+//! none of the native coin, refused by the node's pool until the committee sets a rate.
 
 use crate::common::{self, banyan};
 use banyan_testkit::DevNode;
@@ -200,4 +201,63 @@ fn payments_from_the_command_line_and_rpc() {
         Some(",,,closing,,,,,,,987.50"),
         "{csv}"
     );
+
+    // Gas paid in USD by an account that holds none of the native coin.
+    let dave_key = banyan_crypto::SecretKey::from_hex(&"5d".repeat(32)).unwrap();
+    let dave = common::address_of(&dave_key).to_string();
+    let (ok, _, text) = run(1, &["pay", "send", "USD", "50.00", "--to", &dave]);
+    assert!(ok, "{text}");
+    let as_dave = |args: &[&str]| -> (bool, Value, String) {
+        let key = dave_key.to_hex();
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--rpc", &url, "--key", &key, "--json"]);
+        all.extend_from_slice(&["--gas-price", "1000000000"]);
+        let out = banyan(&all);
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        let json = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
+        (out.status.success(), json, format!("{stdout}{stderr}"))
+    };
+    // No rate yet: the estimate says why, and so does the node's pool (given the gas).
+    let (ok, _, text) = as_dave(&["pay", "gas-currency", "USD"]);
+    assert!(!ok && text.contains("has set no gas rate"), "{text}");
+    let (ok, _, text) = as_dave(&["pay", "gas-currency", "USD", "--gas", "200000"]);
+    assert!(
+        !ok && text.contains("refused by module payments") && text.contains("no gas rate"),
+        "{text}"
+    );
+    // The committee (the dev chain's single governor) sets 1,000,000 cents per coin: at 1 gwei,
+    // 1,000 gas cost one cent.
+    let (ok, _, text) = run(0, &["gov", "propose", "set-gas-rate", "USD", "1000000"]);
+    assert!(ok, "{text}");
+    let (ok, chosen, text) = as_dave(&["pay", "gas-currency", "USD"]);
+    assert!(ok, "{text}");
+    let fee_1 = chosen["payment"]["gasPaid"]["fee"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (ok, paid, text) = as_dave(&["pay", "send", "USD", "10.00", "--to", &bob]);
+    assert!(ok, "{text}");
+    let fee_2 = paid["payment"]["gasPaid"]["fee"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (fee_1, fee_2): (u64, u64) = (fee_1.parse().unwrap(), fee_2.parse().unwrap());
+    assert!(fee_1 > 0 && fee_2 > 0);
+    let b = rpc("banyan_paymentsBalance", vec![json!("USD"), json!(dave)]);
+    assert_eq!(
+        b["balance"].as_str().map(|v| v.parse::<u64>().unwrap()),
+        Some(5_000 - 1_000 - fee_1 - fee_2)
+    );
+    let native = rpc("eth_getBalance", vec![json!(dave), json!("latest")]);
+    assert_eq!(native, json!("0x0"));
+    // The history names the gas, and the statement still reconciles.
+    let history = read(&["pay", "history", &dave]);
+    let kinds: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["payment", "gas", "payment", "gas"], "{history}");
 }
