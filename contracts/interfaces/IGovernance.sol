@@ -61,7 +61,8 @@ interface IGovernance {
         SetValidatorPower,
         SetChainParameter,
         RevokeCertificate,
-        SetGasRate
+        SetGasRate,
+        ModuleCall
     }
 
     /// @notice A chain parameter the committee sets. Each has a range; 0 restores the default
@@ -94,6 +95,16 @@ interface IGovernance {
     struct GasRate {
         address token;
         uint128 unitsPerCoin;
+    }
+
+    /// @notice Payload of `ModuleCall`: the committee calls native module `module` with ABI call
+    ///         data `data`, as the Governance module (`msg.sender` is its address), e.g. to
+    ///         admit an authority issuer in Identity. The call is tried when the proposal is
+    ///         made (a call that would fail then is refused) and made when it passes; if it
+    ///         fails then, the proposal is `Failed` with the call's revert reason.
+    struct ModuleCall {
+        address module;
+        bytes data;
     }
 
     /// @notice A permission check the committee switches on or off: `Deploy` (only `Deployer`

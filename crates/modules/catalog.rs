@@ -25,6 +25,7 @@ pub use banyan_module_evidence::{self as evidence, EVIDENCE_ADDRESS, Evidence, I
 pub use banyan_module_governance::{
     self as governance, GOVERNANCE_ADDRESS, Governance, GovernanceParams, IGovernance,
 };
+pub use banyan_module_identity::{self as identity, IDENTITY_ADDRESS, IIdentity, Identity};
 pub use banyan_module_multisig::{self as multisig, IMultisig, MULTISIG_ADDRESS, Multisig};
 pub use banyan_module_payments::{
     self as payments, IDepositToken, IPayments, PAYMENTS_ADDRESS, Payments,
@@ -38,6 +39,7 @@ pub const KNOWN: &[(&str, ModuleConstructor)] = &[
     ("crypto", || Arc::new(BanyanCrypto)),
     ("evidence", || Arc::new(Evidence)),
     ("governance", || Arc::new(Governance)),
+    ("identity", || Arc::new(Identity)),
     ("multisig", || Arc::new(Multisig)),
     ("payments", || Arc::new(Payments)),
 ];

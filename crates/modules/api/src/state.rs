@@ -243,6 +243,13 @@ impl<'a> ModuleState<'a> {
         self.registry.answering(kind).is_some()
     }
 
+    /// The address of the module that answers `kind`, if any: e.g. the committee is the module
+    /// that answers [`ViewKind::Role`], so a module lets only that address admit what the
+    /// committee decides.
+    pub fn answerer(&self, kind: ViewKind) -> Option<Address> {
+        self.registry.answering(kind).map(|module| module.address())
+    }
+
     /// Reads another account's balance, nonce and whether it has code.
     pub fn account(&mut self, address: Address) -> Result<AccountView, ModuleError> {
         self.charge(gas::ACCOUNT_READ)?;

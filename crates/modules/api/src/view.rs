@@ -26,6 +26,9 @@ pub enum ViewKind {
     GasRate,
     /// Is an address a registered currency, and its code (Payments).
     Currency,
+    /// Does an account's DID hold a credential of a schema that counts now (Identity): the
+    /// KYC check other modules make.
+    Credential,
 }
 
 /// A question to another module.
@@ -77,6 +80,17 @@ pub enum ViewQuery {
         /// The address asked about.
         token: Address,
     },
+    /// Whether `subject`'s DID holds a credential of schema `schema` that counts now: not
+    /// revoked, not suspended, within its validity, from an account that is still an authority
+    /// issuer of the schema's issuer type.
+    Credential {
+        /// The account whose DID is asked about.
+        subject: Address,
+        /// The schema's id (`IIdentity.Schema.id`).
+        schema: B256,
+        /// The time to check validity at: the asking block's timestamp (Unix seconds).
+        at: u64,
+    },
 }
 
 impl ViewQuery {
@@ -90,6 +104,7 @@ impl ViewQuery {
             Self::PaymentPolicy { .. } => ViewKind::PaymentPolicy,
             Self::GasRate { .. } => ViewKind::GasRate,
             Self::Currency { .. } => ViewKind::Currency,
+            Self::Credential { .. } => ViewKind::Credential,
         }
     }
 }
@@ -113,6 +128,9 @@ pub enum ViewAnswer {
     /// The answer to [`ViewQuery::Currency`]: the currency's code, `None` when `token` is not
     /// a registered currency.
     Currency(Option<String>),
+    /// The answer to [`ViewQuery::Credential`]: the hash of the credential that counts, or why
+    /// none does (no credential of the schema, revoked, expired, ...).
+    Credential(Result<B256, String>),
 }
 
 /// A role the committee grants and revokes by proposal; other modules ask whether an account

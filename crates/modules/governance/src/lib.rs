@@ -27,7 +27,8 @@ use alloy_primitives::{Address, Bytes, U256, address};
 use alloy_sol_types::{SolCall, SolInterface, SolValue};
 use banyan_module_api::{
     GenesisContext, GenesisError, GuardedCall, ModuleCallContext, ModuleError, ModuleState,
-    NativeModule, Role, ScreenedTx, ViewAnswer, ViewKind, ViewQuery, bad_call, gas, slots::Word,
+    NativeModule, Role, ScreenedTx, ViewAnswer, ViewKind, ViewQuery, bad_call, failure_reason, gas,
+    slots::Word,
 };
 use layout::{ProposalFields, ProposalRecord, RulesWord};
 
@@ -638,6 +639,10 @@ enum Action {
         token: Address,
         rate: u128,
     },
+    ModuleCall {
+        module: Address,
+        data: Vec<u8>,
+    },
 }
 
 /// The highest gas rate the committee may set: 10^30 smallest units per native coin.
@@ -698,7 +703,63 @@ fn check_gas_rate(
 const KINDS: &str = "AddGovernor (1), RemoveGovernor (2), SetWeight (3), SetRules (4), \
      GrantRole (5), RevokeRole (6), Freeze (7), Unfreeze (8), SetPermission (9), \
      SetContractAdmin (10), AddValidator (11), RemoveValidator (12), SetValidatorPower (13), \
-     SetChainParameter (14), RevokeCertificate (15), SetGasRate (16)";
+     SetChainParameter (14), RevokeCertificate (15), SetGasRate (16), ModuleCall (17)";
+
+/// Whether a `ModuleCall` could be made now: the call is made and undone, whatever its outcome.
+fn try_module_call(
+    ctx: &ModuleCallContext,
+    state: &mut ModuleState<'_>,
+    module: Address,
+    data: &[u8],
+) -> Result<Result<(), String>, ModuleError> {
+    // A revert whose data no module emits: the trial succeeded and its effects are discarded.
+    const TRIAL_PASSED: &[u8] = b"governance: trial call passed";
+    let trial = state.atomically(|state| {
+        module_call(ctx, state, module, data)?.map_err(ModuleError::revert)?;
+        Err::<(), _>(ModuleError::Revert(Bytes::from_static(TRIAL_PASSED)))
+    });
+    match trial {
+        Err(ModuleError::Revert(data)) if data.as_ref() == TRIAL_PASSED => Ok(Ok(())),
+        Err(ModuleError::Revert(data)) => Ok(Err(failure_reason(&data, MAX_REASON_BYTES))),
+        Err(other) => Err(other),
+        Ok(()) => Ok(Ok(())),
+    }
+}
+
+/// Makes a `ModuleCall` as the committee: `Ok(Err(reason))` when the module refused it or it
+/// ran out of gas (its effects are then undone), so that a passed proposal whose call fails is
+/// recorded as failed with the module's reason instead of reverting the vote that passed it.
+fn module_call(
+    ctx: &ModuleCallContext,
+    state: &mut ModuleState<'_>,
+    module: Address,
+    data: &[u8],
+) -> Result<Result<(), String>, ModuleError> {
+    if module == GOVERNANCE_ADDRESS {
+        return Ok(Err(
+            "a ModuleCall cannot call Governance itself; propose the action's own kind".into(),
+        ));
+    }
+    if !state.is_module(module) {
+        return Ok(Err(format!(
+            "{module} is not a native module of this chain"
+        )));
+    }
+    if data.len() < 4 {
+        return Ok(Err(format!(
+            "the call data is {} bytes; it must start with a function selector",
+            data.len()
+        )));
+    }
+    match state.call_module(ctx, module, GOVERNANCE_ADDRESS, data) {
+        Ok(_) => Ok(Ok(())),
+        Err(ModuleError::Revert(data)) => Ok(Err(failure_reason(&data, MAX_REASON_BYTES))),
+        Err(ModuleError::OutOfGas) => Ok(Err(format!(
+            "the call to {module} ran out of gas; send the transaction with more gas"
+        ))),
+        Err(other) => Err(other),
+    }
+}
 
 fn decode_payload<T: SolValue + From<<T::SolType as alloy_sol_types::SolType>::RustType>>(
     payload: &[u8],
@@ -822,6 +883,14 @@ impl Action {
                     rate: rate.unitsPerCoin,
                 }
             }
+            17 => {
+                let call: IGovernance::ModuleCall =
+                    decode_payload(payload, "ModuleCall(address, bytes)")?;
+                Self::ModuleCall {
+                    module: call.module,
+                    data: call.data.to_vec(),
+                }
+            }
             other => return Err(format!("unknown proposal kind {other}; kinds are {KINDS}")),
         })
     }
@@ -829,7 +898,11 @@ impl Action {
     /// Whether the action can be applied to the state as it is now: `Ok(Err(reason))` when it
     /// cannot. Checked when the proposal is made and again when it passes, so that applying it
     /// cannot fail half-way.
-    fn check(&self, state: &mut ModuleState<'_>) -> Result<Result<(), String>, ModuleError> {
+    fn check(
+        &self,
+        ctx: &ModuleCallContext,
+        state: &mut ModuleState<'_>,
+    ) -> Result<Result<(), String>, ModuleError> {
         let refusal = |reason: Option<String>| reason.map_or(Ok(()), Err);
         Ok(match self {
             Self::AddGovernor { governor, weight } => {
@@ -979,6 +1052,7 @@ impl Action {
                 }
             }
             Self::SetGasRate { token, rate } => check_gas_rate(state, *token, *rate)?,
+            Self::ModuleCall { module, data } => try_module_call(ctx, state, *module, data)?,
             Self::SetChainParameter { parameter, value } => {
                 match params::check(*parameter, *value) {
                     Err(reason) => Err(reason),
@@ -1130,6 +1204,8 @@ impl Action {
                     proposal: id,
                 })
             }
+            // `settle` makes the call (`module_call`), since only it can record a failure.
+            Self::ModuleCall { .. } => Ok(()),
             Self::AddGovernor { .. }
             | Self::RemoveGovernor { .. }
             | Self::SetWeight { .. }
@@ -1280,7 +1356,7 @@ fn propose(
     check_text("description", &call.description, MAX_DESCRIPTION_BYTES)?;
     let action = Action::decode(kind, &call.payload, ctx.suite)
         .map_err(|e| ModuleError::revert(format!("Governance: {e}")))?;
-    if let Err(reason) = action.check(state)? {
+    if let Err(reason) = action.check(ctx, state)? {
         return Err(ModuleError::revert(format!(
             "Governance: this proposal could not be applied now: {reason}"
         )));
@@ -1438,7 +1514,15 @@ fn settle(
     let record = ProposalRecord::new(id);
     remove_open(state, id)?;
     fields.closed_at = ctx.block_number;
-    match action.check(state)? {
+    let outcome = match &action {
+        // The call is its own check and its own effect: made once, it applies or says why not.
+        Action::ModuleCall { module, data } => module_call(ctx, state, *module, data)?,
+        _ => match action.check(ctx, state)? {
+            Ok(()) => action.apply(ctx, state, id).map(Ok)?,
+            refused => refused,
+        },
+    };
+    match outcome {
         Err(reason) => {
             fields.status = status::FAILED;
             record.write_fields(state, fields)?;
@@ -1450,7 +1534,6 @@ fn settle(
             })
         }
         Ok(()) => {
-            action.apply(ctx, state, id)?;
             fields.status = status::EXECUTED;
             record.write_fields(state, fields)?;
             state.emit(&IGovernance::ProposalExecuted { id })?;
