@@ -1,9 +1,9 @@
 //! The DID registry: `did:banyan:<chain id>:<address>`, one per account.
 //!
-//! A DID's record is the ABI encoding of `IIdentity.Did`, stored as one byte string
-//! ([`crate::layout::did`]): a change reads it, edits it and writes it back, so that every
-//! update is one bounded, whole-record write and a verifier decodes one structure. Who may do
-//! what:
+//! A DID's record is a head word, its times, its controllers, and four words per key and three
+//! byte strings per service ([`crate::layout`]). A change reads the record, edits it and writes
+//! it back: words that do not change cost a read, so adding a key writes that key and the head.
+//! Who may do what:
 //!
 //! - the account itself creates its DID, proving the key is its own (the address derives from
 //!   it); it is the first controller;
@@ -15,9 +15,11 @@
 
 use crate::{IIdentity, layout, text};
 use alloy_primitives::{Address, Bytes};
-use alloy_sol_types::SolValue;
 use banyan_crypto::Suite;
-use banyan_module_api::{ModuleCallContext, ModuleError, ModuleState};
+use banyan_module_api::{
+    ModuleCallContext, ModuleError, ModuleState,
+    slots::{Packer, Word},
+};
 
 /// Most keys one DID holds.
 pub const MAX_METHODS: usize = 8;
@@ -25,8 +27,6 @@ pub const MAX_METHODS: usize = 8;
 pub const MAX_SERVICES: usize = 8;
 /// Most controllers one DID has.
 pub const MAX_CONTROLLERS: usize = 4;
-/// The largest stored record, in bytes: a DID at every bound above fits (tested).
-pub const MAX_RECORD_BYTES: usize = 12 * 1024;
 
 /// Relationship bits of a verification method.
 pub mod relationship {
@@ -67,32 +67,150 @@ pub fn read(
     state: &mut ModuleState<'_>,
     did: Address,
 ) -> Result<Option<IIdentity::Did>, ModuleError> {
-    let bytes = state.load_bytes(layout::did(did), MAX_RECORD_BYTES)?;
-    if bytes.is_empty() {
+    let Some(head) = layout::DidHead::read(state, did)? else {
         return Ok(None);
+    };
+    let base = layout::did(did);
+    let mut controllers = Vec::with_capacity(usize::from(head.controllers));
+    for i in 0..u64::from(head.controllers) {
+        controllers.push(state.sload(base.offset(2 + i))?.unpack().address());
     }
-    IIdentity::Did::abi_decode(&bytes).map(Some).map_err(|e| {
+    let mut methods = Vec::with_capacity(usize::from(head.methods));
+    for i in 0..head.methods {
+        methods.push(read_method(state, did, i)?);
+    }
+    let mut services = Vec::with_capacity(usize::from(head.services));
+    for i in 0..head.services {
+        let slot = layout::service(did, i);
+        let fragment = state.load_bytes(slot, text::MAX_FRAGMENT_BYTES)?;
+        let service_type = state.load_bytes(slot.offset(1), text::MAX_SERVICE_TYPE_BYTES)?;
+        let endpoint = state.load_bytes(slot.offset(2), text::MAX_ENDPOINT_BYTES)?;
+        services.push(IIdentity::Service {
+            fragment: String::from_utf8_lossy(&fragment).into_owned(),
+            serviceType: String::from_utf8_lossy(&service_type).into_owned(),
+            endpoint: String::from_utf8_lossy(&endpoint).into_owned(),
+        });
+    }
+    Ok(Some(IIdentity::Did {
+        account: did,
+        controllers,
+        recovery: head.recovery,
+        methods,
+        services,
+        createdAt: head.created_at,
+        updatedAt: head.updated_at,
+        createdBlock: head.created_block,
+        updatedBlock: head.updated_block,
+        version: head.version,
+        deactivated: head.deactivated,
+    }))
+}
+
+fn read_method(
+    state: &mut ModuleState<'_>,
+    did: Address,
+    index: u8,
+) -> Result<IIdentity::VerificationMethod, ModuleError> {
+    let slot = layout::method(did, index);
+    let mut head = state.sload(slot)?.unpack();
+    let key_type = head.u8();
+    let relationships = head.u8();
+    let fragment_len = usize::from(head.u8()).min(text::MAX_FRAGMENT_BYTES);
+    let fragment = state.sload_b256(slot.offset(1))?;
+    let key_type = IIdentity::KeyType::try_from(key_type).map_err(|_| {
         ModuleError::Invariant(format!(
-            "Identity: the stored DID of {did} does not decode: {e}"
+            "Identity: key {index} of the DID of {did} has unknown type {key_type}"
         ))
+    })?;
+    let mut key = state.sload_b256(slot.offset(2))?.to_vec();
+    if key_type != IIdentity::KeyType::Ed25519 {
+        key.extend_from_slice(state.sload_b256(slot.offset(3))?.as_slice());
+    }
+    Ok(IIdentity::VerificationMethod {
+        fragment: String::from_utf8_lossy(&fragment[..fragment_len]).into_owned(),
+        keyType: key_type,
+        publicKey: key.into(),
+        relationships,
     })
 }
 
 /// Whether `did` exists and is not deactivated.
 pub fn is_active(state: &mut ModuleState<'_>, did: Address) -> Result<bool, ModuleError> {
-    Ok(read(state, did)?.is_some_and(|record| !record.deactivated))
+    Ok(layout::DidHead::read(state, did)?.is_some_and(|head| !head.deactivated))
 }
 
+/// Writes `record`, clearing what a longer earlier version used (unchanged words cost a read).
 fn write(state: &mut ModuleState<'_>, record: &IIdentity::Did) -> Result<(), ModuleError> {
-    let bytes = record.abi_encode();
-    if bytes.len() > MAX_RECORD_BYTES {
-        return Err(ModuleError::Invariant(format!(
-            "Identity: the DID of {} encodes to {} bytes, above {MAX_RECORD_BYTES}",
-            record.account,
-            bytes.len()
-        )));
+    let did = record.account;
+    let old = layout::DidHead::read(state, did)?;
+    let (old_controllers, old_methods, old_services) =
+        old.map_or((0, 0, 0), |h| (h.controllers, h.methods, h.services));
+    let count = |n: usize, max: usize, what: &str| {
+        u8::try_from(n).ok().filter(|n| usize::from(*n) <= max).ok_or_else(|| {
+            ModuleError::Invariant(format!("Identity: the DID of {did} has {n} {what}"))
+        })
+    };
+    let head = layout::DidHead {
+        recovery: record.recovery,
+        version: record.version,
+        deactivated: record.deactivated,
+        controllers: count(record.controllers.len(), MAX_CONTROLLERS, "controllers")?,
+        methods: count(record.methods.len(), MAX_METHODS, "keys")?,
+        services: count(record.services.len(), MAX_SERVICES, "services")?,
+        created_at: record.createdAt,
+        updated_at: record.updatedAt,
+        created_block: record.createdBlock,
+        updated_block: record.updatedBlock,
+    };
+    head.write(state, did)?;
+    let base = layout::did(did);
+    for i in 0..old_controllers.max(head.controllers) {
+        let word = record
+            .controllers
+            .get(usize::from(i))
+            .map_or(Word::ZERO, |c| Packer::new().address(*c).word());
+        state.sstore(base.offset(2 + u64::from(i)), word)?;
     }
-    state.store_bytes(layout::did(record.account), &bytes)
+    for i in 0..old_methods.max(head.methods) {
+        let slot = layout::method(did, i);
+        let words = match record.methods.get(usize::from(i)) {
+            Some(method) => method_words(method),
+            None => [Word::ZERO; 4],
+        };
+        for (n, word) in words.into_iter().enumerate() {
+            state.sstore(slot.offset(n as u64), word)?;
+        }
+    }
+    for i in 0..old_services.max(head.services) {
+        let slot = layout::service(did, i);
+        let service = record.services.get(usize::from(i));
+        let field = |f: fn(&IIdentity::Service) -> &String| {
+            service.map(|s| f(s).as_bytes().to_vec()).unwrap_or_default()
+        };
+        state.store_bytes(slot, &field(|s| &s.fragment))?;
+        state.store_bytes(slot.offset(1), &field(|s| &s.serviceType))?;
+        state.store_bytes(slot.offset(2), &field(|s| &s.endpoint))?;
+    }
+    Ok(())
+}
+
+/// A key's four words: type ‖ relationships ‖ fragment length, the fragment, the key (two
+/// words; the second zero for Ed25519).
+fn method_words(method: &IIdentity::VerificationMethod) -> [Word; 4] {
+    let head = Packer::new()
+        .u8(method.keyType as u8)
+        .u8(method.relationships)
+        .u8(method.fragment.len() as u8)
+        .word();
+    let padded = |bytes: &[u8]| {
+        let mut word = [0u8; 32];
+        let n = bytes.len().min(32);
+        word[..n].copy_from_slice(&bytes[..n]);
+        Word::from(alloy_primitives::B256::new(word))
+    };
+    let key = method.publicKey.as_ref();
+    let second = if key.len() > 32 { padded(&key[32..]) } else { Word::ZERO };
+    [head, padded(method.fragment.as_bytes()), padded(key), second]
 }
 
 /// Checks `key` is a valid key of `key_type` on a chain of `suite`.

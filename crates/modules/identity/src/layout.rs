@@ -4,7 +4,12 @@
 //!
 //! | record | slot | content |
 //! |---|---|---|
-//! | DID of account `a` | `keccak256("identity.did" ‖ 0x00 ‖ a)` | byte string: the ABI encoding of `IIdentity.Did` |
+//! | DID of account `a` | `D = keccak256("identity.did" ‖ 0x00 ‖ a)` | recovery (20) ‖ version (4) ‖ deactivated (1) ‖ controllers (1) ‖ keys (1) ‖ services (1) ‖ `0x01` |
+//! | | `D+1` | created at (8) ‖ updated at (8) ‖ created block (8) ‖ updated block (8) |
+//! | | `D+2` to `D+5` | controller `i` (20), as many as there are |
+//! | key `i` of `a` | `M = keccak256("identity.method" ‖ 0x00 ‖ a ‖ i)` | key type (1) ‖ relationships (1) ‖ fragment length (1) |
+//! | | `M+1`, `M+2`, `M+3` | the fragment (zero-padded); the key (64 bytes `x ‖ y`, or 32 bytes Ed25519 in `M+2`) |
+//! | service `i` of `a` | `V = keccak256("identity.service" ‖ 0x00 ‖ a ‖ i)` | byte strings at `V`, `V+1`, `V+2`: fragment, type, endpoint |
 //! | authority issuer `a` | `keccak256("identity.issuer" ‖ 0x00 ‖ a)` | byte string: the ABI encoding of `IIdentity.Issuer` |
 //! | `a` admitted for type `t` | `keccak256("identity.authority" ‖ 0x00 ‖ a ‖ t)` | 1 |
 //! | the issuers | `keccak256("identity.issuers" ‖ 0x00)` | list of addresses (as `bytes32[]`) |
@@ -36,6 +41,97 @@ const PRESENT: u8 = 1;
 /// The slot of a DID's record.
 pub fn did(account: Address) -> Slot {
     Slot::named("identity.did", account.as_slice())
+}
+
+/// Key `index` of `account`'s DID.
+pub fn method(account: Address, index: u8) -> Slot {
+    let mut key = account.to_vec();
+    key.push(index);
+    Slot::named("identity.method", &key)
+}
+
+/// Service `index` of `account`'s DID.
+pub fn service(account: Address, index: u8) -> Slot {
+    let mut key = account.to_vec();
+    key.push(index);
+    Slot::named("identity.service", &key)
+}
+
+/// The head of a DID's record (slots `D` and `D+1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DidHead {
+    /// The recovery account (zero: none).
+    pub recovery: Address,
+    /// 1 at creation, one more per change.
+    pub version: u32,
+    /// Deactivated, for good.
+    pub deactivated: bool,
+    /// Controllers listed.
+    pub controllers: u8,
+    /// Keys held.
+    pub methods: u8,
+    /// Services listed.
+    pub services: u8,
+    /// The timestamp of the block that created it.
+    pub created_at: u64,
+    /// The timestamp of the block that last changed it.
+    pub updated_at: u64,
+    /// The block that created it.
+    pub created_block: u64,
+    /// The block that last changed it.
+    pub updated_block: u64,
+}
+
+impl DidHead {
+    /// Reads the head of `account`'s DID; `None` when it was never created.
+    pub fn read(state: &mut ModuleState<'_>, account: Address) -> Result<Option<Self>, ModuleError> {
+        let base = did(account);
+        let mut head = state.sload(base)?.unpack();
+        let recovery = head.address();
+        let version = head.u32();
+        let deactivated = head.u8() != 0;
+        let controllers = head.u8();
+        let methods = head.u8();
+        let services = head.u8();
+        if head.u8() != PRESENT {
+            return Ok(None);
+        }
+        let mut times = state.sload(base.offset(1))?.unpack();
+        Ok(Some(Self {
+            recovery,
+            version,
+            deactivated,
+            controllers,
+            methods,
+            services,
+            created_at: times.u64(),
+            updated_at: times.u64(),
+            created_block: times.u64(),
+            updated_block: times.u64(),
+        }))
+    }
+
+    /// Writes the head of `account`'s DID.
+    pub fn write(&self, state: &mut ModuleState<'_>, account: Address) -> Result<(), ModuleError> {
+        let base = did(account);
+        let head = Packer::new()
+            .address(self.recovery)
+            .u32(self.version)
+            .u8(u8::from(self.deactivated))
+            .u8(self.controllers)
+            .u8(self.methods)
+            .u8(self.services)
+            .u8(PRESENT)
+            .word();
+        state.sstore(base, head)?;
+        let times = Packer::new()
+            .u64(self.created_at)
+            .u64(self.updated_at)
+            .u64(self.created_block)
+            .u64(self.updated_block)
+            .word();
+        state.sstore(base.offset(1), times)
+    }
 }
 
 /// The slot of an authority issuer's record.

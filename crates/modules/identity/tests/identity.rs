@@ -16,7 +16,8 @@ use banyan_module_governance::{GOVERNANCE_ADDRESS, Governance, GovernanceParams,
 use banyan_module_identity::{
     IDENTITY_ADDRESS, IIdentity, Identity,
     credentials::LIST_BITS,
-    did::{MAX_CONTROLLERS, MAX_METHODS, MAX_RECORD_BYTES, MAX_SERVICES},
+    layout,
+    did::{MAX_CONTROLLERS, MAX_METHODS, MAX_SERVICES},
     schemas::schema_id,
 };
 use std::sync::Arc;
@@ -542,7 +543,7 @@ fn the_recovery_account_replaces_lost_controllers_and_deactivation_is_final() {
 }
 
 #[test]
-fn a_did_at_every_bound_fits_its_record() {
+fn a_did_at_every_bound_reads_back_as_written() {
     let mut chain = Chain::new(&[G1]);
     let alice = person(1);
     chain.create(alice);
@@ -604,7 +605,46 @@ fn a_did_at_every_bound_fits_its_record() {
     let record = chain.did(alice.address);
     assert_eq!(record.methods.len(), MAX_METHODS);
     assert_eq!(record.services.len(), MAX_SERVICES);
-    assert!(record.abi_encode().len() <= MAX_RECORD_BYTES);
+    assert_eq!(record.controllers, controllers);
+    for i in 1..MAX_METHODS {
+        assert_eq!(record.methods[i].fragment, format!("{i:0>32}"));
+        assert_eq!(record.methods[i].publicKey.as_ref(), [i as u8; 32].as_slice());
+        assert_eq!(record.methods[i].relationships, 31);
+    }
+    assert_eq!(record.services[7].endpoint, format!("https://{}", "e".repeat(248)));
+    // Removing from the middle keeps the order and clears what the last entry used.
+    chain
+        .send(
+            alice.address,
+            IIdentity::removeVerificationMethodCall {
+                did: alice.address,
+                fragment: format!("{:0>32}", 3),
+            },
+        )
+        .unwrap();
+    chain
+        .send(
+            alice.address,
+            IIdentity::removeServiceCall {
+                did: alice.address,
+                fragment: format!("s{:0>31}", 0),
+            },
+        )
+        .unwrap();
+    let after = chain.did(alice.address);
+    let mut expected_methods = record.methods.clone();
+    expected_methods.remove(3);
+    let mut expected_services = record.services.clone();
+    expected_services.remove(0);
+    assert_eq!(after.methods, expected_methods);
+    assert_eq!(after.services, expected_services);
+    let storage = &chain.backend.storage[&IDENTITY_ADDRESS];
+    for n in 0..4 {
+        let slot = layout::method(alice.address, MAX_METHODS as u8 - 1).offset(n);
+        assert!(!storage.contains_key(&slot.0), "word {n} of the old last key is cleared");
+    }
+    let last_service = layout::service(alice.address, MAX_SERVICES as u8 - 1);
+    assert!(!storage.contains_key(&last_service.0));
 }
 
 #[test]
@@ -1109,3 +1149,4 @@ fn a_deactivated_subject_or_issuer_did_voids_the_check() {
     assert_eq!(record.subject, k.customer.address);
     assert_eq!(record.issuer, k.bank.address);
 }
+
