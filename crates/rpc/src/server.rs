@@ -220,6 +220,7 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     crate::namespaces::banyan::register(m)?;
     crate::namespaces::audit::register(m)?;
     crate::namespaces::payments::register(m)?;
+    crate::namespaces::identity::register(m)?;
     crate::namespaces::subscribe::register(m)
 }
 

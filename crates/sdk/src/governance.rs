@@ -114,6 +114,13 @@ pub enum ProposalAction {
         /// Its smallest units per native coin (10^18 wei) of gas fee.
         units_per_coin: u128,
     },
+    /// Call a native module as the committee (e.g. Identity's `admitIssuer`).
+    ModuleCall {
+        /// The module's address.
+        module: Address,
+        /// The ABI call data.
+        data: Bytes,
+    },
 }
 
 impl ProposalAction {
@@ -195,6 +202,10 @@ impl ProposalAction {
                     unitsPerCoin: units_per_coin,
                 }
                 .abi_encode(),
+            ),
+            Self::ModuleCall { module, data } => (
+                Kind::ModuleCall,
+                IGovernance::ModuleCall { module, data }.abi_encode(),
             ),
         }
     }
@@ -333,6 +344,7 @@ pub fn kind_name(kind: Kind) -> &'static str {
         Kind::SetChainParameter => "set-parameter",
         Kind::RevokeCertificate => "revoke-certificate",
         Kind::SetGasRate => "set-gas-rate",
+        Kind::ModuleCall => "module-call",
         _ => "none",
     }
 }

@@ -146,9 +146,12 @@ fn write(state: &mut ModuleState<'_>, record: &IIdentity::Did) -> Result<(), Mod
     let (old_controllers, old_methods, old_services) =
         old.map_or((0, 0, 0), |h| (h.controllers, h.methods, h.services));
     let count = |n: usize, max: usize, what: &str| {
-        u8::try_from(n).ok().filter(|n| usize::from(*n) <= max).ok_or_else(|| {
-            ModuleError::Invariant(format!("Identity: the DID of {did} has {n} {what}"))
-        })
+        u8::try_from(n)
+            .ok()
+            .filter(|n| usize::from(*n) <= max)
+            .ok_or_else(|| {
+                ModuleError::Invariant(format!("Identity: the DID of {did} has {n} {what}"))
+            })
     };
     let head = layout::DidHead {
         recovery: record.recovery,
@@ -185,7 +188,9 @@ fn write(state: &mut ModuleState<'_>, record: &IIdentity::Did) -> Result<(), Mod
         let slot = layout::service(did, i);
         let service = record.services.get(usize::from(i));
         let field = |f: fn(&IIdentity::Service) -> &String| {
-            service.map(|s| f(s).as_bytes().to_vec()).unwrap_or_default()
+            service
+                .map(|s| f(s).as_bytes().to_vec())
+                .unwrap_or_default()
         };
         state.store_bytes(slot, &field(|s| &s.fragment))?;
         state.store_bytes(slot.offset(1), &field(|s| &s.serviceType))?;
@@ -209,8 +214,17 @@ fn method_words(method: &IIdentity::VerificationMethod) -> [Word; 4] {
         Word::from(alloy_primitives::B256::new(word))
     };
     let key = method.publicKey.as_ref();
-    let second = if key.len() > 32 { padded(&key[32..]) } else { Word::ZERO };
-    [head, padded(method.fragment.as_bytes()), padded(key), second]
+    let second = if key.len() > 32 {
+        padded(&key[32..])
+    } else {
+        Word::ZERO
+    };
+    [
+        head,
+        padded(method.fragment.as_bytes()),
+        padded(key),
+        second,
+    ]
 }
 
 /// Checks `key` is a valid key of `key_type` on a chain of `suite`.

@@ -84,7 +84,10 @@ pub struct DidHead {
 
 impl DidHead {
     /// Reads the head of `account`'s DID; `None` when it was never created.
-    pub fn read(state: &mut ModuleState<'_>, account: Address) -> Result<Option<Self>, ModuleError> {
+    pub fn read(
+        state: &mut ModuleState<'_>,
+        account: Address,
+    ) -> Result<Option<Self>, ModuleError> {
         let base = did(account);
         let mut head = state.sload(base)?.unpack();
         let recovery = head.address();

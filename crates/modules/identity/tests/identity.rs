@@ -16,8 +16,8 @@ use banyan_module_governance::{GOVERNANCE_ADDRESS, Governance, GovernanceParams,
 use banyan_module_identity::{
     IDENTITY_ADDRESS, IIdentity, Identity,
     credentials::LIST_BITS,
-    layout,
     did::{MAX_CONTROLLERS, MAX_METHODS, MAX_SERVICES},
+    layout,
     schemas::schema_id,
 };
 use std::sync::Arc;
@@ -608,10 +608,16 @@ fn a_did_at_every_bound_reads_back_as_written() {
     assert_eq!(record.controllers, controllers);
     for i in 1..MAX_METHODS {
         assert_eq!(record.methods[i].fragment, format!("{i:0>32}"));
-        assert_eq!(record.methods[i].publicKey.as_ref(), [i as u8; 32].as_slice());
+        assert_eq!(
+            record.methods[i].publicKey.as_ref(),
+            [i as u8; 32].as_slice()
+        );
         assert_eq!(record.methods[i].relationships, 31);
     }
-    assert_eq!(record.services[7].endpoint, format!("https://{}", "e".repeat(248)));
+    assert_eq!(
+        record.services[7].endpoint,
+        format!("https://{}", "e".repeat(248))
+    );
     // Removing from the middle keeps the order and clears what the last entry used.
     chain
         .send(
@@ -641,7 +647,10 @@ fn a_did_at_every_bound_reads_back_as_written() {
     let storage = &chain.backend.storage[&IDENTITY_ADDRESS];
     for n in 0..4 {
         let slot = layout::method(alice.address, MAX_METHODS as u8 - 1).offset(n);
-        assert!(!storage.contains_key(&slot.0), "word {n} of the old last key is cleared");
+        assert!(
+            !storage.contains_key(&slot.0),
+            "word {n} of the old last key is cleared"
+        );
     }
     let last_service = layout::service(alice.address, MAX_SERVICES as u8 - 1);
     assert!(!storage.contains_key(&last_service.0));
@@ -1149,4 +1158,3 @@ fn a_deactivated_subject_or_issuer_did_voids_the_check() {
     assert_eq!(record.subject, k.customer.address);
     assert_eq!(record.issuer, k.bank.address);
 }
-

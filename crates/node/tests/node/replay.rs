@@ -11,7 +11,9 @@ use alloy_sol_types::SolCall;
 use banyan_crypto::{SecretKey, Suite};
 use banyan_module_api::slots::Word;
 use banyan_modules::evidence::layout::{AnchorRecord, Fields};
-use banyan_modules::{EVIDENCE_ADDRESS, GOVERNANCE_ADDRESS, IEvidence, IGovernance};
+use banyan_modules::{
+    EVIDENCE_ADDRESS, GOVERNANCE_ADDRESS, IDENTITY_ADDRESS, IEvidence, IGovernance, IIdentity,
+};
 use banyan_node::{DataDir, Node, NodeConfig, NodeError, dev_accounts, dev_genesis, replay};
 use banyan_primitives::{SmTxFields, sign_eth_transaction};
 use banyan_rpc::Backend;
@@ -115,6 +117,8 @@ fn build_chain(suite: Suite) -> Arc<Node> {
         .into_iter()
         .map(|a| a.address)
         .collect();
+    // Account 1's DID key: its own public key, as `createDid` requires.
+    let did_key = suite.public_key(&keys[1]).unwrap().to_bytes();
     let mut nonces = [0u64; 4];
     let mut send =
         |node: &Node, i: usize, to: Option<Address>, value: u64, data: Vec<u8>, gas: u64| {
@@ -254,6 +258,18 @@ fn build_chain(suite: Suite) -> Arc<Node> {
                     IGovernance::Kind::RemoveGovernor,
                     alloy_sol_types::SolValue::abi_encode(&addrs[0]),
                 )),
+            )),
+            // Identity: account 1 creates its DID, account 2 its recovery account.
+            6 => Some((
+                1,
+                (
+                    Some(IDENTITY_ADDRESS),
+                    IIdentity::createDidCall {
+                        publicKey: did_key.to_vec().into(),
+                        recovery: addrs[2],
+                    }
+                    .abi_encode(),
+                ),
             )),
             _ => None,
         };
@@ -664,6 +680,38 @@ async fn every_served_method_answers_meaningfully() {
         .await
         .unwrap();
     assert_eq!(history, json!({"entries": [], "next": null}));
+
+    // Identity: account 1 created its DID in block 7; account 0 has none.
+    let did1 = format!("did:banyan:{CHAIN_ID}:{a1:#x}");
+    let resolved = call("banyan_resolveDid", json!([did1])).await.unwrap();
+    let doc = &resolved["didDocument"];
+    assert_eq!(doc["id"], json!(did1));
+    assert_eq!(doc["controller"], json!([did1]));
+    assert_eq!(doc["verificationMethod"][0]["type"], json!("JsonWebKey"));
+    assert_eq!(
+        doc["verificationMethod"][0]["publicKeyJwk"]["crv"],
+        json!("secp256k1")
+    );
+    assert_eq!(doc["authentication"], json!([format!("{did1}#key-1")]));
+    assert_eq!(
+        resolved["didResolutionMetadata"],
+        json!({"contentType": "application/did"})
+    );
+    assert_eq!(resolved["didDocumentMetadata"]["versionId"], json!("1"));
+    let before = call("banyan_resolveDid", json!([did1, {"blockNumber": "0x1"}]))
+        .await
+        .unwrap();
+    assert_eq!(
+        before["didResolutionMetadata"]["error"]["type"],
+        json!("https://www.w3.org/ns/did#NOT_FOUND")
+    );
+    let did0 = format!("did:banyan:{CHAIN_ID}:0x{}", hex::encode_upper(a0));
+    let invalid = call("banyan_resolveDid", json!([did0])).await.unwrap();
+    assert_eq!(
+        invalid["didResolutionMetadata"]["error"]["type"],
+        json!("https://www.w3.org/ns/did#INVALID_DID")
+    );
+    assert_eq!(invalid["didDocument"], Value::Null);
 
     // Filters: a block filter sees the next block; a log filter sees its logs.
     let blocks = call("eth_newBlockFilter", json!([])).await.unwrap();

@@ -3,6 +3,7 @@
 pub(crate) mod audit;
 pub(crate) mod banyan;
 pub(crate) mod eth;
+pub(crate) mod identity;
 pub(crate) mod net;
 pub(crate) mod payments;
 pub(crate) mod subscribe;

@@ -1,0 +1,17 @@
+//! `banyan-identity`: the off-ledger half of identity. The ledger half is the Identity module
+//! (`banyan-module-identity`, `docs/modules/identity.md`); this crate turns its records into
+//! what W3C tools read:
+//!
+//! - [`did`]: the `did:banyan` syntax ([`Did`]), DID documents (DID 1.1) and DID resolution
+//!   results (DID Resolution 1.0), as `docs/identity/did-banyan.md` specifies.
+//!
+//! Deterministic and free of I/O: the node's RPC and the CLI call it with what they read.
+//!
+//! This crate has no cargo features.
+// Every dependency is a build cost on 2 cores: one the code does not use is removed. (Test
+// targets also see dev-dependencies, so the check runs on the library itself.)
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
+pub mod did;
+
+pub use did::{Did, ResolutionError};
