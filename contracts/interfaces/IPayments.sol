@@ -131,6 +131,8 @@ interface IPayments {
     /// @notice `account` pays gas in `token` from its next transaction on (address(0): in the
     ///         native coin again).
     event GasCurrencySet(address indexed account, address indexed token);
+    /// @notice `token`'s issuer requires credentials of schema `schemaId` (zero: no longer).
+    event KycRequirementSet(address indexed token, bytes32 schemaId);
     /// @notice `payer` paid `fee` of `token` for `gasUsed` gas at `gasPrice` wei per gas, to
     ///         `beneficiary` (the block's proposer).
     event GasPaid(
@@ -200,13 +202,23 @@ interface IPayments {
         bytes32 key
     ) external returns (uint64 id);
 
-    /// @notice Every registered currency, in registration order.
     /// @notice The caller pays the gas of its transactions in `token` from now on, at the rate
     ///         the committee set for it (`IGovernance.gasRate`), instead of the native coin;
     ///         address(0) goes back to the native coin. The transaction that calls this already
     ///         pays its gas in `token`. Refused when `token` has no gas rate.
     function setGasCurrency(address token) external;
 
+    /// @notice The currency's issuer requires, from now on, that both sides of every movement
+    ///         of `token` (payer and payee, on every path) hold a credential of schema
+    ///         `schemaId` that counts (Identity's `holdsCredential`: KYC); zero lifts the rule.
+    ///         Refused on a chain without the Identity module. (A schema nobody publishes refuses
+    ///         every movement until the issuer lifts the rule.)
+    function setKycRequirement(address token, bytes32 schemaId) external;
+
+    /// @notice The schema `token` requires of payers and payees (zero: none).
+    function kycRequirementOf(address token) external view returns (bytes32);
+
+    /// @notice Every registered currency, in registration order.
     function currencies() external view returns (Currency[] memory);
     /// @notice The currency at `token`.
     function currency(address token) external view returns (Currency memory);

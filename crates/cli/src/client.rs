@@ -38,7 +38,7 @@ pub(crate) struct SendOpts {
 }
 
 impl SendOpts {
-    fn secret(&self) -> anyhow::Result<SecretKey> {
+    pub(crate) fn secret(&self) -> anyhow::Result<SecretKey> {
         let hex = match (&self.key, &self.key_file) {
             (Some(k), _) => k.clone(),
             (None, Some(f)) => crate::account::read_key_file(f)?,

@@ -235,6 +235,30 @@ pub(crate) enum ProposeCmd {
         #[command(flatten)]
         opts: ProposeOpts,
     },
+    /// Admit an account as an authority issuer of an issuer type in the Identity module (a
+    /// ModuleCall proposal): it may then publish schemas of that type and issue credentials
+    /// under them.
+    AdmitIssuer {
+        /// The issuer's account.
+        issuer: Address,
+        /// The issuer type: lower-case letters, digits and '-' (e.g. kyc, credit,
+        /// business-licence).
+        issuer_type: String,
+        /// The issuer's name, as wallets and verifiers show it.
+        name: String,
+        #[command(flatten)]
+        opts: ProposeOpts,
+    },
+    /// Withdraw an authority issuer's type (a ModuleCall proposal): the credentials it issued
+    /// under schemas of that type stop counting.
+    RemoveIssuer {
+        /// The issuer's account.
+        issuer: Address,
+        /// The issuer type.
+        issuer_type: String,
+        #[command(flatten)]
+        opts: ProposeOpts,
+    },
     /// Change a validator's voting power.
     SetPower {
         /// The validator's address.
@@ -350,6 +374,23 @@ impl ProposeCmd {
                 power,
                 opts,
             } => (ProposalAction::SetValidatorPower { validator, power }, opts),
+            Self::AdmitIssuer {
+                issuer,
+                issuer_type,
+                name,
+                opts,
+            } => (
+                banyan_sdk::identity::admit_issuer_action(issuer, &issuer_type, &name),
+                opts,
+            ),
+            Self::RemoveIssuer {
+                issuer,
+                issuer_type,
+                opts,
+            } => (
+                banyan_sdk::identity::remove_issuer_action(issuer, &issuer_type),
+                opts,
+            ),
             // Its currency is resolved on the chain first (see `run`).
             Self::SetGasRate { .. } => bail!("set-gas-rate needs its currency resolved first"),
             Self::RevokeCertificate { serial, cert, opts } => {
@@ -686,6 +727,7 @@ fn proposal_json(p: &IGovernance::Proposal) -> Value {
         "id": p.id,
         "kind": governance::kind_name(p.kind),
         "payload": p.payload,
+        "call": module_call(p),
         "creator": p.creator,
         "description": p.description,
         "status": governance::status_name(p.status),
@@ -703,9 +745,22 @@ fn proposal_json(p: &IGovernance::Proposal) -> Value {
     })
 }
 
+/// What a ModuleCall proposal calls, in words, when the SDK knows the module's function.
+fn module_call(p: &IGovernance::Proposal) -> Option<String> {
+    if p.kind != IGovernance::Kind::ModuleCall {
+        return None;
+    }
+    let (module, data) = governance::module_call_of(&p.payload)?;
+    banyan_sdk::identity::describe_call(module, &data)
+        .or_else(|| Some(format!("call of module {module}")))
+}
+
 fn print_proposal(p: &IGovernance::Proposal) {
     println!("proposal    {}", p.id);
     println!("kind        {}", governance::kind_name(p.kind));
+    if let Some(call) = module_call(p) {
+        println!("call        {call}");
+    }
     println!("status      {}", governance::status_name(p.status));
     if !p.reason.is_empty() {
         println!("reason      {}", p.reason);

@@ -8,6 +8,7 @@ mod audit_cmd;
 mod bench;
 mod client;
 mod crypto_cmd;
+mod did_cmd;
 mod evidence_cmd;
 mod gov_cmd;
 mod init;
@@ -65,6 +66,15 @@ enum Command {
     /// Evidence (notarisation): anchor, attest, revoke, show, list and prove document hashes.
     #[command(subcommand)]
     Evidence(evidence_cmd::EvidenceCmd),
+    /// DIDs (did:banyan): create, resolve, update, rotate keys, recover, deactivate.
+    #[command(subcommand)]
+    Did(did_cmd::DidCmd),
+    /// Authority issuers the committee admitted (banyan gov propose admit-issuer).
+    #[command(subcommand)]
+    Issuer(did_cmd::IssuerCmd),
+    /// Credential schemas: register (as an authority issuer), show, list.
+    #[command(subcommand)]
+    Schema(did_cmd::SchemaCmd),
     /// Governance: propose changes to the committee and roles, vote, and read proposals.
     #[command(subcommand)]
     Gov(gov_cmd::GovCmd),
@@ -165,6 +175,9 @@ fn main() -> std::process::ExitCode {
         Command::Bench(a) => bench::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Evidence(c) => evidence_cmd::run(c),
+        Command::Did(c) => did_cmd::run_did(c),
+        Command::Issuer(c) => did_cmd::run_issuer(c),
+        Command::Schema(c) => did_cmd::run_schema(c),
         Command::Gov(c) => gov_cmd::run(c),
         Command::Role(c) => gov_cmd::run_role(c),
         Command::Audit(c) => audit_cmd::run(c),

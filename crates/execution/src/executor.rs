@@ -122,9 +122,11 @@ impl Executor {
                     // Between transactions the journal is empty: the overlay is the block's
                     // state so far.
                     let overlay: &mut Overlay<'_> = evm.ctx.db_mut();
-                    if let Some(refusal) =
-                        screen(&self.modules, overlay, &screened(tx, env.number))?
-                    {
+                    if let Some(refusal) = screen(
+                        &self.modules,
+                        overlay,
+                        &screened(tx, env.number, env.timestamp),
+                    )? {
                         execution.skipped.push((tx.hash, refusal.to_string()));
                         continue;
                     }
@@ -228,7 +230,7 @@ impl Executor {
         let Some(module) = self.modules.gas_payer().filter(|_| gas_price > 0) else {
             return Ok(Ok(None));
         };
-        let gas_tx = gas_tx(tx, env.number, gas_price);
+        let gas_tx = gas_tx(tx, env.number, env.timestamp, gas_price);
         // Between transactions the journal is empty: the overlay is the block's state so far.
         let overlay: &mut Overlay<'_> = evm.ctx.db_mut();
         let quote = match quote_gas(&self.modules, overlay, &gas_tx)? {
@@ -269,6 +271,7 @@ impl Executor {
     pub fn gas_quote(
         &self,
         block_number: u64,
+        timestamp: u64,
         state: &dyn StateReader,
         tx: &TxInput,
     ) -> Result<Result<Option<GasQuote>, Refusal>, ExecError> {
@@ -284,7 +287,7 @@ impl Executor {
         Ok(quote_gas(
             &self.modules,
             &mut overlay,
-            &gas_tx(tx, block_number, gas_price),
+            &gas_tx(tx, block_number, timestamp, gas_price),
         )?)
     }
 
@@ -294,6 +297,7 @@ impl Executor {
     pub fn screen(
         &self,
         block_number: u64,
+        timestamp: u64,
         state: &dyn StateReader,
         tx: &TxInput,
     ) -> Result<Option<Refusal>, ExecError> {
@@ -305,7 +309,7 @@ impl Executor {
         Ok(screen(
             &self.modules,
             &mut overlay,
-            &screened(tx, block_number),
+            &screened(tx, block_number, timestamp),
         )?)
     }
 
@@ -415,6 +419,7 @@ impl Executor {
             gas_limit: MIN_TX_GAS,
             gas_price: price,
             block_number: env.number,
+            timestamp: env.timestamp,
         };
         match quote_gas(&self.modules, overlay, &probe)? {
             Ok(Some(_)) => Ok(CallRequest {
@@ -599,7 +604,7 @@ fn system_call(
     result.map_err(evm_error)
 }
 
-fn gas_tx(tx: &TxInput, block_number: u64, gas_price: u128) -> GasTx<'_> {
+fn gas_tx(tx: &TxInput, block_number: u64, timestamp: u64, gas_price: u128) -> GasTx<'_> {
     GasTx {
         sender: tx.sender,
         to: tx.to,
@@ -607,16 +612,18 @@ fn gas_tx(tx: &TxInput, block_number: u64, gas_price: u128) -> GasTx<'_> {
         gas_limit: tx.gas_limit,
         gas_price,
         block_number,
+        timestamp,
     }
 }
 
-fn screened(tx: &TxInput, block_number: u64) -> ScreenedTx<'_> {
+fn screened(tx: &TxInput, block_number: u64, timestamp: u64) -> ScreenedTx<'_> {
     ScreenedTx {
         sender: tx.sender,
         to: tx.to,
         value: tx.value,
         input: &tx.data,
         block_number,
+        timestamp,
     }
 }
 

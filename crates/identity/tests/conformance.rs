@@ -21,8 +21,12 @@ fn is_idchar(b: u8) -> bool {
 /// DID Core §3.1: `did:` method-name `:` method-specific-id, idchar or pct-encoded, colons
 /// between segments, not ending with `:`.
 fn check_did(s: &str) {
-    let rest = s.strip_prefix("did:").unwrap_or_else(|| panic!("{s}: no did: prefix"));
-    let (method, id) = rest.split_once(':').unwrap_or_else(|| panic!("{s}: no method id"));
+    let rest = s
+        .strip_prefix("did:")
+        .unwrap_or_else(|| panic!("{s}: no did: prefix"));
+    let (method, id) = rest
+        .split_once(':')
+        .unwrap_or_else(|| panic!("{s}: no method id"));
     assert!(
         !method.is_empty()
             && method
@@ -30,7 +34,10 @@ fn check_did(s: &str) {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
         "{s}: method name"
     );
-    assert!(!id.is_empty() && !id.ends_with(':'), "{s}: method-specific id");
+    assert!(
+        !id.is_empty() && !id.ends_with(':'),
+        "{s}: method-specific id"
+    );
     let bytes = id.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -55,26 +62,37 @@ fn check_did(s: &str) {
 
 /// A DID URL with a fragment (RFC 3986 pchar / "/" / "?").
 fn check_did_url(s: &str) {
-    let (base, fragment) = s.split_once('#').unwrap_or_else(|| panic!("{s}: no fragment"));
+    let (base, fragment) = s
+        .split_once('#')
+        .unwrap_or_else(|| panic!("{s}: no fragment"));
     check_did(base);
     assert!(!fragment.is_empty(), "{s}: empty fragment");
     assert!(
-        fragment.bytes().all(|b| is_idchar(b)
-            || b"~!$&'()*+,;=:@/?".contains(&b)),
+        fragment
+            .bytes()
+            .all(|b| is_idchar(b) || b"~!$&'()*+,;=:@/?".contains(&b)),
         "{s}: fragment characters"
     );
 }
 
 fn check_uri(s: &str) {
-    let (scheme, rest) = s.split_once(':').unwrap_or_else(|| panic!("{s}: no scheme"));
+    let (scheme, rest) = s
+        .split_once(':')
+        .unwrap_or_else(|| panic!("{s}: no scheme"));
     assert!(
-        scheme.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        scheme
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic())
             && scheme
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)),
         "{s}: scheme"
     );
-    assert!(!rest.is_empty() && !s.bytes().any(|b| b.is_ascii_whitespace()), "{s}");
+    assert!(
+        !rest.is_empty() && !s.bytes().any(|b| b.is_ascii_whitespace()),
+        "{s}"
+    );
 }
 
 fn b64url(s: &str) -> Vec<u8> {
@@ -144,10 +162,7 @@ fn check_document(doc: &Value, did: &str) {
         check_did_url(id);
         assert!(id.starts_with(did), "{id} belongs to {did}");
         check_did(vm["controller"].as_str().expect("controller"));
-        let material: Vec<&String> = vm
-            .keys()
-            .filter(|k| k.starts_with("publicKey"))
-            .collect();
+        let material: Vec<&String> = vm.keys().filter(|k| k.starts_with("publicKey")).collect();
         assert_eq!(material.len(), 1, "{id}: exactly one key material");
         match vm["type"].as_str().expect("type") {
             "JsonWebKey" => {
@@ -162,7 +177,9 @@ fn check_document(doc: &Value, did: &str) {
                 assert_eq!(b64url(jwk["y"].as_str().unwrap()).len(), 32);
             }
             "Multikey" => {
-                let key = vm["publicKeyMultibase"].as_str().expect("publicKeyMultibase");
+                let key = vm["publicKeyMultibase"]
+                    .as_str()
+                    .expect("publicKeyMultibase");
                 let raw = bs58_decode(key.strip_prefix('z').expect("base58btc multibase"));
                 assert_eq!(&raw[..2], &[0xed, 0x01], "{id}: the ed25519-pub header");
                 assert_eq!(raw.len(), 34);
@@ -181,7 +198,10 @@ fn check_document(doc: &Value, did: &str) {
     ] {
         if let Some(list) = doc.get(relationship) {
             let list = list.as_array().expect("a relationship is a set");
-            assert!(!list.is_empty(), "{relationship} is left out rather than empty");
+            assert!(
+                !list.is_empty(),
+                "{relationship} is left out rather than empty"
+            );
             for r in list {
                 let r = r.as_str().expect("referenced by DID URL");
                 check_did_url(r);
@@ -189,7 +209,12 @@ fn check_document(doc: &Value, did: &str) {
             }
         }
     }
-    for service in doc.get("service").and_then(Value::as_array).into_iter().flatten() {
+    for service in doc
+        .get("service")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let id = service["id"].as_str().expect("service id");
         check_did_url(id);
         assert!(ids.insert(id.to_string()), "{id} is unique");
@@ -202,7 +227,10 @@ fn bs58_decode(s: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
     let mut out: Vec<u8> = Vec::new();
     for c in s.bytes() {
-        let mut carry = ALPHABET.iter().position(|a| *a == c).expect("base58 character") as u32;
+        let mut carry = ALPHABET
+            .iter()
+            .position(|a| *a == c)
+            .expect("base58 character") as u32;
         for byte in out.iter_mut().rev() {
             carry += u32::from(*byte) * 58;
             *byte = (carry & 0xff) as u8;
@@ -224,12 +252,16 @@ fn check_result(result: &Value, did: &str, deactivated: bool) {
     let o = result.as_object().expect("a result is a map");
     assert_eq!(
         o.keys().collect::<BTreeSet<_>>(),
-        ["didDocument", "didDocumentMetadata", "didResolutionMetadata"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<BTreeSet<_>>()
-            .iter()
-            .collect()
+        [
+            "didDocument",
+            "didDocumentMetadata",
+            "didResolutionMetadata"
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<BTreeSet<_>>()
+        .iter()
+        .collect()
     );
     let resolution = o["didResolutionMetadata"].as_object().expect("a map");
     assert!(!resolution.contains_key("error"));
@@ -312,7 +344,11 @@ fn documents_of_both_suites_follow_did_core_and_cid() {
         let result = did::resolved(CHAIN, &record, &FACTS);
         check_result(&result, &id, false);
         let doc = &result["didDocument"];
-        let crv = if suite == Suite::Ecdsa { "secp256k1" } else { "SM2" };
+        let crv = if suite == Suite::Ecdsa {
+            "secp256k1"
+        } else {
+            "SM2"
+        };
         assert_eq!(doc["verificationMethod"][0]["publicKeyJwk"]["crv"], crv);
         assert_eq!(doc["keyAgreement"][0], format!("{id}#ed-1"));
         assert_eq!(result["didDocumentMetadata"]["versionId"], "3");
@@ -355,10 +391,12 @@ fn failed_resolutions_carry_problem_details_and_nothing_else() {
         assert_eq!(result["didDocumentMetadata"], serde_json::json!({}));
         let problem = &result["didResolutionMetadata"]["error"];
         check_uri(problem["type"].as_str().unwrap());
-        assert!(problem["type"]
-            .as_str()
-            .unwrap()
-            .starts_with("https://www.w3.org/ns/did#"));
+        assert!(
+            problem["type"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://www.w3.org/ns/did#")
+        );
         assert!(!problem["title"].as_str().unwrap().is_empty());
         assert!(problem["detail"].is_string());
     }

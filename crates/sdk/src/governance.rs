@@ -325,6 +325,13 @@ pub async fn chain_parameters(
     view(client, IGovernance::chainParametersCall {}, at).await
 }
 
+/// The module and call data of a `ModuleCall` proposal's payload.
+pub fn module_call_of(payload: &[u8]) -> Option<(Address, Bytes)> {
+    IGovernance::ModuleCall::abi_decode(payload)
+        .ok()
+        .map(|call| (call.module, call.data))
+}
+
 /// The name of a kind, as the CLI spells it.
 pub fn kind_name(kind: Kind) -> &'static str {
     match kind {

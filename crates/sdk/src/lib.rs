@@ -19,6 +19,7 @@ mod client;
 pub mod crypto;
 pub mod evidence;
 pub mod governance;
+pub mod identity;
 pub mod multisig;
 pub mod payments;
 pub mod quantity;

@@ -101,7 +101,7 @@ fn an_account_pays_gas_in_usd_at_the_committee_rate_and_holds_no_native_coin() {
     // Before the committee sets a rate, choosing USD is refused at the pool with the reason.
     let early = choose(usd, 0);
     let refusal = executor
-        .gas_quote(3, &state, &early)
+        .gas_quote(3, 0, &state, &early)
         .unwrap()
         .expect_err("no rate yet");
     assert!(
@@ -123,7 +123,7 @@ fn an_account_pays_gas_in_usd_at_the_committee_rate_and_holds_no_native_coin() {
     // The choice pays its own gas in USD: DAVE has no native coin at all.
     assert!(
         executor
-            .gas_quote(6, &state, &early)
+            .gas_quote(6, 0, &state, &early)
             .unwrap()
             .unwrap()
             .is_some()
@@ -195,7 +195,10 @@ fn too_little_money_or_a_withdrawn_rate_refuses_at_the_pool_and_skips_in_a_block
     // 20,000,000 gas at 1 gwei may cost 20,000 cents; DAVE has less than 10,000.
     let mut greedy = pay(usd, 1, CAROL, 1);
     greedy.gas_limit = 20_000_000;
-    let refusal = executor.gas_quote(5, &state, &greedy).unwrap().unwrap_err();
+    let refusal = executor
+        .gas_quote(5, 0, &state, &greedy)
+        .unwrap()
+        .unwrap_err();
     assert!(
         refusal.reason.contains("may cost up to 20000"),
         "{}",
@@ -210,7 +213,10 @@ fn too_little_money_or_a_withdrawn_rate_refuses_at_the_pool_and_skips_in_a_block
     // The committee withdraws the rate: DAVE's next transaction is refused, naming the way out.
     run_block(&executor, &mut state, 6, &[set_rate(3, usd, 0)]);
     let next = pay(usd, 2, CAROL, 1);
-    let refusal = executor.gas_quote(7, &state, &next).unwrap().unwrap_err();
+    let refusal = executor
+        .gas_quote(7, 0, &state, &next)
+        .unwrap()
+        .unwrap_err();
     assert!(
         refusal.reason.contains("setGasCurrency(address(0))"),
         "{}",
@@ -219,7 +225,7 @@ fn too_little_money_or_a_withdrawn_rate_refuses_at_the_pool_and_skips_in_a_block
     // A transaction paying nothing for gas is not asked about.
     let mut free = next.clone();
     free.gas_price = 0;
-    assert_eq!(executor.gas_quote(7, &state, &free).unwrap(), Ok(None));
+    assert_eq!(executor.gas_quote(7, 0, &state, &free).unwrap(), Ok(None));
 }
 
 #[test]

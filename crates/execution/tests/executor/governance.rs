@@ -74,7 +74,7 @@ pub(crate) fn propose(nonce: u64, kind: IGovernance::Kind, payload: Vec<u8>) -> 
 fn a_frozen_account_is_refused_in_the_block_that_freezes_it_and_at_admission() {
     let (executor, mut state) = governed();
     let bob_pays = transfer(BOB, 0, CAROL, U256::from(7));
-    assert_eq!(executor.screen(1, &state, &bob_pays).unwrap(), None);
+    assert_eq!(executor.screen(1, 0, &state, &bob_pays).unwrap(), None);
     let execution = run_block(
         &executor,
         &mut state,
@@ -93,7 +93,7 @@ fn a_frozen_account_is_refused_in_the_block_that_freezes_it_and_at_admission() {
     );
     assert_eq!(execution.skipped, vec![(bob_pays.hash, expected.clone())]);
     assert_eq!(state.balance(CAROL), ether(10));
-    let refusal = executor.screen(2, &state, &bob_pays).unwrap().unwrap();
+    let refusal = executor.screen(2, 0, &state, &bob_pays).unwrap().unwrap();
     assert_eq!(refusal.to_string(), expected);
     // Unfrozen, BOB pays.
     run_block(

@@ -298,7 +298,7 @@ fn a_screening_module_refuses_in_the_block_and_at_admission_with_the_same_reason
     freeze.extend_from_slice(&[0u8; 12]);
     freeze.extend_from_slice(BOB.as_slice());
     let bob_pays = transfer(BOB, 0, CAROL, U256::from(7));
-    assert_eq!(executor.screen(1, &state, &bob_pays).unwrap(), None);
+    assert_eq!(executor.screen(1, 0, &state, &bob_pays).unwrap(), None);
     let execution = run_block(
         &executor,
         &mut state,
@@ -316,13 +316,13 @@ fn a_screening_module_refuses_in_the_block_and_at_admission_with_the_same_reason
     assert_eq!(state.balance(CAROL), U256::ZERO);
     // At admission, on the new head, the same module gives the same reason.
     let refusal = executor
-        .screen(2, &state, &bob_pays)
+        .screen(2, 0, &state, &bob_pays)
         .unwrap()
         .expect("refused");
     assert_eq!(refusal.to_string(), expected);
     assert_eq!(
         executor
-            .screen(2, &state, &transfer(ALICE, 1, CAROL, U256::from(1)))
+            .screen(2, 0, &state, &transfer(ALICE, 1, CAROL, U256::from(1)))
             .unwrap(),
         None
     );

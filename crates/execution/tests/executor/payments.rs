@@ -189,7 +189,7 @@ fn the_pool_refuses_a_payment_to_a_frozen_account() {
     }
     .abi_encode();
     let tx = pay_tx(BOB, 0, usd, send);
-    let refusal = executor.screen(3, &state, &tx).unwrap().unwrap();
+    let refusal = executor.screen(3, 0, &state, &tx).unwrap().unwrap();
     assert_eq!(refusal.module, "payments");
     assert!(
         refusal.reason.contains(&format!(

@@ -86,6 +86,9 @@ pub struct ScreenedTx<'a> {
     pub input: &'a [u8],
     /// The height of the block it would run in (the head's next when admitted to the pool).
     pub block_number: u64,
+    /// That block's timestamp (the head's when admitted to the pool: the next block's is not
+    /// known yet, and is not earlier).
+    pub timestamp: u64,
 }
 
 /// A transaction whose gas a module may pay instead of the native coin (see
@@ -105,6 +108,8 @@ pub struct GasTx<'a> {
     pub gas_price: u128,
     /// The height of the block it would run in (the head's next when admitted to the pool).
     pub block_number: u64,
+    /// That block's timestamp (the head's when admitted to the pool).
+    pub timestamp: u64,
 }
 
 /// A module's answer to [`NativeModule::quote_gas`]: the sender pays the transaction's gas in

@@ -4,7 +4,7 @@
 //! check of issued credentials.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use alloy_primitives::{Address, B256, Bytes, address, keccak256};
+use alloy_primitives::{Address, B256, Bytes, U256, address, keccak256};
 use alloy_sol_types::{SolCall, SolEvent, SolValue};
 use banyan_crypto::Suite;
 use banyan_module_api::{
@@ -20,6 +20,7 @@ use banyan_module_identity::{
     layout,
     schemas::schema_id,
 };
+use banyan_module_payments::{IPayments, PAYMENTS_ADDRESS, Payments};
 use std::sync::Arc;
 
 const G1: Address = address!("a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0");
@@ -64,6 +65,7 @@ impl Chain {
         registry.register(Arc::new(Governance)).unwrap();
         registry.register(Arc::new(Evidence)).unwrap();
         registry.register(Arc::new(Identity)).unwrap();
+        registry.register(Arc::new(Payments)).unwrap();
         let suite = Suite::Ecdsa;
         let secret = suite.secret_key_from_bytes(&[9; 32]).unwrap();
         let public = suite.public_key(&secret).unwrap();
@@ -77,7 +79,7 @@ impl Chain {
         };
         let mut backend = MemoryBackend::default();
         {
-            let params = GovernanceParams::equal(governors);
+            let params = GovernanceParams::equal(governors).with_every_role(governors[0]);
             let mut state =
                 ModuleState::new(&mut backend, &registry, GOVERNANCE_ADDRESS, false, u64::MAX);
             Governance
@@ -111,7 +113,8 @@ impl Chain {
         let module: &dyn NativeModule = match to {
             GOVERNANCE_ADDRESS => &Governance,
             EVIDENCE_ADDRESS => &Evidence,
-            _ => &Identity,
+            IDENTITY_ADDRESS => &Identity,
+            _ => &Payments,
         };
         let ctx = self.ctx(to, caller, false);
         self.backend
@@ -1157,4 +1160,108 @@ fn a_deactivated_subject_or_issuer_did_voids_the_check() {
     assert_eq!(record.statusIndex, LIST_BITS + 3);
     assert_eq!(record.subject, k.customer.address);
     assert_eq!(record.issuer, k.bank.address);
+}
+
+#[test]
+fn a_currency_that_requires_kyc_refuses_whoever_lacks_the_credential_and_names_it() {
+    let mut k = kyc();
+    let customer = k.customer.address;
+    let other = person(7);
+    k.chain.create(other);
+    let token = k
+        .chain
+        .call_module(
+            G1,
+            PAYMENTS_ADDRESS,
+            IPayments::registerCurrencyCall {
+                code: "CNY".into(),
+                name: "Renminbi".into(),
+                decimals: 2,
+                cap: U256::ZERO,
+            }
+            .abi_encode(),
+        )
+        .map(|out| Address::abi_decode(&out).unwrap())
+        .unwrap();
+    let require = |schema: B256| {
+        IPayments::setKycRequirementCall {
+            token,
+            schemaId: schema,
+        }
+        .abi_encode()
+    };
+    let not_issuer = k
+        .chain
+        .call_module(customer, PAYMENTS_ADDRESS, require(k.schema))
+        .unwrap_err();
+    assert!(not_issuer.contains("issuer"), "{not_issuer}");
+    k.chain
+        .call_module(G1, PAYMENTS_ADDRESS, require(k.schema))
+        .unwrap();
+    let mint = |to: Address| {
+        IPayments::mintCall {
+            token,
+            to,
+            amount: U256::from(10_000u64),
+        }
+        .abi_encode()
+    };
+    // Minting to a customer without the credential is refused, naming the schema.
+    let refused = k
+        .chain
+        .call_module(G1, PAYMENTS_ADDRESS, mint(customer))
+        .unwrap_err();
+    assert!(
+        refused.contains("requires of the payee a KYC credential of schema")
+            && refused.contains(&k.schema.to_string())
+            && refused.contains("holds no credential"),
+        "{refused}"
+    );
+    let credential = keccak256(b"customer kyc");
+    issue(&mut k, credential, 0, 0).unwrap();
+    k.chain
+        .call_module(G1, PAYMENTS_ADDRESS, mint(customer))
+        .unwrap();
+    let pay = |to: Address| {
+        IPayments::payCall {
+            token,
+            to,
+            amount: U256::from(100u64),
+            endToEndId: String::new(),
+            remittance: String::new(),
+            key: B256::ZERO,
+        }
+        .abi_encode()
+    };
+    // The payee lacks the credential.
+    let refused = k
+        .chain
+        .call_module(customer, PAYMENTS_ADDRESS, pay(other.address))
+        .unwrap_err();
+    assert!(refused.contains("of the payee"), "{refused}");
+    // The credential revoked: the customer's own payments stop.
+    k.chain
+        .send(
+            k.bank.address,
+            IIdentity::revokeCredentialCall {
+                hash: credential,
+                reason: "customer left".into(),
+            },
+        )
+        .unwrap();
+    let refused = k
+        .chain
+        .call_module(customer, PAYMENTS_ADDRESS, pay(G1))
+        .unwrap_err();
+    assert!(
+        refused.contains("of the payer") && refused.contains("revoked"),
+        "{refused}"
+    );
+    // Lifted: money moves again (the issuer G1 is the payee; no credential needed any more).
+    k.chain
+        .call_module(G1, PAYMENTS_ADDRESS, require(B256::ZERO))
+        .unwrap();
+    k.chain
+        .call_module(customer, PAYMENTS_ADDRESS, pay(G1))
+        .unwrap();
 }

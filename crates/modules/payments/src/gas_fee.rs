@@ -172,7 +172,15 @@ pub(crate) fn quote(
             b.held
         )));
     }
-    policy(state, Some(tx.sender), None, token, max_fee, Path::Gas)?;
+    policy(
+        state,
+        tx.timestamp,
+        Some(tx.sender),
+        None,
+        token,
+        max_fee,
+        Path::Gas,
+    )?;
     Ok(Some(GasQuote {
         currency: token,
         max_fee: U256::from(max_fee),
@@ -236,7 +244,7 @@ fn settle(
         beneficiary
     };
     if fee > 0 {
-        let mut ledger = Ledger::default();
+        let mut ledger = Ledger::at(ctx.timestamp);
         ledger.move_funds(state, &c, payer, to, fee)?;
         ledger.settle(ctx.block_number)?;
     }

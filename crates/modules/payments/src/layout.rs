@@ -47,6 +47,10 @@ pub(crate) fn rate_slot(base: u32, quote: u32) -> Slot {
     key.extend_from_slice(&quote.to_be_bytes());
     Slot::named("payments.rate", &key)
 }
+/// The credential schema a currency requires of payers and payees (zero: none).
+pub(crate) fn kyc_slot(token: Address) -> Slot {
+    Slot::named("payments.kyc", token.as_slice())
+}
 /// The currency number an account pays gas in (0: the native coin).
 pub(crate) fn gas_currency_slot(account: Address) -> Slot {
     Slot::named("payments.gas-currency", account.as_slice())

@@ -65,10 +65,12 @@ fn check_frozen(
     }
 }
 
-/// The policy every movement passes: neither side frozen, and the compliance hook (when a
-/// module answers it) allows it. The pool's screen and execution both call this.
+/// The policy every movement passes: neither side frozen, both sides holding the credential the
+/// currency requires (at time `now`), and the compliance hook (when a module answers it) allows
+/// it. The pool's screen and execution both call this.
 pub(crate) fn policy(
     state: &mut ModuleState<'_>,
+    now: u64,
     payer: Option<Address>,
     payee: Option<Address>,
     token: Address,
@@ -81,6 +83,7 @@ pub(crate) fn policy(
     if let Some(payee) = payee {
         check_frozen(state, payee, "payee", path)?;
     }
+    check_kyc(state, now, payer, payee, token, path)?;
     if state.answers(ViewKind::PaymentPolicy) {
         let answer = state.ask(&ViewQuery::PaymentPolicy {
             payer: payer.unwrap_or_default(),
@@ -100,6 +103,44 @@ pub(crate) fn policy(
             other => {
                 return Err(ModuleError::Invariant(format!(
                     "PaymentPolicy was answered with {other:?}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a side without the credential the currency requires (`setKycRequirement`).
+fn check_kyc(
+    state: &mut ModuleState<'_>,
+    now: u64,
+    payer: Option<Address>,
+    payee: Option<Address>,
+    token: Address,
+    path: Path,
+) -> Result<(), ModuleError> {
+    let schema = state.sload_b256(crate::layout::kyc_slot(token))?;
+    if schema == alloy_primitives::B256::ZERO || !state.answers(ViewKind::Credential) {
+        return Ok(());
+    }
+    for (side, account) in [("payer", payer), ("payee", payee)] {
+        let Some(subject) = account else { continue };
+        match state.ask(&ViewQuery::Credential {
+            subject,
+            schema,
+            at: now,
+        })? {
+            ViewAnswer::Credential(Ok(_)) => {}
+            ViewAnswer::Credential(Err(reason)) => {
+                return Err(ModuleError::revert(format!(
+                    "Payments: currency {token} requires of the {side} a KYC credential of \
+                     schema {schema}, so this {} cannot move money: {reason}",
+                    path.name()
+                )));
+            }
+            other => {
+                return Err(ModuleError::Invariant(format!(
+                    "Credential was answered with {other:?}"
                 )));
             }
         }
@@ -141,12 +182,22 @@ struct Flows {
 /// One operation's movements. Every balance change goes through it; [`Self::settle`] then
 /// checks, per currency touched, that balances changed by exactly what was minted less what was
 /// burned, and that the supply record agrees.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Ledger {
     flows: BTreeMap<u32, Flows>,
+    /// The block's time, for the policy's checks that depend on it (a credential's validity).
+    now: u64,
 }
 
 impl Ledger {
+    /// A ledger for one call in a block of timestamp `now`.
+    pub(crate) fn at(now: u64) -> Self {
+        Self {
+            flows: BTreeMap::new(),
+            now,
+        }
+    }
+
     fn flows(&mut self, currency: u32) -> &mut Flows {
         self.flows.entry(currency).or_default()
     }
@@ -207,7 +258,7 @@ impl Ledger {
         amount: u128,
         path: Path,
     ) -> Result<(), ModuleError> {
-        policy(state, Some(from), Some(to), c.token, amount, path)?;
+        policy(state, self.now, Some(from), Some(to), c.token, amount, path)?;
         self.move_funds(state, c, from, to, amount)
     }
 

@@ -216,7 +216,7 @@ impl NativeModule for Payments {
             return Ok(());
         };
         for (payer, payee, token, amount, path) in movements(tx.sender, to, tx.input, state)? {
-            policy(state, payer, payee, token, amount, path)?;
+            policy(state, tx.timestamp, payer, payee, token, amount, path)?;
         }
         Ok(())
     }
@@ -335,6 +335,33 @@ fn require_role(
             role.name()
         )))
     }
+}
+
+/// The issuer sets the credential its currency requires of both sides of every movement.
+fn set_kyc_requirement(
+    ctx: &ModuleCallContext,
+    state: &mut ModuleState<'_>,
+    token: Address,
+    schema: B256,
+) -> Result<(), ModuleError> {
+    let c = currency_at(state, token)?;
+    require_issuer(&c, ctx.caller, "set its KYC requirement")?;
+    let slot = layout::kyc_slot(token);
+    if state.sload_b256(slot)? == schema {
+        return Err(revert(format!(
+            "currency {token} already requires schema {schema}"
+        )));
+    }
+    if schema != B256::ZERO && !state.answers(ViewKind::Credential) {
+        return Err(revert(
+            "this chain runs no Identity module, so no credential can be required",
+        ));
+    }
+    state.sstore(slot, Word::from(schema))?;
+    state.emit(&IPayments::KycRequirementSet {
+        token,
+        schemaId: schema,
+    })
 }
 
 fn require_issuer(c: &CurrencyRecord, caller: Address, doing: &str) -> Result<(), ModuleError> {
@@ -503,7 +530,7 @@ fn pay(
     check_payee(state, call.to)?;
     keyed(ctx, state, call.key, input, |state| {
         let bps = fee_bps(state)?;
-        let mut ledger = Ledger::default();
+        let mut ledger = Ledger::at(ctx.timestamp);
         let id = pay_one(
             state,
             &mut ledger,
@@ -556,7 +583,7 @@ fn pay_batch(
     }
     keyed(ctx, state, call.key, input, |state| {
         let bps = fee_bps(state)?;
-        let mut ledger = Ledger::default();
+        let mut ledger = Ledger::at(ctx.timestamp);
         let mut first = 0;
         for (i, ((leg, amount), c)) in call.legs.iter().zip(amounts).zip(leg_currency).enumerate() {
             let id = pay_one(
@@ -623,6 +650,7 @@ fn place_hold(
     }
     policy(
         state,
+        ctx.timestamp,
         Some(ctx.caller),
         Some(call.payee),
         c.token,
@@ -761,7 +789,7 @@ fn capture_hold(
     let token = token_address(h.currency);
     let c = currency_at(state, token)?;
     release(state, &h)?;
-    let mut ledger = Ledger::default();
+    let mut ledger = Ledger::at(ctx.timestamp);
     let payment = pay_one(
         state,
         &mut ledger,
@@ -1001,7 +1029,7 @@ fn pay_fx(
             )));
         }
         let bps = fee_bps(state)?;
-        let mut ledger = Ledger::default();
+        let mut ledger = Ledger::at(ctx.timestamp);
         let id = pay_one(
             state,
             &mut ledger,
@@ -1134,7 +1162,15 @@ fn mint(
     require_issuer(&c, ctx.caller, "mint it")?;
     let amount = amount_of(call.amount, "amount")?;
     check_payee(state, call.to)?;
-    policy(state, None, Some(call.to), c.token, amount, Path::Mint)?;
+    policy(
+        state,
+        ctx.timestamp,
+        None,
+        Some(call.to),
+        c.token,
+        amount,
+        Path::Mint,
+    )?;
     let supply = c
         .supply
         .checked_add(amount)
@@ -1147,7 +1183,7 @@ fn mint(
                 if c.cap == 0 { u128::MAX } else { c.cap }
             ))
         })?;
-    let mut ledger = Ledger::default();
+    let mut ledger = Ledger::at(ctx.timestamp);
     ledger.credit(state, &c, call.to, amount)?;
     ledger.minted(c.index, amount);
     c.supply = supply;
@@ -1179,8 +1215,16 @@ fn burn(
     if call.from != c.issuer {
         spend_allowance(state, &c, call.from, ctx.caller, amount)?;
     }
-    policy(state, Some(call.from), None, c.token, amount, Path::Burn)?;
-    let mut ledger = Ledger::default();
+    policy(
+        state,
+        ctx.timestamp,
+        Some(call.from),
+        None,
+        c.token,
+        amount,
+        Path::Burn,
+    )?;
+    let mut ledger = Ledger::at(ctx.timestamp);
     ledger.debit(state, &c, call.from, amount)?;
     ledger.burned(c.index, amount);
     c.supply = c.supply.checked_sub(amount).ok_or_else(|| {
@@ -1329,6 +1373,13 @@ fn module_call(
             gas_fee::set_gas_currency(ctx, state, call.token)?;
             Vec::new()
         }
+        Call::setKycRequirement(call) => {
+            set_kyc_requirement(ctx, state, call.token, call.schemaId)?;
+            Vec::new()
+        }
+        Call::kycRequirementOf(call) => IPayments::kycRequirementOfCall::abi_encode_returns(
+            &state.sload_b256(layout::kyc_slot(call.token))?,
+        ),
         Call::gasCurrencyOf(call) => IPayments::gasCurrencyOfCall::abi_encode_returns(
             &gas_fee::gas_currency_of(state, call.account)?,
         ),
@@ -1511,7 +1562,7 @@ fn token_call(
         TokenCall::transfer(call) => {
             let amount = amount_of(call.value, "amount")?;
             let bps = fee_bps(state)?;
-            let mut ledger = Ledger::default();
+            let mut ledger = Ledger::at(ctx.timestamp);
             pay_one(
                 state,
                 &mut ledger,
@@ -1533,7 +1584,7 @@ fn token_call(
             if call.from != ctx.caller {
                 spend_allowance(state, &c, call.from, ctx.caller, need)?;
             }
-            let mut ledger = Ledger::default();
+            let mut ledger = Ledger::at(ctx.timestamp);
             pay_one(
                 state,
                 &mut ledger,

@@ -176,7 +176,7 @@ impl Node {
         let input = crate::executor::tx_input(&tx);
         let screened = self
             .executor
-            .screen(head.number + 1, &*view, &input)
+            .screen(head.number + 1, head.timestamp, &*view, &input)
             .map_err(BackendError::Execution)?;
         if let Some(refusal) = screened {
             return Err(SubmitError::Refused(refusal));
@@ -185,7 +185,7 @@ impl Node {
         // turn in a block.
         let gas = match self
             .executor
-            .gas_quote(head.number + 1, &*view, &input)
+            .gas_quote(head.number + 1, head.timestamp, &*view, &input)
             .map_err(BackendError::Execution)?
         {
             Ok(None) => banyan_txpool::GasPaidIn::Native,

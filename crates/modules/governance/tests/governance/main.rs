@@ -178,6 +178,7 @@ impl Chain {
             value: Default::default(),
             input,
             block_number: self.block + 1,
+            timestamp: 0,
         };
         let mut state = ModuleState::new(
             &mut self.backend,

@@ -131,6 +131,7 @@ impl Chain {
             value: U256::ZERO,
             input,
             block_number: self.block,
+            timestamp: self.time,
         };
         let mut state = ModuleState::new(
             &mut self.backend,
