@@ -34,7 +34,7 @@ pub(crate) enum KeyTypeArg {
 /// `banyan did …`
 #[derive(clap::Subcommand)]
 pub(crate) enum DidCmd {
-    /// Creates the sender's DID, did:banyan:<chain id>:<sender>, with the sender's key as #key-1.
+    /// Creates the sender's DID, `did:banyan:<chain id>:<sender>`, with the sender's key as #key-1.
     Create {
         /// An account that may replace the controllers if their keys are lost or stolen.
         #[arg(long)]
