@@ -133,11 +133,13 @@ interface IIdentity {
     /// @notice Removes a service of `did`.
     function removeService(address did, string calldata fragment) external;
 
-    /// @notice Sets the recovery account of `did` (zero for none). A controller calls.
+    /// @notice Sets the recovery account of `did` (zero for none): a controller while none is
+    ///         set, then only the recovery account itself.
     function setRecovery(address did, address recovery) external;
 
-    /// @notice The recovery account of `did` makes `controller` its only controller (when the
-    ///         controllers' keys are lost or stolen).
+    /// @notice The recovery account of `did` makes `controller` its only controller and removes
+    ///         every key (when the controllers' keys are lost or stolen); the new controller adds
+    ///         new keys.
     function recover(address did, address controller) external;
 
     /// @notice Deactivates `did` for good; a controller or the recovery account calls.
@@ -185,7 +187,8 @@ interface IIdentity {
     ///         end), with status bit `statusIndex` of the caller's lists (unused before). The
     ///         caller is an authority issuer of the schema's issuer type with an active DID, and
     ///         `subject` has an active DID. The hash is also anchored in Evidence (kind `vc`)
-    ///         as the caller when the chain runs Evidence.
+    ///         as the caller when the chain runs Evidence and nobody anchored it yet. It becomes
+    ///         the subject's credential of the schema unless one of another issuer still counts.
     function issueCredential(bytes32 hash, address subject, bytes32 schemaId, uint64 validFrom, uint64 validUntil, uint32 statusIndex) external;
 
     /// @notice Revokes a credential the caller issued, for good (its revocation bit is set, its
@@ -198,7 +201,7 @@ interface IIdentity {
     /// @notice The record of a credential; reverts when there is none.
     function getCredential(bytes32 hash) external view returns (Credential memory);
 
-    /// @notice The lowest status index the caller's lists have not used yet.
+    /// @notice One more than the highest status index `issuer` used (0 before its first).
     function nextStatusIndex(address issuer) external view returns (uint32);
 
     /// @notice `count` (at most 512) 32-byte words of `issuer`'s status list `list` of

@@ -64,6 +64,9 @@ pub enum ResolutionError {
     /// An option the resolver does not know or a bad value.
     #[error("invalid options: {0}")]
     InvalidOptions(String),
+    /// The `accept` option asks for a representation the resolver does not produce.
+    #[error("representation not supported: {0}")]
+    RepresentationNotSupported(String),
     /// The node could not read what it needed.
     #[error("internal error: {0}")]
     Internal(String),
@@ -77,6 +80,7 @@ impl ResolutionError {
             Self::MethodNotSupported(_) => "METHOD_NOT_SUPPORTED",
             Self::NotFound(_) => "NOT_FOUND",
             Self::InvalidOptions(_) => "INVALID_OPTIONS",
+            Self::RepresentationNotSupported(_) => "REPRESENTATION_NOT_SUPPORTED",
             Self::Internal(_) => "INTERNAL_ERROR",
         };
         format!("{ERROR_BASE}{name}")
@@ -88,6 +92,7 @@ impl ResolutionError {
             Self::MethodNotSupported(_) => "DID method not supported",
             Self::NotFound(_) => "DID not found",
             Self::InvalidOptions(_) => "Invalid resolution options",
+            Self::RepresentationNotSupported(_) => "Representation not supported",
             Self::Internal(_) => "Internal error",
         }
     }
@@ -98,6 +103,7 @@ impl ResolutionError {
             | Self::MethodNotSupported(d)
             | Self::NotFound(d)
             | Self::InvalidOptions(d)
+            | Self::RepresentationNotSupported(d)
             | Self::Internal(d) => d,
         }
     }

@@ -383,6 +383,7 @@ fn failed_resolutions_carry_problem_details_and_nothing_else() {
         ResolutionError::MethodNotSupported("x".into()),
         ResolutionError::NotFound("x".into()),
         ResolutionError::InvalidOptions("x".into()),
+        ResolutionError::RepresentationNotSupported("x".into()),
         ResolutionError::Internal("x".into()),
     ];
     for error in errors {

@@ -726,9 +726,10 @@ fn try_module_call(
     }
 }
 
-/// Makes a `ModuleCall` as the committee: `Ok(Err(reason))` when the module refused it or it
-/// ran out of gas (its effects are then undone), so that a passed proposal whose call fails is
-/// recorded as failed with the module's reason instead of reverting the vote that passed it.
+/// Makes a `ModuleCall` as the committee: `Ok(Err(reason))` when the module refused it (its
+/// effects are then undone), so that a passed proposal whose call fails is recorded as failed
+/// with the module's reason instead of reverting the vote that passed it. Running out of gas is
+/// an error of the transaction, not an answer: it reverts whole and can be sent again.
 fn module_call(
     ctx: &ModuleCallContext,
     state: &mut ModuleState<'_>,
@@ -754,9 +755,8 @@ fn module_call(
     match state.call_module(ctx, module, GOVERNANCE_ADDRESS, data) {
         Ok(_) => Ok(Ok(())),
         Err(ModuleError::Revert(data)) => Ok(Err(failure_reason(&data, MAX_REASON_BYTES))),
-        Err(ModuleError::OutOfGas) => Ok(Err(format!(
-            "the call to {module} ran out of gas; send the transaction with more gas"
-        ))),
+        // Out of gas is not the module's answer: the transaction that passed the proposal fails
+        // whole (its vote included) and can be sent again with more gas.
         Err(other) => Err(other),
     }
 }
@@ -1516,7 +1516,13 @@ fn settle(
     fields.closed_at = ctx.block_number;
     let outcome = match &action {
         // The call is its own check and its own effect: made once, it applies or says why not.
-        Action::ModuleCall { module, data } => module_call(ctx, state, *module, data)?,
+        // The proposal is recorded as executed first, so that the called module cannot vote on
+        // it or settle it again (through a wallet the committee holds); a failure overwrites it.
+        Action::ModuleCall { module, data } => {
+            fields.status = status::EXECUTED;
+            record.write_fields(state, fields)?;
+            module_call(ctx, state, *module, data)?
+        }
         _ => match action.check(ctx, state)? {
             Ok(()) => action.apply(ctx, state, id).map(Ok)?,
             refused => refused,

@@ -3,10 +3,10 @@
 //!
 //! Status follows the W3C Bitstring Status List: each issuer has lists of 131,072 bits per
 //! purpose (revocation, suspension); a credential takes one index when it is issued, and its
-//! bit in each list says whether it is revoked or suspended. The node serves the lists as
-//! `BitstringStatusListCredential`s built from these bits; the record of each credential keeps
+//! bit in each list says whether it is revoked or suspended. The record of each credential keeps
 //! the same facts, so that the check other modules ask ([`check_held`]) and a verifier reading
-//! the lists always agree.
+//! the lists (`statusWords`; served as `BitstringStatusListCredential`s once the credential half
+//! is built) always agree.
 
 use crate::{IIdentity, did, issuers, layout, schemas, text};
 use alloy_primitives::{Address, B256, Bytes, U256};
@@ -121,11 +121,26 @@ pub fn issue(
     if u64::from(index) >= state.sload(next)?.as_u64() {
         state.sstore(next, Word::from_u64(u64::from(index) + 1))?;
     }
-    state.sstore(
-        layout::held(call.subject, call.schemaId),
-        Word::from(call.hash),
-    )?;
-    if let Some(evidence) = state.answerer(ViewKind::EvidenceAnchor) {
+    // The subject's credential of the schema becomes this one, unless one of another issuer
+    // still counts: no issuer displaces another's valid credential (with a shorter validity, or
+    // by revoking its own).
+    let held = layout::held(call.subject, call.schemaId);
+    let current = state.sload_b256(held)?;
+    let replace = current == B256::ZERO
+        || layout::CredentialFields::read(state, current)?.is_none_or(|f| f.issuer == issuer)
+        || check_held(ctx.timestamp, state, call.subject, call.schemaId)?.is_err();
+    if replace {
+        state.sstore(held, Word::from(call.hash))?;
+    }
+    let anchored = state.answers(ViewKind::EvidenceAnchor)
+        && matches!(
+            state.ask(&ViewQuery::EvidenceAnchor { hash: call.hash })?,
+            ViewAnswer::EvidenceAnchor(Some(_))
+        );
+    // A hash someone anchored already (the issuer, or anyone who saw it first) is not anchored
+    // again, so nobody can stop an issuance by anchoring its hash first; Identity's record is
+    // what the checks read.
+    if let (Some(evidence), false) = (state.answerer(ViewKind::EvidenceAnchor), anchored) {
         // As the issuer, who asked for this call: the anchor is theirs, as if they anchored it.
         let anchor = IEvidence::anchorCall {
             hash: call.hash,
@@ -288,7 +303,7 @@ pub fn read(state: &mut ModuleState<'_>, hash: B256) -> Result<IIdentity::Creden
     })
 }
 
-/// The lowest index `issuer` has not used.
+/// One more than the highest index `issuer` used (0 before its first credential).
 pub fn next_index(state: &mut ModuleState<'_>, issuer: Address) -> Result<u32, ModuleError> {
     // Only `issue` writes it, with an index below MAX_STATUS_INDEX plus one.
     Ok(u32::try_from(state.sload(layout::next_status(issuer))?.as_u64()).unwrap_or(u32::MAX))

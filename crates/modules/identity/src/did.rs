@@ -9,8 +9,8 @@
 //!   it); it is the first controller;
 //! - a controller (an account listed in `controllers`, each with an active DID) adds, removes
 //!   and rotates keys, sets services, controllers and the recovery account, and deactivates;
-//! - the recovery account makes a new account the only controller (lost or stolen keys), or
-//!   deactivates;
+//! - the recovery account makes a new account the only controller and removes every key (lost or
+//!   stolen keys), changes the recovery account once it is named, or deactivates;
 //! - nobody changes a deactivated DID: deactivation is final.
 
 use crate::{IIdentity, layout, text};
@@ -241,12 +241,7 @@ fn check_key(suite: Suite, key_type: IIdentity::KeyType, key: &[u8]) -> Result<(
             Ok(())
         }
         other if other == suite_type => {
-            banyan_crypto::PublicKey::from_bytes(suite, key).map_err(|e| {
-                ModuleError::revert(format!(
-                    "Identity: the key is not a {} public key of 64 bytes (x ‖ y): {e}",
-                    suite.name()
-                ))
-            })?;
+            suite_public_key(suite, key)?;
             Ok(())
         }
         _ => Err(ModuleError::revert(format!(
@@ -257,6 +252,25 @@ fn check_key(suite: Suite, key_type: IIdentity::KeyType, key: &[u8]) -> Result<(
             key_type as u8
         ))),
     }
+}
+
+/// A key of the chain's suite in the one form the ledger stores: exactly 64 bytes `x ‖ y` (the
+/// crypto crate also reads `0x04 ‖ x ‖ y`, which would be stored cut short).
+fn suite_public_key(suite: Suite, key: &[u8]) -> Result<banyan_crypto::PublicKey, ModuleError> {
+    if key.len() != 64 {
+        return Err(ModuleError::revert(format!(
+            "Identity: a {} public key is given as 64 bytes (x ‖ y, without the 0x04 prefix), \
+             got {}",
+            suite.name(),
+            key.len()
+        )));
+    }
+    banyan_crypto::PublicKey::from_bytes(suite, key).map_err(|e| {
+        ModuleError::revert(format!(
+            "Identity: the key is not a {} public key of 64 bytes (x ‖ y): {e}",
+            suite.name()
+        ))
+    })
 }
 
 /// Creates the caller's DID with `public_key` as `#key-1`.
@@ -272,12 +286,7 @@ pub fn create(
             "Identity: {account} already has a DID; update it instead"
         )));
     }
-    let key = banyan_crypto::PublicKey::from_bytes(ctx.suite, public_key).map_err(|e| {
-        ModuleError::revert(format!(
-            "Identity: the key is not a {} public key of 64 bytes (x ‖ y): {e}",
-            ctx.suite.name()
-        ))
-    })?;
+    let key = suite_public_key(ctx.suite, public_key)?;
     let owner = ctx.suite.address(&key);
     if owner != account {
         return Err(ModuleError::revert(format!(
@@ -331,7 +340,9 @@ fn for_change(
             "Identity: the DID of {did} is deactivated; deactivation is final"
         )));
     }
-    let controls = record.controllers.contains(&ctx.caller);
+    // A controller is a DID: one deactivated since it was named controls nothing.
+    let controls = record.controllers.contains(&ctx.caller)
+        && (ctx.caller == did || is_active(state, ctx.caller)?);
     let recovers =
         recovery_may && record.recovery != Address::ZERO && record.recovery == ctx.caller;
     if !controls && !recovers {
@@ -622,7 +633,15 @@ pub fn set_recovery(
     did: Address,
     recovery: Address,
 ) -> Result<(), ModuleError> {
-    let mut record = for_change(ctx, state, did, false)?;
+    let mut record = for_change(ctx, state, did, true)?;
+    // Once named, the recovery account is changed only by itself: a thief holding a
+    // controller's key cannot take the way back away.
+    if record.recovery != Address::ZERO && ctx.caller != record.recovery {
+        return Err(ModuleError::revert(format!(
+            "Identity: the DID of {did} has recovery account {}; only it may change it",
+            record.recovery
+        )));
+    }
     if recovery == did {
         return Err(ModuleError::revert(
             "Identity: the recovery account must be another account than the DID's own",
@@ -663,6 +682,9 @@ pub fn recover(
     }
     check_controller(state, did, controller)?;
     record.controllers = vec![controller];
+    // The keys go with the controllers they may have been stolen with; the new controller adds
+    // new ones.
+    record.methods.clear();
     let recovery = record.recovery;
     commit(
         ctx,

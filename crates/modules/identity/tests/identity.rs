@@ -282,6 +282,19 @@ fn an_account_creates_its_own_did_with_its_own_key() {
         )
         .unwrap_err();
     assert!(short.contains("64 bytes"), "{short}");
+    // The 0x04-prefixed form of the right key is refused too: the ledger stores one form.
+    let mut prefixed = vec![4u8];
+    prefixed.extend_from_slice(&alice.key);
+    let long = chain
+        .send(
+            alice.address,
+            IIdentity::createDidCall {
+                publicKey: prefixed.into(),
+                recovery: Address::ZERO,
+            },
+        )
+        .unwrap_err();
+    assert!(long.contains("without the 0x04 prefix"), "{long}");
     chain.create(alice);
     let record = chain.did(alice.address);
     assert_eq!(record.controllers, vec![alice.address]);
@@ -478,6 +491,17 @@ fn the_recovery_account_replaces_lost_controllers_and_deactivation_is_final() {
         not_recovery.contains("not the recovery account"),
         "{not_recovery}"
     );
+    // A thief holding Alice's key (a controller) cannot take the way back away.
+    let thief = chain
+        .send(
+            alice.address,
+            IIdentity::setRecoveryCall {
+                did: alice.address,
+                recovery: Address::ZERO,
+            },
+        )
+        .unwrap_err();
+    assert!(thief.contains("only it may change it"), "{thief}");
     chain
         .send(
             guardian.address,
@@ -487,7 +511,12 @@ fn the_recovery_account_replaces_lost_controllers_and_deactivation_is_final() {
             },
         )
         .unwrap();
-    assert_eq!(chain.did(alice.address).controllers, vec![fresh.address]);
+    let recovered = chain.did(alice.address);
+    assert_eq!(recovered.controllers, vec![fresh.address]);
+    assert!(
+        recovered.methods.is_empty(),
+        "the keys go with the controllers"
+    );
     // The stolen key of Alice's own account controls nothing any more.
     let stolen = chain
         .send(
@@ -502,10 +531,12 @@ fn the_recovery_account_replaces_lost_controllers_and_deactivation_is_final() {
     chain
         .send(
             fresh.address,
-            IIdentity::rotateKeyCall {
+            IIdentity::addVerificationMethodCall {
                 did: alice.address,
-                fragment: "key-1".into(),
-                newPublicKey: person(7).key.to_vec().into(),
+                fragment: "key-2".into(),
+                keyType: IIdentity::KeyType::Secp256k1,
+                publicKey: person(7).key.to_vec().into(),
+                relationships: 1 | 2,
             },
         )
         .unwrap();
@@ -1264,4 +1295,56 @@ fn a_currency_that_requires_kyc_refuses_whoever_lacks_the_credential_and_names_i
     k.chain
         .call_module(customer, PAYMENTS_ADDRESS, pay(G1))
         .unwrap();
+}
+
+#[test]
+fn nobody_blocks_an_issuance_by_anchoring_its_hash_or_displaces_another_issuers_credential() {
+    let mut k = kyc();
+    let hash = keccak256(b"seen in the pool");
+    // Someone who saw the issuance coming anchors its hash first.
+    let stranger = person(9);
+    k.chain
+        .call_module(
+            stranger.address,
+            EVIDENCE_ADDRESS,
+            IEvidence::anchorCall {
+                hash,
+                kind: "vc".into(),
+                referenceId: String::new(),
+                metadata: Bytes::new(),
+            }
+            .abi_encode(),
+        )
+        .unwrap();
+    issue(&mut k, hash, 0, 0).unwrap();
+    assert_eq!(k.chain.ask(k.customer.address, k.schema), Ok(hash));
+    // Revoking it leaves the stranger's anchor alone (it is not the issuer's).
+    k.chain
+        .send(
+            k.bank.address,
+            IIdentity::revokeCredentialCall {
+                hash,
+                reason: "test".into(),
+            },
+        )
+        .unwrap();
+    let renewed = keccak256(b"renewed");
+    issue(&mut k, renewed, 0, 1).unwrap();
+    assert_eq!(k.chain.ask(k.customer.address, k.schema), Ok(renewed));
+    // A second bank admitted for kyc issues a short-lived credential under the same schema: the
+    // first bank's, still valid, stays the one that counts.
+    let other_bank = person(11);
+    k.chain.create(other_bank);
+    k.chain.admit(other_bank.address, "kyc");
+    let short = IIdentity::issueCredentialCall {
+        hash: keccak256(b"short"),
+        subject: k.customer.address,
+        schemaId: k.schema,
+        validFrom: START_TIME,
+        validUntil: k.chain.time + 10,
+        statusIndex: 0,
+    };
+    k.chain.send(other_bank.address, short).unwrap();
+    k.chain.time += 100;
+    assert_eq!(k.chain.ask(k.customer.address, k.schema), Ok(renewed));
 }

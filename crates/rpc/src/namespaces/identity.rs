@@ -82,7 +82,7 @@ fn resolve_did(c: &Ctx, input: &str, options: Option<&Value>) -> Result<Value, F
                 .any(|t| matches!(t.trim(), "application/did" | "*/*"))
         });
         if !ok {
-            return Err(ResolutionError::InvalidOptions(format!(
+            return Err(ResolutionError::RepresentationNotSupported(format!(
                 "accept {accept}: this resolver returns {}",
                 did::DID_MEDIA_TYPE
             ))
