@@ -3,7 +3,9 @@
 //! what W3C tools read:
 //!
 //! - [`did`]: the `did:banyan` syntax ([`Did`]), DID documents (DID 1.1) and DID resolution
-//!   results (DID Resolution 1.0), as `docs/identity/did-banyan.md` specifies.
+//!   results (DID Resolution 1.0), as `docs/identity/did-banyan.md` specifies;
+//! - [`jcs`]: the JSON Canonicalization Scheme (RFC 8785);
+//! - [`data_integrity`]: Data Integrity proofs of the `eddsa-jcs-2022` cryptosuite.
 //!
 //! Deterministic and free of I/O: the node's RPC and the CLI call it with what they read.
 //!
@@ -12,6 +14,8 @@
 // targets also see dev-dependencies, so the check runs on the library itself.)
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+pub mod data_integrity;
 pub mod did;
+pub mod jcs;
 
 pub use did::{Did, ResolutionError};
