@@ -5,7 +5,8 @@
 //! - [`did`]: the `did:banyan` syntax ([`Did`]), DID documents (DID 1.1) and DID resolution
 //!   results (DID Resolution 1.0), as `docs/identity/did-banyan.md` specifies;
 //! - [`jcs`]: the JSON Canonicalization Scheme (RFC 8785);
-//! - [`data_integrity`]: Data Integrity proofs of the `eddsa-jcs-2022` cryptosuite.
+//! - [`data_integrity`]: Data Integrity proofs of the `eddsa-jcs-2022` cryptosuite;
+//! - [`jose`]: credentials as compact JWS (VC-JOSE-COSE), `ES256K` or `SM2SM3`.
 //!
 //! Deterministic and free of I/O: the node's RPC and the CLI call it with what they read.
 //!
@@ -17,5 +18,6 @@
 pub mod data_integrity;
 pub mod did;
 pub mod jcs;
+pub mod jose;
 
 pub use did::{Did, ResolutionError};
