@@ -62,6 +62,22 @@ pub fn sign(
     payload: &Value,
 ) -> Result<String, JoseError> {
     let header = json!({"alg": algorithm(suite), "typ": typ, "cty": "vc", "kid": kid});
+    sign_with_header(suite, key, &header, payload)
+}
+
+/// A compact JWS of `payload` under `header` (whose `alg` must be the suite's).
+pub fn sign_with_header(
+    suite: Suite,
+    key: &SecretKey,
+    header: &Value,
+    payload: &Value,
+) -> Result<String, JoseError> {
+    if header["alg"].as_str() != Some(algorithm(suite)) {
+        return Err(JoseError::Algorithm(
+            header["alg"].as_str().unwrap_or_default().to_string(),
+            algorithm(suite),
+        ));
+    }
     let input = format!(
         "{}.{}",
         b64(header.to_string().as_bytes()),

@@ -6,9 +6,11 @@
 //!   results (DID Resolution 1.0), as `docs/identity/did-banyan.md` specifies;
 //! - [`jcs`]: the JSON Canonicalization Scheme (RFC 8785);
 //! - [`data_integrity`]: Data Integrity proofs of the `eddsa-jcs-2022` cryptosuite;
-//! - [`jose`]: credentials as compact JWS (VC-JOSE-COSE), `ES256K` or `SM2SM3`.
+//! - [`jose`]: credentials as compact JWS (VC-JOSE-COSE), `ES256K` or `SM2SM3`;
+//! - [`sd_jwt`]: selective disclosure (SD-JWT, `vc+sd-jwt`) with key-bound presentations.
 //!
-//! Deterministic and free of I/O: the node's RPC and the CLI call it with what they read.
+//! Free of I/O: the node's RPC and the CLI call it with what they read. Everything is
+//! deterministic but SD-JWT salts, which are random by design.
 //!
 //! This crate has no cargo features.
 // Every dependency is a build cost on 2 cores: one the code does not use is removed. (Test
@@ -19,5 +21,6 @@ pub mod data_integrity;
 pub mod did;
 pub mod jcs;
 pub mod jose;
+pub mod sd_jwt;
 
 pub use did::{Did, ResolutionError};
