@@ -94,6 +94,19 @@ pub(crate) enum CurrencyCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Require (you are the issuer) that payer and payee of every movement hold a credential of
+    /// a schema of the Identity module (KYC); `none` lifts it.
+    RequireKyc {
+        /// The currency: code or token address.
+        currency: String,
+        /// The schema's id (`banyan schema list`), or `none`.
+        schema: String,
+        #[command(flatten)]
+        send: SendOpts,
+        /// One JSON object on stdout, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Every registered currency.
     List {
         #[command(flatten)]
@@ -424,6 +437,24 @@ pub(crate) fn run_currency(cmd: CurrencyCmd) -> anyhow::Result<()> {
                 let client = Client::connect(&send.rpc).await?;
                 let (token, decimals, _) = currency_of(&client, &currency).await?;
                 let data = payments::burn_call(token, from, amount(&text, decimals)?);
+                submit(&send, data, json).await
+            }
+            CurrencyCmd::RequireKyc {
+                currency,
+                schema,
+                send,
+                json,
+            } => {
+                let schema = if schema == "none" {
+                    alloy_primitives::B256::ZERO
+                } else {
+                    schema.parse().map_err(|_| {
+                        anyhow::anyhow!("{schema:?} is neither a 32-byte schema id nor none")
+                    })?
+                };
+                let client = Client::connect(&send.rpc).await?;
+                let (token, _, _) = currency_of(&client, &currency).await?;
+                let data = payments::kyc_requirement_call(token, schema);
                 submit(&send, data, json).await
             }
             CurrencyCmd::List { read } => {

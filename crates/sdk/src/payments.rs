@@ -31,6 +31,16 @@ pub fn mint_call(token: Address, to: Address, amount: U256) -> Bytes {
         .into()
 }
 
+/// Call data of `setKycRequirement` (`schema` zero lifts the rule).
+pub fn kyc_requirement_call(token: Address, schema: B256) -> Bytes {
+    IPayments::setKycRequirementCall {
+        token,
+        schemaId: schema,
+    }
+    .abi_encode()
+    .into()
+}
+
 /// Call data of `burn`.
 pub fn burn_call(token: Address, from: Address, amount: U256) -> Bytes {
     IPayments::burnCall {
