@@ -1,9 +1,9 @@
 //! `did:banyan:<chain id>:<address>`: parsing, DID documents and resolution results
 //! (`docs/identity/did-banyan.md`).
 
+use crate::b64url;
 use alloy_primitives::{Address, B256};
 use banyan_modules::IIdentity;
-use base64::Engine as _;
 use serde_json::{Map, Value, json};
 use std::{fmt, str::FromStr};
 
@@ -193,10 +193,6 @@ pub struct ChainFacts {
     pub block_hash: B256,
     /// The chain's genesis block hash.
     pub genesis_hash: B256,
-}
-
-fn b64url(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// A UTC time to the second, as DID Resolution writes it (`2026-12-02T09:00:00Z`).

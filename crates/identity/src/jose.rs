@@ -8,8 +8,8 @@
 //! - `SM2SM3` on sm chains: SM2 with SM3 and the default user id `1234567812345678` (GB/T
 //!   32918.2), signature `r ‖ s`. Banyan's identifier: no JOSE registry has SM2.
 
+use crate::b64url as b64;
 use banyan_crypto::{PublicKey, SecretKey, Suite};
-use base64::Engine as _;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -35,13 +35,8 @@ pub enum JoseError {
     Signing(String),
 }
 
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
 fn unb64(part: &str, what: &str) -> Result<Vec<u8>, JoseError> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
+    crate::unb64url(part)
         .map_err(|e| JoseError::Malformed(format!("the {what} is not base64url: {e}")))
 }
 

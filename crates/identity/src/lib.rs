@@ -24,3 +24,15 @@ pub mod jose;
 pub mod sd_jwt;
 
 pub use did::{Did, ResolutionError};
+
+use base64::Engine as _;
+
+/// base64url without padding, as JOSE, JWKs and SD-JWT write bytes.
+pub(crate) fn b64url(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The bytes of base64url text without padding.
+pub(crate) fn unb64url(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text)
+}

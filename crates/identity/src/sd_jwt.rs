@@ -13,9 +13,9 @@
 //!   key binding (its signature by `cnf.jwk`, the verifier's `aud` and `nonce`, `sd_hash`), then
 //!   the payload with the disclosed members back in place.
 
+use crate::b64url as b64;
 use crate::jose::{self, JoseError};
 use banyan_crypto::{PublicKey, SecretKey, Suite};
-use base64::Engine as _;
 use rand::RngCore;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -40,10 +40,6 @@ pub enum SdJwtError {
     /// The key binding is missing, or made for another verifier, nonce or presentation.
     #[error("key binding: {0}")]
     KeyBinding(String),
-}
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// The digest of a disclosure (or of a presented SD-JWT, for `sd_hash`): base64url of the
@@ -172,8 +168,7 @@ pub fn present(
 }
 
 fn decode_disclosure(d: &str) -> Result<(String, String, Value), SdJwtError> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(d)
+    let bytes = crate::unb64url(d)
         .map_err(|e| SdJwtError::Malformed(format!("a disclosure is not base64url: {e}")))?;
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Array(items)) if items.len() == 3 => match (&items[0], &items[1]) {
@@ -304,8 +299,7 @@ fn holder_key(suite: Suite, payload: &Map<String, Value>) -> Result<PublicKey, S
         let text = jwk[name]
             .as_str()
             .ok_or_else(|| SdJwtError::KeyBinding(format!("cnf.jwk has no {name}")))?;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(text)
+        crate::unb64url(text)
             .ok()
             .filter(|b| b.len() == 32)
             .ok_or_else(|| {

@@ -294,11 +294,7 @@ pub fn create(
              the account whose key it names"
         )));
     }
-    if recovery == account {
-        return Err(ModuleError::revert(
-            "Identity: the recovery account must be another account than the DID's own",
-        ));
-    }
+    check_recovery(account, recovery)?;
     let record = IIdentity::Did {
         account,
         controllers: vec![account],
@@ -326,6 +322,27 @@ pub fn create(
     })
 }
 
+/// The record of `did`, which must exist and not be deactivated.
+fn active_record(state: &mut ModuleState<'_>, did: Address) -> Result<IIdentity::Did, ModuleError> {
+    let record = read(state, did)?.ok_or_else(|| not_created(did))?;
+    if record.deactivated {
+        return Err(ModuleError::revert(format!(
+            "Identity: the DID of {did} is deactivated; deactivation is final"
+        )));
+    }
+    Ok(record)
+}
+
+/// A recovery account is never the DID's own account (zero: none).
+fn check_recovery(did: Address, recovery: Address) -> Result<(), ModuleError> {
+    if recovery == did {
+        return Err(ModuleError::revert(
+            "Identity: the recovery account must be another account than the DID's own",
+        ));
+    }
+    Ok(())
+}
+
 /// Reads `did` for a change by the caller: it exists, is active, and the caller controls it
 /// (or, with `recovery_may`, is its recovery account).
 fn for_change(
@@ -334,12 +351,7 @@ fn for_change(
     did: Address,
     recovery_may: bool,
 ) -> Result<IIdentity::Did, ModuleError> {
-    let record = read(state, did)?.ok_or_else(|| not_created(did))?;
-    if record.deactivated {
-        return Err(ModuleError::revert(format!(
-            "Identity: the DID of {did} is deactivated; deactivation is final"
-        )));
-    }
+    let record = active_record(state, did)?;
     // A controller is a DID: one deactivated since it was named controls nothing.
     let controls = record.controllers.contains(&ctx.caller)
         && (ctx.caller == did || is_active(state, ctx.caller)?);
@@ -642,11 +654,7 @@ pub fn set_recovery(
             record.recovery
         )));
     }
-    if recovery == did {
-        return Err(ModuleError::revert(
-            "Identity: the recovery account must be another account than the DID's own",
-        ));
-    }
+    check_recovery(did, recovery)?;
     if record.recovery == recovery {
         return Err(ModuleError::revert(format!(
             "Identity: the recovery account of {did} is already {recovery}"
@@ -663,12 +671,7 @@ pub fn recover(
     did: Address,
     controller: Address,
 ) -> Result<(), ModuleError> {
-    let mut record = read(state, did)?.ok_or_else(|| not_created(did))?;
-    if record.deactivated {
-        return Err(ModuleError::revert(format!(
-            "Identity: the DID of {did} is deactivated; deactivation is final"
-        )));
-    }
+    let mut record = active_record(state, did)?;
     if record.recovery == Address::ZERO || record.recovery != ctx.caller {
         return Err(ModuleError::revert(format!(
             "Identity: {} is not the recovery account of the DID of {did}",

@@ -36,13 +36,18 @@ fn within(field: &str, value: &str, max: usize) -> Result<(), ModuleError> {
 /// A DID URL fragment for a key or service: `[A-Za-z0-9._-]`, 1 to 32 bytes (DID Core's
 /// `idchar` without `:` or percent-encoding, so that the DID URL needs no escaping).
 pub fn fragment(value: &str) -> Result<(), ModuleError> {
-    within("fragment", value, MAX_FRAGMENT_BYTES)?;
+    id_chars("fragment", value, MAX_FRAGMENT_BYTES)
+}
+
+/// 1 to `max` bytes of `[A-Za-z0-9._-]`: what fragments and schema names are made of.
+fn id_chars(field: &str, value: &str, max: usize) -> Result<(), ModuleError> {
+    within(field, value, max)?;
     if !value
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
     {
         return Err(refuse(
-            "fragment",
+            field,
             value,
             "use letters, digits, '.', '_' and '-' only",
         ));
@@ -71,18 +76,7 @@ pub fn issuer_type(value: &str) -> Result<(), ModuleError> {
 
 /// A schema name: `[A-Za-z0-9._-]`, 1 to 64 bytes.
 pub fn schema_name(value: &str) -> Result<(), ModuleError> {
-    within("schema name", value, MAX_SCHEMA_NAME_BYTES)?;
-    if !value
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-    {
-        return Err(refuse(
-            "schema name",
-            value,
-            "use letters, digits, '.', '_' and '-' only",
-        ));
-    }
-    Ok(())
+    id_chars("schema name", value, MAX_SCHEMA_NAME_BYTES)
 }
 
 /// A service type: printable ASCII without spaces, 1 to 64 bytes (`LinkedDomains`).
