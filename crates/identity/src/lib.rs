@@ -7,7 +7,11 @@
 //! - [`jcs`]: the JSON Canonicalization Scheme (RFC 8785);
 //! - [`data_integrity`]: Data Integrity proofs of the `eddsa-jcs-2022` cryptosuite;
 //! - [`jose`]: credentials as compact JWS (VC-JOSE-COSE), `ES256K` or `SM2SM3`;
-//! - [`sd_jwt`]: selective disclosure (SD-JWT, `vc+sd-jwt`) with key-bound presentations.
+//! - [`sd_jwt`]: selective disclosure (SD-JWT, `vc+sd-jwt`) with key-bound presentations;
+//! - [`credential`]: VC 2.0 credentials built, secured three ways, and hashed for the ledger;
+//! - [`schema`]: JSON Schema validation that never loads a file or a URL;
+//! - [`status_list`]: Bitstring Status List credentials from the ledger's bits;
+//! - [`verify`]: the one verify path for credentials and presentations, over a [`verify::Ledger`].
 //!
 //! Free of I/O: the node's RPC and the CLI call it with what they read. Everything is
 //! deterministic but SD-JWT salts, which are random by design.
@@ -17,11 +21,15 @@
 // targets also see dev-dependencies, so the check runs on the library itself.)
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+pub mod credential;
 pub mod data_integrity;
 pub mod did;
 pub mod jcs;
 pub mod jose;
+pub mod schema;
 pub mod sd_jwt;
+pub mod status_list;
+pub mod verify;
 
 pub use did::{Did, ResolutionError};
 

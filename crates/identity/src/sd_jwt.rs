@@ -37,9 +37,15 @@ pub enum SdJwtError {
     /// Not shaped as RFC 9901 says.
     #[error("malformed SD-JWT: {0}")]
     Malformed(String),
-    /// The key binding is missing, or made for another verifier, nonce or presentation.
+    /// The key binding is missing, badly signed, or made for another presentation.
     #[error("key binding: {0}")]
     KeyBinding(String),
+    /// The key binding was made for another verifier (`aud`).
+    #[error("key binding: made for audience {0}, not {1}")]
+    Audience(String, String),
+    /// The key binding was made for another nonce (a replay, or another session).
+    #[error("key binding: made for another nonce")]
+    Nonce,
 }
 
 /// The digest of a disclosure (or of a presented SD-JWT, for `sd_hash`): base64url of the
@@ -194,14 +200,16 @@ pub struct KeyBinding<'a> {
     pub nonce: &'a str,
 }
 
-/// Verifies a presented SD-JWT with the issuer's `issuer_key`, requiring a key binding for
-/// `binding`; returns the credential with the disclosed members in place (without `_sd`,
-/// `_sd_alg`), and the issuer JWS's header.
+/// Verifies an SD-JWT with the issuer's `issuer_key`; returns the credential with the disclosed
+/// members in place (without `_sd`, `_sd_alg`), and the issuer JWS's header.
+///
+/// With `binding` (a presentation), a key binding for it is required. Without (the holder
+/// checking what it was issued), a key binding is not looked at.
 pub fn verify(
     suite: Suite,
     issuer_key: &PublicKey,
     sd_jwt: &str,
-    binding: &KeyBinding<'_>,
+    binding: Option<&KeyBinding<'_>>,
 ) -> Result<(Value, Value), SdJwtError> {
     let (jws, disclosures, kb) = split(sd_jwt)?;
     let verified = jose::verify(suite, issuer_key, jws)?;
@@ -217,28 +225,31 @@ pub fn verify(
     }
     // Key binding: signed by the key in cnf, for this verifier and nonce, over exactly what
     // was presented.
-    let kb =
-        kb.ok_or_else(|| SdJwtError::KeyBinding("the presentation has no key-binding JWT".into()))?;
-    let holder = holder_key(suite, &payload)?;
-    let bound = jose::verify(suite, &holder, kb)?;
-    if bound.header["typ"] != KB_JWT_TYP {
-        return Err(SdJwtError::KeyBinding(format!("typ is not {KB_JWT_TYP}")));
-    }
-    let presented = &sd_jwt[..sd_jwt.len() - kb.len()];
-    let claims = &bound.payload;
-    if claims["aud"] != binding.audience {
-        return Err(SdJwtError::KeyBinding(format!(
-            "made for audience {}, not {}",
-            claims["aud"], binding.audience
-        )));
-    }
-    if claims["nonce"] != binding.nonce {
-        return Err(SdJwtError::KeyBinding("made for another nonce".into()));
-    }
-    if claims["sd_hash"] != digest(presented) {
-        return Err(SdJwtError::KeyBinding(
-            "sd_hash does not match the presented SD-JWT".into(),
-        ));
+    if let Some(binding) = binding {
+        let kb = kb.ok_or_else(|| {
+            SdJwtError::KeyBinding("the presentation has no key-binding JWT".into())
+        })?;
+        let holder = holder_key(suite, &payload)?;
+        let bound = jose::verify(suite, &holder, kb)?;
+        if bound.header["typ"] != KB_JWT_TYP {
+            return Err(SdJwtError::KeyBinding(format!("typ is not {KB_JWT_TYP}")));
+        }
+        let presented = &sd_jwt[..sd_jwt.len() - kb.len()];
+        let claims = &bound.payload;
+        if claims["aud"] != binding.audience {
+            return Err(SdJwtError::Audience(
+                claims["aud"].to_string(),
+                binding.audience.to_string(),
+            ));
+        }
+        if claims["nonce"] != binding.nonce {
+            return Err(SdJwtError::Nonce);
+        }
+        if claims["sd_hash"] != digest(presented) {
+            return Err(SdJwtError::KeyBinding(
+                "sd_hash does not match the presented SD-JWT".into(),
+            ));
+        }
     }
     // Disclosures: each matches exactly one digest of credentialSubject._sd.
     let Some(Value::Object(subject)) = payload.get_mut("credentialSubject") else {
@@ -287,8 +298,8 @@ pub fn verify(
     Ok((Value::Object(payload), verified.header))
 }
 
-/// The holder's key from `cnf.jwk` (the chain suite's `EC` key).
-fn holder_key(suite: Suite, payload: &Map<String, Value>) -> Result<PublicKey, SdJwtError> {
+/// The holder's key from `cnf.jwk` (the chain suite's `EC` key) of an issuer JWT's payload.
+pub fn holder_key(suite: Suite, payload: &Map<String, Value>) -> Result<PublicKey, SdJwtError> {
     let jwk = payload
         .get("cnf")
         .and_then(|c| c.get("jwk"))
