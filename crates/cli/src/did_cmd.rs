@@ -16,10 +16,10 @@ use crate::evidence_cmd::ReadOpts;
 #[derive(clap::Args)]
 pub(crate) struct Send {
     #[command(flatten)]
-    opts: SendOpts,
+    pub(crate) opts: SendOpts,
     /// One JSON object on stdout, for scripts.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// The kind of a key added to a DID.
@@ -193,7 +193,7 @@ pub(crate) enum SchemaCmd {
 }
 
 /// The account of a DID given as a DID or an address, checked against the node's chain.
-async fn account_of(client: &Client, did: &str) -> anyhow::Result<Address> {
+pub(crate) async fn account_of(client: &Client, did: &str) -> anyhow::Result<Address> {
     if did.starts_with("did:") {
         let parsed: banyan_identity::Did = did.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
         let (chain_id, _) = client.chain().await?;
@@ -210,7 +210,7 @@ async fn account_of(client: &Client, did: &str) -> anyhow::Result<Address> {
     }
 }
 
-async fn send_identity(
+pub(crate) async fn send_identity(
     send: &Send,
     data: Bytes,
     extra: Option<(&str, Value)>,

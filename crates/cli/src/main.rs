@@ -17,6 +17,7 @@ mod pay_cmd;
 mod run;
 mod snapshot_cmd;
 mod up;
+mod vc_cmd;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -75,6 +76,10 @@ enum Command {
     /// Credential schemas: register (as an authority issuer), show, list.
     #[command(subcommand)]
     Schema(did_cmd::SchemaCmd),
+    /// Verifiable credentials: issue (as an authority issuer), verify, revoke, suspend, present
+    /// to a verifier, verify a presentation.
+    #[command(subcommand)]
+    Vc(vc_cmd::VcCmd),
     /// Governance: propose changes to the committee and roles, vote, and read proposals.
     #[command(subcommand)]
     Gov(gov_cmd::GovCmd),
@@ -178,6 +183,7 @@ fn main() -> std::process::ExitCode {
         Command::Did(c) => did_cmd::run_did(c),
         Command::Issuer(c) => did_cmd::run_issuer(c),
         Command::Schema(c) => did_cmd::run_schema(c),
+        Command::Vc(c) => vc_cmd::run(c),
         Command::Gov(c) => gov_cmd::run(c),
         Command::Role(c) => gov_cmd::run_role(c),
         Command::Audit(c) => audit_cmd::run(c),

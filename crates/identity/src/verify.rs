@@ -135,7 +135,8 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(reason: Reason, detail: impl Into<String>) -> Self {
+    /// A problem of `reason`, described by `detail`.
+    pub fn new(reason: Reason, detail: impl Into<String>) -> Self {
         Self {
             reason,
             detail: detail.into(),
@@ -315,6 +316,13 @@ impl Form {
             Self::Embedded(document) => document["proof"]["verificationMethod"].as_str(),
         }
     }
+}
+
+/// The hash the ledger records for a secured credential (a `vc+jwt` or `vc+sd-jwt` string, or
+/// JSON with an embedded proof), read without verifying it.
+pub fn recorded_hash(suite: Suite, input: &Value) -> Result<B256, String> {
+    let form = Form::read(input)?;
+    content_hash(suite, form.signed()).map_err(|e| e.to_string())
 }
 
 /// The DID a credential names as `issuer` (a string or an object with `id`).

@@ -9,11 +9,13 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod backend;
+mod challenges;
 mod error;
 mod filters;
 mod json;
 mod namespaces;
 mod server;
+mod vc_api;
 
 use namespaces::banyan::proof as banyan_proof;
 

@@ -61,6 +61,7 @@ pub(crate) struct Ctx {
     pub(crate) backend: Arc<dyn Backend>,
     pub(crate) config: RpcConfig,
     pub(crate) filters: Filters,
+    pub(crate) challenges: Arc<crate::challenges::Challenges>,
 }
 
 pub(crate) type R = Result<Value, RpcError>;
@@ -267,15 +268,24 @@ pub async fn start(
         .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch_len))
         .build();
     let cors = cors_layer(&config.cors_allow_origins)?;
+    let challenges: Arc<crate::challenges::Challenges> = Arc::default();
+    // The VC-API routes read the same backend and share the one-time challenges.
+    let vc_api = crate::vc_api::VcApiLayer::new(Ctx {
+        backend: backend.clone(),
+        filters: Filters::new(1, Duration::from_secs(1)),
+        challenges: challenges.clone(),
+        config: config.clone(),
+    });
     let server = Server::builder()
         .set_config(server_config)
-        .set_http_middleware(tower::ServiceBuilder::new().option_layer(cors))
+        .set_http_middleware(tower::ServiceBuilder::new().option_layer(cors).layer(vc_api))
         .build(config.listen)
         .await?;
     let addr = server.local_addr()?;
     let ctx = Ctx {
         backend,
         filters: Filters::new(config.max_filters, Duration::from_secs(300)),
+        challenges,
         config,
     };
     let mut module = RpcModule::new(ctx);
@@ -288,6 +298,7 @@ pub fn method_names(backend: Arc<dyn Backend>) -> Vec<&'static str> {
     let ctx = Ctx {
         backend,
         filters: Filters::new(1, Duration::from_secs(1)),
+        challenges: Arc::default(),
         config: RpcConfig::default(),
     };
     let mut m = RpcModule::new(ctx);

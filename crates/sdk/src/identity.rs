@@ -198,3 +198,81 @@ pub async fn holds_credential(
     )
     .await
 }
+
+/// The ledger's record of the credential of hash `hash` at `at` (an error when none).
+pub async fn credential(
+    client: &Client,
+    hash: B256,
+    at: BlockId,
+) -> Result<IIdentity::Credential, SdkError> {
+    view(client, IIdentity::getCredentialCall { hash }, at).await
+}
+
+/// The first status index `issuer` has not used, at `at`.
+pub async fn next_status_index(
+    client: &Client,
+    issuer: Address,
+    at: BlockId,
+) -> Result<u32, SdkError> {
+    view(client, IIdentity::nextStatusIndexCall { issuer }, at).await
+}
+
+/// The call data recording an issued credential: its hash, subject, schema, validity window
+/// (unix seconds, `valid_until` 0 for none) and status index.
+pub fn issue_call(
+    hash: B256,
+    subject: Address,
+    schema: B256,
+    valid_from: u64,
+    valid_until: u64,
+    status_index: u32,
+) -> Bytes {
+    call_data(IIdentity::issueCredentialCall {
+        hash,
+        subject,
+        schemaId: schema,
+        validFrom: valid_from,
+        validUntil: valid_until,
+        statusIndex: status_index,
+    })
+}
+
+/// `banyan_verifyCredential`: the one verify path's answer for `credential` (a JWT or SD-JWT
+/// string, or JSON with an embedded proof); `options` a JSON object or null.
+pub async fn verify_credential(
+    client: &Client,
+    credential: Value,
+    options: Value,
+) -> Result<Value, SdkError> {
+    let mut params = vec![credential];
+    if !options.is_null() {
+        params.push(options);
+    }
+    client.request("banyan_verifyCredential", params).await
+}
+
+/// `banyan_verifyPresentation`: `presentation` checked against the verifier's `challenge` and
+/// `domain`, and every credential in it.
+pub async fn verify_presentation(
+    client: &Client,
+    presentation: Value,
+    challenge: &str,
+    domain: &str,
+) -> Result<Value, SdkError> {
+    client
+        .request(
+            "banyan_verifyPresentation",
+            vec![presentation, json!({"challenge": challenge, "domain": domain})],
+        )
+        .await
+}
+
+/// `banyan_createChallenge`: a one-time challenge the node will accept in one presentation.
+pub async fn create_challenge(client: &Client) -> Result<String, SdkError> {
+    #[derive(serde::Deserialize)]
+    struct Challenge {
+        challenge: String,
+    }
+    let c: Challenge = client.request("banyan_createChallenge", vec![]).await?;
+    Ok(c.challenge)
+}
