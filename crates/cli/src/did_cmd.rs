@@ -464,6 +464,10 @@ pub(crate) fn run_schema(cmd: SchemaCmd) -> anyhow::Result<()> {
                 if !parsed.is_object() {
                     bail!("{} is not a JSON object (a JSON Schema)", file.display());
                 }
+                // Verifiers compile it for every credential: refuse one that does not compile
+                // (or refers outside itself) before it is published for good.
+                banyan_identity::schema::Schema::compile(&parsed)
+                    .with_context(|| format!("{} is not a usable JSON Schema", file.display()))?;
                 // Compact, so that the ledger stores no whitespace.
                 let compact = serde_json::to_vec(&parsed)?;
                 let client = Client::connect(&send.opts.rpc).await?;

@@ -65,9 +65,14 @@ pub(crate) enum VcCmd {
         /// Valid for this many seconds from --valid-from (default: no end).
         #[arg(long)]
         valid_for: Option<u64>,
-        /// Where to write the credential (default stdout).
+        /// Where to write the credential (default stdout; what was done then goes to stderr).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Sign the credential without recording it on the ledger, and without checking the
+        /// claims against the schema first: it verifies only once its hash is recorded (for an
+        /// issuer that records through a multi-signature wallet, and for testing verifiers).
+        #[arg(long)]
+        sign_only: bool,
         #[command(flatten)]
         send: crate::did_cmd::Send,
     },
@@ -154,6 +159,9 @@ pub(crate) enum VcCmd {
 pub(crate) struct SendKey {
     #[command(flatten)]
     opts: SendOpts,
+    /// One JSON object on stdout, for scripts: the presentation, or the file written.
+    #[arg(long)]
+    json: bool,
 }
 
 /// A credential or presentation file as JSON: a JWT / SD-JWT (text) or a JSON object.
@@ -201,6 +209,17 @@ fn write_out(out: Option<&Path>, value: &Value) -> anyhow::Result<()> {
             println!("{text}");
             Ok(())
         }
+    }
+}
+
+/// Prints what `vc issue` did: on stdout when the credential went to a file, else on stderr
+/// (stdout carries the credential).
+fn summarize(to_stdout: bool, json: bool, summary: &Value, text: &str) {
+    let line = if json { summary.to_string() } else { text.to_string() };
+    if to_stdout {
+        println!("{line}");
+    } else {
+        eprintln!("{line}");
     }
 }
 
@@ -294,6 +313,7 @@ pub(crate) fn run(cmd: VcCmd) -> anyhow::Result<()> {
                 valid_from,
                 valid_for,
                 out,
+                sign_only,
                 send,
             } => {
                 let client = Client::connect(&send.opts.rpc).await?;
@@ -323,6 +343,17 @@ pub(crate) fn run(cmd: VcCmd) -> anyhow::Result<()> {
                     valid_until: valid_for.map_or(0, |s| valid_from.saturating_add(s)),
                     status_index,
                 };
+                if !sign_only {
+                    // The verifier checks the claims against the schema; refuse before
+                    // anything is signed or recorded.
+                    let schema_json: Value = serde_json::from_slice(&published.json)
+                        .context("the published schema is not JSON")?;
+                    banyan_identity::schema::Schema::compile(&schema_json)?
+                        .validate(&Value::Object(draft.claims.clone()))
+                        .with_context(|| {
+                            format!("the claims fail schema {} ({schema})", published.name)
+                        })?;
+                }
                 let unsigned = credential::build(&draft)?;
                 let issuer_did = Did::new(chain_id, issuer);
                 let ed_seed;
@@ -377,6 +408,19 @@ pub(crate) fn run(cmd: VcCmd) -> anyhow::Result<()> {
                     }
                 };
                 let secured = credential::secure(suite, &unsigned, &how)?;
+                if sign_only {
+                    write_out(out.as_deref(), &secured.credential)?;
+                    let summary = json!({
+                        "hash": secured.hash,
+                        "mediaType": secured.media_type,
+                        "statusIndex": status_index,
+                        "recorded": false,
+                    });
+                    let text =
+                        format!("signed {} ({}), not recorded", secured.hash, secured.media_type);
+                    summarize(out.is_some(), send.json, &summary, &text);
+                    return Ok(());
+                }
                 let data = identity::issue_call(
                     secured.hash,
                     subject,
@@ -400,14 +444,11 @@ pub(crate) fn run(cmd: VcCmd) -> anyhow::Result<()> {
                     "statusIndex": status_index,
                     "id": unsigned["id"],
                 });
-                if send.json {
-                    eprintln!("{summary}");
-                } else {
-                    eprintln!(
-                        "issued {} ({}) recorded by {}",
-                        secured.hash, secured.media_type, sent.hash
-                    );
-                }
+                let text = format!(
+                    "issued {} ({}) recorded by {}",
+                    secured.hash, secured.media_type, sent.hash
+                );
+                summarize(out.is_some(), send.json, &summary, &text);
                 Ok(())
             }
             VcCmd::Verify { file, block, read } => {
@@ -480,7 +521,18 @@ pub(crate) fn run(cmd: VcCmd) -> anyhow::Result<()> {
                         )?
                     }
                 };
-                write_out(out.as_deref(), &json!(presentation))
+                match (send.json, out.as_deref()) {
+                    (true, Some(path)) => {
+                        write_out(Some(path), &json!(presentation))?;
+                        println!("{}", json!({"written": path}));
+                        Ok(())
+                    }
+                    (true, None) => {
+                        println!("{}", json!({"presentation": presentation}));
+                        Ok(())
+                    }
+                    (false, out) => write_out(out, &json!(presentation)),
+                }
             }
             VcCmd::Challenge { read } => {
                 let client = Client::connect(&read.rpc).await?;

@@ -182,9 +182,19 @@ pub(crate) fn verify_presentation(c: &Ctx, input: &Value, options: Map<String, V
         }
         return Err(server_error(describe(&all)));
     }
-    // Only a presentation really bound to the challenge uses it up: a forged one must not burn
-    // a challenge its holder is about to use.
-    if verification.problems.is_empty() {
+    // Only a presentation really bound to the challenge (by its holder, for this verifier)
+    // uses it up: a forged or misdirected one must not burn a challenge its holder is about to
+    // use.
+    let bound = ![
+        Reason::Malformed,
+        Reason::Signature,
+        Reason::Holder,
+        Reason::Challenge,
+        Reason::Domain,
+    ]
+    .iter()
+    .any(|r| verification.has(*r));
+    if bound {
         match c.challenges.consume(&binding.challenge) {
             Use::Foreign | Use::First => {}
             Use::Replayed => verification.problems.push(Problem::new(
