@@ -173,7 +173,11 @@ fn read_secured(path: &Path) -> anyhow::Result<Value> {
     };
     let text = text.trim();
     if text.len() > 256 * 1024 {
-        bail!("{}: {} bytes, above the 256 KiB bound", path.display(), text.len());
+        bail!(
+            "{}: {} bytes, above the 256 KiB bound",
+            path.display(),
+            text.len()
+        );
     }
     Ok(if text.starts_with('{') {
         serde_json::from_str(text).with_context(|| format!("{} is not JSON", path.display()))?
@@ -215,7 +219,11 @@ fn write_out(out: Option<&Path>, value: &Value) -> anyhow::Result<()> {
 /// Prints what `vc issue` did: on stdout when the credential went to a file, else on stderr
 /// (stdout carries the credential).
 fn summarize(to_stdout: bool, json: bool, summary: &Value, text: &str) {
-    let line = if json { summary.to_string() } else { text.to_string() };
+    let line = if json {
+        summary.to_string()
+    } else {
+        text.to_string()
+    };
     if to_stdout {
         println!("{line}");
     } else {
@@ -237,7 +245,10 @@ fn report(result: &Value, json: bool) -> anyhow::Result<()> {
     } else {
         println!("NOT verified");
     }
-    let problems = result["problemDetails"].as_array().cloned().unwrap_or_default();
+    let problems = result["problemDetails"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if result["verified"] != json!(true) {
         if !json {
             for p in &problems {
@@ -248,7 +259,10 @@ fn report(result: &Value, json: bool) -> anyhow::Result<()> {
                 );
             }
         }
-        let reasons: Vec<&str> = problems.iter().filter_map(|p| p["reason"].as_str()).collect();
+        let reasons: Vec<&str> = problems
+            .iter()
+            .filter_map(|p| p["reason"].as_str())
+            .collect();
         bail!("not verified: {}", reasons.join(", "));
     }
     Ok(())
@@ -281,7 +295,11 @@ fn key_fragment(
             anyhow::anyhow!(
                 "the DID of {} has no {} key {}",
                 record.account,
-                if bit == 1 { "authentication" } else { "assertion" },
+                if bit == 1 {
+                    "authentication"
+                } else {
+                    "assertion"
+                },
                 fragment.unwrap_or("of the kind needed")
             )
         })
@@ -366,8 +384,7 @@ pub(crate) fn run(cmd: VcCmd) -> anyhow::Result<()> {
                         ),
                     },
                     Format::SdJwt => {
-                        let holder_fragment =
-                            key_fragment(&subject_record, suite, 1, None, false)?;
+                        let holder_fragment = key_fragment(&subject_record, suite, 1, None, false)?;
                         let holder = subject_record
                             .methods
                             .iter()
@@ -390,8 +407,8 @@ pub(crate) fn run(cmd: VcCmd) -> anyhow::Result<()> {
                         }
                     }
                     Format::Di => {
-                        let file = ed25519_key_file
-                            .context("--format di needs --ed25519-key-file")?;
+                        let file =
+                            ed25519_key_file.context("--format di needs --ed25519-key-file")?;
                         let hex = crate::account::read_key_file(&file)?;
                         let bytes = alloy_primitives::hex::decode(hex.trim())
                             .context("the Ed25519 key file is not hex")?;
@@ -416,8 +433,10 @@ pub(crate) fn run(cmd: VcCmd) -> anyhow::Result<()> {
                         "statusIndex": status_index,
                         "recorded": false,
                     });
-                    let text =
-                        format!("signed {} ({}), not recorded", secured.hash, secured.media_type);
+                    let text = format!(
+                        "signed {} ({}), not recorded",
+                        secured.hash, secured.media_type
+                    );
                     summarize(out.is_some(), send.json, &summary, &text);
                     return Ok(());
                 }
@@ -434,7 +453,10 @@ pub(crate) fn run(cmd: VcCmd) -> anyhow::Result<()> {
                     .submit(Some(IDENTITY_ADDRESS), U256::ZERO, data)
                     .await?;
                 if sent.receipt.as_ref().is_some_and(|r| !r.success()) {
-                    bail!("recording the credential reverted (transaction {})", sent.hash);
+                    bail!(
+                        "recording the credential reverted (transaction {})",
+                        sent.hash
+                    );
                 }
                 write_out(out.as_deref(), &secured.credential)?;
                 let summary = json!({
@@ -559,4 +581,3 @@ pub(crate) fn run(cmd: VcCmd) -> anyhow::Result<()> {
         }
     })
 }
-

@@ -79,10 +79,13 @@ pub fn parse_schema_url(url: &str) -> Option<(Did, B256)> {
     let (did, id) = url.split_once("/schemas/")?;
     let did: Did = did.parse().ok()?;
     let hex = id.strip_prefix("0x")?;
-    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
-        .then(|| hex.parse().ok())
-        .flatten()
-        .map(|id| (did, id))
+    (hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+    .then(|| hex.parse().ok())
+    .flatten()
+    .map(|id| (did, id))
 }
 
 /// The DID URL naming one status list of an issuer: `<issuer DID>/status/<purpose>/<list>`.
@@ -95,10 +98,7 @@ pub fn parse_status_list_url(url: &str) -> Option<(Did, u8, u32)> {
     let (did, rest) = url.split_once("/status/")?;
     let did: Did = did.parse().ok()?;
     let (purpose, list) = rest.split_once('/')?;
-    let purpose = STATUS_PURPOSES
-        .iter()
-        .find(|(_, name)| *name == purpose)?
-        .0;
+    let purpose = STATUS_PURPOSES.iter().find(|(_, name)| *name == purpose)?.0;
     let number: u32 = list.parse().ok()?;
     // One spelling per list: decimal without leading zeros.
     (number.to_string() == list && number < MAX_LISTS).then_some((did, purpose, number))
@@ -126,7 +126,11 @@ pub fn build(draft: &Draft) -> Result<Value, CredentialError> {
             draft.status_index
         )));
     }
-    if let Some(reserved) = draft.claims.keys().find(|k| *k == "id" || k.starts_with('@')) {
+    if let Some(reserved) = draft
+        .claims
+        .keys()
+        .find(|k| *k == "id" || k.starts_with('@'))
+    {
         return Err(CredentialError::Invalid(format!(
             "claim {reserved:?} is reserved: the subject's id is its DID"
         )));
@@ -210,7 +214,10 @@ fn random_urn() -> String {
 /// Checks `credential` against the data model: the W3C's JSON Schema for VC 2.0, and the base
 /// context first in `@context` (as the data model requires; the schema only requires it
 /// somewhere).
-#[expect(clippy::expect_used, reason = "the shipped schema is tested to compile")]
+#[expect(
+    clippy::expect_used,
+    reason = "the shipped schema is tested to compile"
+)]
 pub fn check_data_model(credential: &Value) -> Result<(), String> {
     // The compiled schema is not `Sync` (boon keeps its compiler state in cells), so each
     // thread compiles it once.
@@ -242,8 +249,8 @@ pub fn content_hash(suite: Suite, signed: &Value) -> Result<B256, JcsError> {
 
 /// Unix seconds of a `dateTimeStamp` (`2026-12-02T09:00:00Z`, or with an offset).
 pub fn parse_time(text: &str) -> Option<u64> {
-    let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .ok()?;
+    let t =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
     u64::try_from(t.unix_timestamp()).ok()
 }
 

@@ -128,7 +128,9 @@ mod tests {
         }))
         .unwrap();
         schema.validate(&json!({"name": "A", "age": 30})).unwrap();
-        let e = schema.validate(&json!({"name": "A", "age": 12})).unwrap_err();
+        let e = schema
+            .validate(&json!({"name": "A", "age": 12}))
+            .unwrap_err();
         assert!(e.to_string().contains("/age"), "{e}");
         let e = schema.validate(&json!({"name": "A"})).unwrap_err();
         assert!(e.to_string().contains("age"), "{e}");

@@ -219,9 +219,9 @@ fn view<C: SolCall>(
     call: C,
 ) -> Result<Result<C::Return, String>, String> {
     match ledger.view(to, call.abi_encode())? {
-        Ok(output) if output.is_empty() => Ok(Err(
-            "this chain does not run the module (no answer)".into()
-        )),
+        Ok(output) if output.is_empty() => {
+            Ok(Err("this chain does not run the module (no answer)".into()))
+        }
         Ok(output) => C::abi_decode_returns(&output)
             .map(Ok)
             .map_err(|e| format!("the answer of {to} does not decode: {e}")),
@@ -351,7 +351,9 @@ fn method<'r>(
         } else {
             "assertionMethod"
         };
-        return Err(format!("key #{fragment} is not listed under {relationship}"));
+        return Err(format!(
+            "key #{fragment} is not listed under {relationship}"
+        ));
     }
     Ok(m)
 }
@@ -366,7 +368,11 @@ fn active_did(ledger: &dyn Ledger, did: Did) -> Result<Result<IIdentity::Did, St
         )));
     }
     Ok(
-        match view(ledger, IDENTITY_ADDRESS, IIdentity::getDidCall { did: did.account })? {
+        match view(
+            ledger,
+            IDENTITY_ADDRESS,
+            IIdentity::getDidCall { did: did.account },
+        )? {
             Err(reason) => Err(format!("{did} cannot be resolved: {reason}")),
             Ok(record) if record.deactivated => Err(format!("{did} is deactivated")),
             Ok(record) => Ok(record),
@@ -376,11 +382,7 @@ fn active_did(ledger: &dyn Ledger, did: Did) -> Result<Result<IIdentity::Did, St
 
 /// Verifies a credential (a `vc+jwt` or `vc+sd-jwt` string, or JSON with an embedded proof).
 /// An SD-JWT presented with a key binding is checked against `binding` when given.
-pub fn credential(
-    ledger: &dyn Ledger,
-    input: &Value,
-    binding: Option<&Binding>,
-) -> Verification {
+pub fn credential(ledger: &dyn Ledger, input: &Value, binding: Option<&Binding>) -> Verification {
     let mut v = Verification::default();
     if let Err(e) = check(ledger, input, binding, &mut v) {
         v.fail(Reason::Internal, e);
@@ -472,7 +474,11 @@ fn check(
         }
     };
     v.hash = Some(hash);
-    let record = match view(ledger, IDENTITY_ADDRESS, IIdentity::getCredentialCall { hash })? {
+    let record = match view(
+        ledger,
+        IDENTITY_ADDRESS,
+        IIdentity::getCredentialCall { hash },
+    )? {
         Ok(record) => {
             v.checks.push("recorded");
             Some(record)
@@ -527,7 +533,10 @@ fn check(
     // Status, as the ledger records it.
     if let Some(record) = &record {
         if record.revoked {
-            v.fail(Reason::Revoked, format!("{issuer} revoked credential {hash}"));
+            v.fail(
+                Reason::Revoked,
+                format!("{issuer} revoked credential {hash}"),
+            );
         } else if record.suspended {
             v.fail(
                 Reason::Suspended,
@@ -617,9 +626,11 @@ fn verify_signature(
                     ),
                 ));
             }
-            let public: [u8; 32] = key.publicKey.as_ref().try_into().map_err(|_| {
-                Problem::new(Reason::IssuerDid, "an Ed25519 key is 32 bytes")
-            })?;
+            let public: [u8; 32] = key
+                .publicKey
+                .as_ref()
+                .try_into()
+                .map_err(|_| Problem::new(Reason::IssuerDid, "an Ed25519 key is 32 bytes"))?;
             let expected = crate::data_integrity::Expected {
                 proof_purpose: "assertionMethod".into(),
                 challenge: None,
@@ -753,7 +764,10 @@ fn claims(form: &Form, shown: &Value, schema: &IIdentity::Schema, v: &mut Verifi
         Ok(()) => v.checks.push("schema"),
         Err(e) => v.fail(
             Reason::Schema,
-            format!("the claims fail schema {} ({}): {e}", schema.name, schema.id),
+            format!(
+                "the claims fail schema {} ({}): {e}",
+                schema.name, schema.id
+            ),
         ),
     }
 }
@@ -907,7 +921,8 @@ fn check_presentation(
             return Ok(());
         }
         Err(e) => {
-            p.problems.push(Problem::new(Reason::Malformed, e.to_string()));
+            p.problems
+                .push(Problem::new(Reason::Malformed, e.to_string()));
             return Ok(());
         }
     };
@@ -937,7 +952,8 @@ fn check_presentation(
     match key {
         Ok(key) => {
             if let Err(e) = jose::verify(suite, &key, text) {
-                p.problems.push(Problem::new(Reason::Signature, e.to_string()));
+                p.problems
+                    .push(Problem::new(Reason::Signature, e.to_string()));
             }
         }
         Err(e) => p.problems.push(Problem::new(Reason::Holder, e)),

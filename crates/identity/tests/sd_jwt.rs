@@ -74,7 +74,8 @@ fn a_presentation_reveals_only_what_the_holder_chose_and_binds_to_one_verifier()
             1_800_000_000,
         )
         .unwrap();
-        let (shown, header) = sd_jwt::verify(suite, &issuer_public, &presented, Some(&binding)).unwrap();
+        let (shown, header) =
+            sd_jwt::verify(suite, &issuer_public, &presented, Some(&binding)).unwrap();
         assert_eq!(header["typ"], "vc+sd-jwt");
         let subject = &shown["credentialSubject"];
         assert_eq!(subject["nationality"], "CN");

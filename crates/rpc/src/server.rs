@@ -278,7 +278,11 @@ pub async fn start(
     });
     let server = Server::builder()
         .set_config(server_config)
-        .set_http_middleware(tower::ServiceBuilder::new().option_layer(cors).layer(vc_api))
+        .set_http_middleware(
+            tower::ServiceBuilder::new()
+                .option_layer(cors)
+                .layer(vc_api),
+        )
         .build(config.listen)
         .await?;
     let addr = server.local_addr()?;

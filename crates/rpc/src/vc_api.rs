@@ -135,16 +135,14 @@ where
 fn route(ctx: &Ctx, method: &Method, path: &str, body: Option<Value>) -> HttpResponse {
     let body = body.unwrap_or(Value::Null);
     match (method.as_str(), path) {
-        ("POST", "/credentials/verify") => {
-            verdict(request(&body, "verifiableCredential").and_then(|(input, options)| {
-                identity::verify_credential(ctx, &input, options)
-            }))
-        }
-        ("POST", "/presentations/verify") => {
-            verdict(request(&body, "verifiablePresentation").and_then(|(input, options)| {
-                identity::verify_presentation(ctx, &input, options)
-            }))
-        }
+        ("POST", "/credentials/verify") => verdict(
+            request(&body, "verifiableCredential")
+                .and_then(|(input, options)| identity::verify_credential(ctx, &input, options)),
+        ),
+        ("POST", "/presentations/verify") => verdict(
+            request(&body, "verifiablePresentation")
+                .and_then(|(input, options)| identity::verify_presentation(ctx, &input, options)),
+        ),
         ("POST", "/challenges") => match identity::create_challenge(ctx) {
             Ok(v) => respond(StatusCode::CREATED, "application/json", v.to_string()),
             Err(e) => rpc_problem(&e),
@@ -171,14 +169,17 @@ fn request(body: &Value, member: &str) -> Result<(Value, Map<String, Value>), Rp
             "unknown member {unknown:?}; the body has {member:?} and \"options\""
         )));
     }
-    let input = object.get(member).cloned().ok_or_else(|| {
-        crate::error::invalid_params(format!("the body lacks {member:?}"))
-    })?;
+    let input = object
+        .get(member)
+        .cloned()
+        .ok_or_else(|| crate::error::invalid_params(format!("the body lacks {member:?}")))?;
     let options = match object.get("options") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(o)) => o.clone(),
         Some(_) => {
-            return Err(crate::error::invalid_params("options must be a JSON object"));
+            return Err(crate::error::invalid_params(
+                "options must be a JSON object",
+            ));
         }
     };
     Ok((input, options))
@@ -212,7 +213,10 @@ fn status_list(ctx: &Ctx, path: &str) -> HttpResponse {
         );
     };
     let Ok(list) = list.parse::<u32>() else {
-        return problem(StatusCode::BAD_REQUEST, format!("list {list:?} is not a number"));
+        return problem(
+            StatusCode::BAD_REQUEST,
+            format!("list {list:?} is not a number"),
+        );
     };
     match identity::status_list_credential(ctx, issuer, purpose, list, BlockTag::Latest) {
         Ok(v) => respond(StatusCode::OK, "application/vc", v.to_string()),

@@ -262,7 +262,10 @@ pub async fn verify_presentation(
     client
         .request(
             "banyan_verifyPresentation",
-            vec![presentation, json!({"challenge": challenge, "domain": domain})],
+            vec![
+                presentation,
+                json!({"challenge": challenge, "domain": domain}),
+            ],
         )
         .await
 }

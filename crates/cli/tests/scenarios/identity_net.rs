@@ -152,7 +152,10 @@ fn scenario(suite: &str) {
     let (bank, customer, outsider) = (4, 5, 6);
     for who in [bank, customer, outsider] {
         let made = n.ok(Some(who), &["did", "create"]);
-        assert!(made["did"].as_str().unwrap().starts_with("did:banyan:"), "{made}");
+        assert!(
+            made["did"].as_str().unwrap().starts_with("did:banyan:"),
+            "{made}"
+        );
     }
     let bank_account = n.address(bank);
     let customer_account = n.address(customer);
@@ -172,7 +175,15 @@ fn scenario(suite: &str) {
     std::fs::write(n.file("schema.json"), schema.to_string()).unwrap();
     let registered = n.ok(
         Some(bank),
-        &["schema", "register", "kyc-basic", "--file", &n.file("schema.json"), "--issuer-type", "kyc"],
+        &[
+            "schema",
+            "register",
+            "kyc-basic",
+            "--file",
+            &n.file("schema.json"),
+            "--issuer-type",
+            "kyc",
+        ],
     );
     let schema_id = registered["schema"].as_str().unwrap().to_string();
 
@@ -181,8 +192,16 @@ fn scenario(suite: &str) {
     let claims = json!({"name": marker, "birthYear": 1990, "country": "CN"}).to_string();
     let issue = |file: &str, extra: &[&str], who: usize, claims: &str| {
         let mut args = vec![
-            "vc", "issue", "--subject", &customer_account, "--schema", &schema_id, "--claims",
-            claims, "--out", file,
+            "vc",
+            "issue",
+            "--subject",
+            &customer_account,
+            "--schema",
+            &schema_id,
+            "--claims",
+            claims,
+            "--out",
+            file,
         ];
         args.extend_from_slice(extra);
         n.run(Some(who), &args)
@@ -193,8 +212,18 @@ fn scenario(suite: &str) {
     assert_eq!(issued["mediaType"], "vc+jwt", "{issued}");
     let (verified, problems, result) = n.verify(&jwt);
     assert!(verified, "{problems:?} {result}");
-    for check in ["signature", "issuer", "schema", "validity", "status", "evidence"] {
-        assert!(result["checks"].to_string().contains(check), "{check}: {result}");
+    for check in [
+        "signature",
+        "issuer",
+        "schema",
+        "validity",
+        "status",
+        "evidence",
+    ] {
+        assert!(
+            result["checks"].to_string().contains(check),
+            "{check}: {result}"
+        );
     }
     // The VC-API answers the same.
     let http = http_post(
@@ -216,34 +245,70 @@ fn scenario(suite: &str) {
     let domain = "verifier.bank-b.example";
     n.ok(
         Some(customer),
-        &["vc", "present", &sd, "--challenge", &challenge, "--domain", domain, "--reveal", "country", "--out", &presentation],
+        &[
+            "vc",
+            "present",
+            &sd,
+            "--challenge",
+            &challenge,
+            "--domain",
+            domain,
+            "--reveal",
+            "country",
+            "--out",
+            &presentation,
+        ],
     );
     let shown = std::fs::read_to_string(&presentation).unwrap();
     let verify_presentation = |d: &str| {
         let (ok, json, text) = n.run(
             None,
-            &["vc", "verify-presentation", &presentation, "--challenge", &challenge, "--domain", d],
+            &[
+                "vc",
+                "verify-presentation",
+                &presentation,
+                "--challenge",
+                &challenge,
+                "--domain",
+                d,
+            ],
         );
         assert_eq!(ok, json["verified"] == json!(true), "{text}");
         (ok, reasons(&json), json)
     };
     let (ok, problems, result) = verify_presentation("elsewhere.example");
-    assert!(!ok && problems.contains(&"domain".to_string()), "{problems:?} {result}");
+    assert!(
+        !ok && problems.contains(&"domain".to_string()),
+        "{problems:?} {result}"
+    );
     let (ok, problems, result) = verify_presentation(domain);
     assert!(ok, "{problems:?} {result}");
     let disclosed = result["credentialResults"][0]["credential"]["credentialSubject"].clone();
     assert_eq!(disclosed["country"], "CN", "{result}");
-    assert!(disclosed.get("name").is_none() && disclosed.get("birthYear").is_none(), "{result}");
+    assert!(
+        disclosed.get("name").is_none() && disclosed.get("birthYear").is_none(),
+        "{result}"
+    );
     assert!(!result.to_string().contains(&marker), "{result}");
-    assert!(!decoded_contains(&shown, &marker), "the presentation reveals the name");
+    assert!(
+        !decoded_contains(&shown, &marker),
+        "the presentation reveals the name"
+    );
     let (ok, problems, _) = verify_presentation(domain);
     assert!(!ok && problems == ["replayed"], "{problems:?}");
+    if suite == "ecdsa" {
+        // Generic libraries in another language read them (SM2 has no JOSE library to try).
+        interop(&n, &jwt, &presentation, domain, &challenge, &marker);
+    }
 
     // A claim changed after signing.
     let tampered = n.file("tampered.jwt");
     std::fs::write(&tampered, tamper(&std::fs::read_to_string(&jwt).unwrap())).unwrap();
     let (ok, problems, _) = n.verify(&tampered);
-    assert!(!ok && problems.contains(&"signature".to_string()), "{problems:?}");
+    assert!(
+        !ok && problems.contains(&"signature".to_string()),
+        "{problems:?}"
+    );
 
     // An issuer the committee never admitted: the ledger refuses to record its credential, and
     // one it signs anyway is refused by the verifier.
@@ -253,7 +318,10 @@ fn scenario(suite: &str) {
     let (ok, _, text) = issue(&outsider_jwt, &["--sign-only"], outsider, &claims);
     assert!(ok, "{text}");
     let (ok, problems, _) = n.verify(&outsider_jwt);
-    assert!(!ok && problems.contains(&"issuer_not_authority".to_string()), "{problems:?}");
+    assert!(
+        !ok && problems.contains(&"issuer_not_authority".to_string()),
+        "{problems:?}"
+    );
 
     // Claims that fail the schema: `vc issue` refuses them; signed anyway, the verifier too.
     let bad = json!({"name": "x", "country": "China"}).to_string();
@@ -263,7 +331,10 @@ fn scenario(suite: &str) {
     let (ok, _, text) = issue(&bad_jwt, &["--sign-only"], bank, &bad);
     assert!(ok, "{text}");
     let (ok, problems, _) = n.verify(&bad_jwt);
-    assert!(!ok && problems.contains(&"schema".to_string()), "{problems:?}");
+    assert!(
+        !ok && problems.contains(&"schema".to_string()),
+        "{problems:?}"
+    );
 
     // Expired: valid for 2 seconds.
     let short = n.file("short.jwt");
@@ -276,12 +347,18 @@ fn scenario(suite: &str) {
     assert!(!ok && problems == ["expired"], "{problems:?}");
 
     // Revoked by the bank; the status list says so to any verifier.
-    let revoked = n.ok(Some(bank), &["vc", "revoke", &jwt, "--reason", "customer request"]);
+    let revoked = n.ok(
+        Some(bank),
+        &["vc", "revoke", &jwt, "--reason", "customer request"],
+    );
     assert_eq!(revoked["status"], "success", "{revoked}");
     let (ok, problems, _) = n.verify(&jwt);
     assert!(!ok && problems == ["revoked"], "{problems:?}");
     let issuer_did = issued_did(&n, &jwt);
-    let (status, list) = http_get(&n.url(), &format!("/status-lists/{issuer_did}/revocation/0"));
+    let (status, list) = http_get(
+        &n.url(),
+        &format!("/status-lists/{issuer_did}/revocation/0"),
+    );
     assert_eq!(status, 200, "{list}");
     let bits = banyan_identity::status_list::decode(
         list["credentialSubject"]["encodedList"].as_str().unwrap(),
@@ -293,7 +370,10 @@ fn scenario(suite: &str) {
     // The committee removes the bank: what it issued stops verifying.
     n.pass(&["remove-issuer", &bank_account, "kyc"]);
     let (ok, problems, _) = n.verify(&sd);
-    assert!(!ok && problems.contains(&"issuer_removed".to_string()), "{problems:?}");
+    assert!(
+        !ok && problems.contains(&"issuer_removed".to_string()),
+        "{problems:?}"
+    );
 
     // No node holds the customer's claims.
     for k in 0..4 {
@@ -301,6 +381,42 @@ fn scenario(suite: &str) {
         assert!(found.is_empty(), "node {k} holds the marker in {found:?}");
     }
     drop(tmp);
+}
+
+/// `tests/interop/verify.py`: jwcrypto verifies the vc+jwt and the sd-jwt library the
+/// presentation, with the issuer key from the DID document `banyan did resolve` gives.
+fn interop(n: &Net, jwt: &str, presentation: &str, domain: &str, nonce: &str, marker: &str) {
+    let root = crate::common::repo_root();
+    let python = std::env::var_os("BANYAN_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("tests/interop/.venv/bin/python"));
+    assert!(
+        python.exists(),
+        "{} is missing: create it with `python3 -m venv tests/interop/.venv && \
+         tests/interop/.venv/bin/pip install -r tests/interop/requirements.txt` \
+         (scripts/test does this)",
+        python.display()
+    );
+    let issuer = issued_did(n, jwt);
+    let resolution = n.ok(None, &["did", "resolve", &issuer]);
+    let resolution_file = n.file("issuer-did.json");
+    std::fs::write(&resolution_file, resolution.to_string()).unwrap();
+    let out = std::process::Command::new(&python)
+        .arg(root.join("tests/interop/verify.py"))
+        .args([&resolution_file, jwt, presentation, domain, nonce])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "verify.py: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(read["credentialSubject"]["name"], marker, "{read}");
+    assert_eq!(read["issuer"], issuer.as_str(), "{read}");
+    assert_eq!(read["disclosedSubject"]["country"], "CN", "{read}");
+    assert!(read["disclosedSubject"].get("name").is_none(), "{read}");
 }
 
 /// The credential's issuer DID (from the JWT payload).
@@ -334,7 +450,9 @@ fn http(url: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Valu
     use std::io::{Read, Write};
     let host = url.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = std::net::TcpStream::connect(host).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let body = body.map(Value::to_string).unwrap_or_default();
     write!(
         stream,

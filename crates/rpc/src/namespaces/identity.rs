@@ -38,11 +38,12 @@ pub(crate) fn register(
     })?;
     m.register_blocking_method("banyan_verifyPresentation", |p, c, _| -> R {
         let v = params_vec(&p)?;
-        let (input, options) =
-            input_and_options(&v, "banyan_verifyPresentation", "presentation")?;
+        let (input, options) = input_and_options(&v, "banyan_verifyPresentation", "presentation")?;
         verify_presentation(&c, input, options)
     })?;
-    m.register_method("banyan_createChallenge", |_, c, _| -> R { create_challenge(c) })?;
+    m.register_method("banyan_createChallenge", |_, c, _| -> R {
+        create_challenge(c)
+    })?;
     m.register_blocking_method("banyan_statusList", |p, c, _| -> R { status(&p, &c) })?;
     Ok(())
 }
@@ -98,9 +99,9 @@ impl Ledger for NodeLedger<'_> {
         if outcome.success {
             Ok(Ok(outcome.output.to_vec()))
         } else {
-            Ok(Err(outcome
-                .revert_reason
-                .unwrap_or_else(|| "the view reverted without a reason".into())))
+            Ok(Err(outcome.revert_reason.unwrap_or_else(|| {
+                "the view reverted without a reason".into()
+            })))
         }
     }
 }
@@ -130,7 +131,10 @@ fn input_and_options<'v>(
         Some(Value::Object(o)) => o.clone(),
         Some(_) => return Err(usage()),
     };
-    if let Some(unknown) = options.keys().find(|k| !VERIFY_OPTIONS.contains(&k.as_str())) {
+    if let Some(unknown) = options
+        .keys()
+        .find(|k| !VERIFY_OPTIONS.contains(&k.as_str()))
+    {
         return Err(invalid_params(format!(
             "unknown option {unknown:?}; {method} takes {VERIFY_OPTIONS:?}"
         )));
@@ -313,12 +317,20 @@ pub(crate) fn status_list_credential(
         .map_err(server_error)?
         .map_err(|why| invalid_params(format!("status list {list} of {did}: {why}")))?;
     if output.is_empty() {
-        return Err(invalid_params("this chain does not run the Identity module"));
+        return Err(invalid_params(
+            "this chain does not run the Identity module",
+        ));
     }
     let words = IIdentity::statusWordsCall::abi_decode_returns(&output)
         .map_err(|e| server_error(format!("statusWords does not decode: {e}")))?;
     let bits: Vec<u8> = words.iter().flat_map(|w| w.0).collect();
-    Ok(status_list::credential(did, purpose, list, &bits, ledger.time))
+    Ok(status_list::credential(
+        did,
+        purpose,
+        list,
+        &bits,
+        ledger.time,
+    ))
 }
 
 fn resolve(p: &Params<'_>, c: &Ctx) -> R {
