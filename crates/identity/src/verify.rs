@@ -1,6 +1,6 @@
 //! The one verify path: every credential and presentation Banyan verifies (the node's VC-API,
-//! `banyan_verifyCredential`, `banyan vc verify`) goes through [`credential`] or
-//! [`presentation`], reading the ledger through a [`Ledger`] pinned at one block.
+//! `banyan_verifyCredential`, `banyan vc verify`) goes through [`credential()`] or
+//! [`presentation()`], reading the ledger through a [`Ledger`] pinned at one block.
 //!
 //! A credential is checked, in order: its form, its issuer's DID and key, the signature, the VC
 //! 2.0 data model, the ledger's record of its hash (and that the record says what the
