@@ -425,9 +425,13 @@ fn assemble(stream: Stream) -> Result<Assembled, String> {
             header.header.number
         ));
     }
-    if header.header.proposer != proposer {
+    // A proposer re-proposes the value of an earlier round (`valid_round`, which 2f+1
+    // validators prevoted): that block keeps the header, and so the proposer, it was built with.
+    // A fresh proposal is built by the one who streams it.
+    if header.header.proposer != proposer && !valid_round.is_defined() {
         return Err(format!(
-            "header proposer {} in a stream from proposer {proposer}",
+            "header proposer {} in a stream from proposer {proposer} that re-proposes no \
+             earlier round",
             header.header.proposer
         ));
     }
@@ -844,10 +848,19 @@ impl Host {
         &mut self,
         a: Assembled,
     ) -> Result<Option<ProposedValue<BanyanContext>>, AppError> {
-        if !self.app.validators_at(a.height)?.contains(&a.proposer) {
+        let validators = self.app.validators_at(a.height)?;
+        if !validators.contains(&a.proposer) {
             tracing::warn!(
                 "ignored a proposal from {}, which is not a validator",
                 a.proposer
+            );
+            return Ok(None);
+        }
+        if !validators.contains(&a.block.header.header.proposer) {
+            tracing::warn!(
+                "ignored a re-proposal by {} of a block built by {}, which is not a validator",
+                a.proposer,
+                a.block.header.header.proposer
             );
             return Ok(None);
         }
@@ -913,4 +926,58 @@ fn decided_values(
         out.push(RawDecidedValue::new(value_bytes, to_engine_cert(&cert)));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use banyan_primitives::{Header, SealedHeader};
+
+    fn block_by(builder: Address, height: u64) -> Block {
+        Block {
+            header: SealedHeader {
+                header: Header {
+                    number: height,
+                    proposer: builder,
+                    ..Header::default()
+                },
+                signature: AlloyBytes::new(),
+            },
+            transactions: vec![AlloyBytes::from_static(b"tx")],
+        }
+    }
+
+    fn stream_of(parts: Vec<StreamMessage<ProposalPart>>) -> Stream {
+        let mut stream = Stream::default();
+        for msg in parts {
+            if msg.content.as_data().is_none() {
+                stream.fin_at = Some(msg.sequence);
+            }
+            stream.parts.insert(msg.sequence, msg.content);
+        }
+        stream
+    }
+
+    #[test]
+    fn a_fresh_proposal_is_built_by_the_one_who_streams_it() {
+        let (builder, other) = (Address::repeat_byte(1), Address::repeat_byte(2));
+        let block = block_by(builder, 4);
+        let own = assemble(stream_of(parts_of(&block, 4, Round::new(0), Round::Nil, builder)));
+        assert_eq!(own.map(|a| a.block), Ok(block.clone()));
+        let forged = assemble(stream_of(parts_of(&block, 4, Round::new(1), Round::Nil, other)));
+        assert!(forged.is_err_and(|e| e.contains("re-proposes no earlier round")));
+    }
+
+    #[test]
+    fn a_re_proposal_keeps_the_block_of_the_round_it_names() {
+        // Round 0's proposer built the block and 2f+1 prevoted it; it stopped before the
+        // commit, and round 2's proposer streams the same block naming round 0.
+        let (builder, next) = (Address::repeat_byte(1), Address::repeat_byte(2));
+        let block = block_by(builder, 4);
+        let again = assemble(stream_of(parts_of(&block, 4, Round::new(2), Round::new(0), next)))
+            .unwrap();
+        assert_eq!(again.proposer, next);
+        assert_eq!(again.valid_round, Round::new(0));
+        assert_eq!(again.block, block);
+    }
 }

@@ -712,6 +712,42 @@ async fn every_served_method_answers_meaningfully() {
         json!("https://www.w3.org/ns/did#INVALID_DID")
     );
     assert_eq!(invalid["didDocument"], Value::Null);
+    // Credentials: nothing is issued on this chain, so the verify path refuses what it is
+    // given with its reason; status lists exist (all zero) for any DID; challenges are fresh.
+    let verdict = call("banyan_verifyCredential", json!(["not.a.credential"]))
+        .await
+        .unwrap();
+    assert_eq!(verdict["verified"], json!(false));
+    assert_eq!(verdict["problemDetails"][0]["reason"], json!("malformed"));
+    let made = call("banyan_createChallenge", json!([])).await.unwrap();
+    let challenge = made["challenge"].as_str().unwrap().to_string();
+    assert!(challenge.starts_with("banyan-challenge-"), "{made}");
+    let again = call("banyan_createChallenge", json!([])).await.unwrap();
+    assert_ne!(again["challenge"], made["challenge"]);
+    let presented = call(
+        "banyan_verifyPresentation",
+        json!(["not.a.presentation", {"challenge": challenge, "domain": "example.com"}]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(presented["verified"], json!(false));
+    assert!(
+        presented["problemDetails"]
+            .to_string()
+            .contains("\"malformed\""),
+        "{presented}"
+    );
+    let list = call("banyan_statusList", json!([did1, "revocation", 0]))
+        .await
+        .unwrap();
+    assert_eq!(list["issuer"], json!(did1));
+    assert_eq!(list["credentialSubject"]["statusPurpose"], json!("revocation"));
+    assert!(list["credentialSubject"]["encodedList"].is_string(), "{list}");
+    assert!(
+        call("banyan_statusList", json!([did1, "expiry", 0]))
+            .await
+            .is_err()
+    );
 
     // Filters: a block filter sees the next block; a log filter sees its logs.
     let blocks = call("eth_newBlockFilter", json!([])).await.unwrap();
