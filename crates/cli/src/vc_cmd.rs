@@ -5,7 +5,7 @@
 
 use alloy_primitives::{B256, U256};
 use anyhow::{Context, bail};
-use banyan_identity::credential::{self, Draft, Securing};
+use banyan_identity::issue;
 use banyan_identity::verify::{self, Binding};
 use banyan_identity::{Did, sd_jwt};
 use banyan_sdk::identity::{self, IDENTITY_ADDRESS, IIdentity};
@@ -268,43 +268,6 @@ fn report(result: &Value, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The first key of `record` with relationship `bit` (1 authentication, 2 assertion) of the
-/// chain's suite, or named `fragment`.
-fn key_fragment(
-    record: &IIdentity::Did,
-    suite: banyan_crypto::Suite,
-    bit: u8,
-    fragment: Option<&str>,
-    ed25519: bool,
-) -> anyhow::Result<String> {
-    let wanted = if ed25519 {
-        IIdentity::KeyType::Ed25519
-    } else {
-        banyan_modules::identity::did::suite_key_type(suite)
-    };
-    record
-        .methods
-        .iter()
-        .find(|m| {
-            fragment.map_or(m.keyType == wanted && m.relationships & bit != 0, |f| {
-                m.fragment == f
-            })
-        })
-        .map(|m| m.fragment.clone())
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "the DID of {} has no {} key {}",
-                record.account,
-                if bit == 1 {
-                    "authentication"
-                } else {
-                    "assertion"
-                },
-                fragment.unwrap_or("of the kind needed")
-            )
-        })
-}
-
 fn claims_of(text: &str) -> anyhow::Result<Map<String, Value>> {
     let text = match text.strip_prefix('@') {
         Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?,
@@ -350,81 +313,54 @@ pub(crate) fn run(cmd: VcCmd) -> anyhow::Result<()> {
                     .await
                     .with_context(|| format!("the subject {subject} needs a DID"))?;
                 let status_index = identity::next_status_index(&client, issuer, at).await?;
-                let valid_from = valid_from.unwrap_or_else(now);
-                let draft = Draft {
-                    issuer: Did::new(chain_id, issuer),
-                    subject: Did::new(chain_id, subject),
-                    types: vec![credential_type],
-                    claims: claims_of(&claims)?,
-                    schema: (published.publisher, schema),
-                    valid_from,
-                    valid_until: valid_for.map_or(0, |s| valid_from.saturating_add(s)),
+                let records = issue::Records {
+                    chain_id,
+                    suite,
+                    schema: published,
+                    issuer: issuer_record,
+                    subject: subject_record,
                     status_index,
                 };
-                if !sign_only {
-                    // The verifier checks the claims against the schema; refuse before
-                    // anything is signed or recorded.
-                    let schema_json: Value = serde_json::from_slice(&published.json)
-                        .context("the published schema is not JSON")?;
-                    banyan_identity::schema::Schema::compile(&schema_json)?
-                        .validate(&Value::Object(draft.claims.clone()))
-                        .with_context(|| {
-                            format!("the claims fail schema {} ({schema})", published.name)
-                        })?;
-                }
-                let unsigned = credential::build(&draft)?;
-                let issuer_did = Did::new(chain_id, issuer);
-                let ed_seed;
-                let how = match format {
-                    Format::Jwt => Securing::Jwt {
-                        key: &secret,
-                        kid: format!(
-                            "{issuer_did}#{}",
-                            key_fragment(&issuer_record, suite, 2, fragment.as_deref(), false)?
-                        ),
-                    },
-                    Format::SdJwt => {
-                        let holder_fragment = key_fragment(&subject_record, suite, 1, None, false)?;
-                        let holder = subject_record
-                            .methods
-                            .iter()
-                            .find(|m| m.fragment == holder_fragment)
-                            .map(|m| banyan_crypto::PublicKey::from_bytes(suite, &m.publicKey))
-                            .transpose()?
-                            .context("the subject's authentication key")?;
-                        Securing::SdJwt {
-                            key: &secret,
-                            kid: format!(
-                                "{issuer_did}#{}",
-                                key_fragment(&issuer_record, suite, 2, fragment.as_deref(), false)?
-                            ),
-                            disclosable: if disclosable.is_empty() {
-                                draft.claims.keys().cloned().collect()
-                            } else {
-                                disclosable
-                            },
-                            holder,
-                        }
-                    }
-                    Format::Di => {
-                        let file =
-                            ed25519_key_file.context("--format di needs --ed25519-key-file")?;
+                let ed_seed = ed25519_key_file
+                    .map(|file| -> anyhow::Result<[u8; 32]> {
                         let hex = crate::account::read_key_file(&file)?;
                         let bytes = alloy_primitives::hex::decode(hex.trim())
                             .context("the Ed25519 key file is not hex")?;
-                        ed_seed = <[u8; 32]>::try_from(bytes.as_slice())
-                            .map_err(|_| anyhow::anyhow!("an Ed25519 seed is 32 bytes"))?;
-                        Securing::DataIntegrity {
-                            seed: &ed_seed,
-                            verification_method: format!(
-                                "{issuer_did}#{}",
-                                key_fragment(&issuer_record, suite, 2, fragment.as_deref(), true)?
-                            ),
-                            created: now(),
-                        }
-                    }
+                        <[u8; 32]>::try_from(bytes.as_slice())
+                            .map_err(|_| anyhow::anyhow!("an Ed25519 seed is 32 bytes"))
+                    })
+                    .transpose()?;
+                if matches!(format, Format::Di) && ed_seed.is_none() {
+                    bail!("--format di needs --ed25519-key-file");
+                }
+                let valid_from = valid_from.unwrap_or_else(now);
+                let request = issue::Request {
+                    subject,
+                    schema,
+                    types: vec![credential_type],
+                    claims: claims_of(&claims)?,
+                    valid_from,
+                    valid_until: valid_for.map_or(0, |s| valid_from.saturating_add(s)),
+                    format: match format {
+                        Format::Jwt => issue::Format::Jwt,
+                        Format::SdJwt => issue::Format::SdJwt,
+                        Format::Di => issue::Format::DataIntegrity,
+                    },
+                    disclosable,
+                    fragment,
+                    check_claims: !sign_only,
                 };
-                let secured = credential::secure(suite, &unsigned, &how)?;
+                let issued = issue::issue(
+                    &records,
+                    request,
+                    issue::Keys {
+                        account: &secret,
+                        ed25519: ed_seed.as_ref(),
+                    },
+                    now(),
+                )
+                .map_err(|e| anyhow::anyhow!(e))?;
+                let (secured, unsigned) = (&issued.secured, &issued.unsigned);
                 if sign_only {
                     write_out(out.as_deref(), &secured.credential)?;
                     let summary = json!({
@@ -440,14 +376,7 @@ pub(crate) fn run(cmd: VcCmd) -> anyhow::Result<()> {
                     summarize(out.is_some(), send.json, &summary, &text);
                     return Ok(());
                 }
-                let data = identity::issue_call(
-                    secured.hash,
-                    subject,
-                    schema,
-                    draft.valid_from,
-                    draft.valid_until,
-                    status_index,
-                );
+                let data = issued.record.clone().into();
                 let sent = send
                     .opts
                     .submit(Some(IDENTITY_ADDRESS), U256::ZERO, data)

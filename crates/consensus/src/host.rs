@@ -962,9 +962,21 @@ mod tests {
     fn a_fresh_proposal_is_built_by_the_one_who_streams_it() {
         let (builder, other) = (Address::repeat_byte(1), Address::repeat_byte(2));
         let block = block_by(builder, 4);
-        let own = assemble(stream_of(parts_of(&block, 4, Round::new(0), Round::Nil, builder)));
+        let own = assemble(stream_of(parts_of(
+            &block,
+            4,
+            Round::new(0),
+            Round::Nil,
+            builder,
+        )));
         assert_eq!(own.map(|a| a.block), Ok(block.clone()));
-        let forged = assemble(stream_of(parts_of(&block, 4, Round::new(1), Round::Nil, other)));
+        let forged = assemble(stream_of(parts_of(
+            &block,
+            4,
+            Round::new(1),
+            Round::Nil,
+            other,
+        )));
         assert!(forged.is_err_and(|e| e.contains("re-proposes no earlier round")));
     }
 
@@ -974,8 +986,14 @@ mod tests {
         // commit, and round 2's proposer streams the same block naming round 0.
         let (builder, next) = (Address::repeat_byte(1), Address::repeat_byte(2));
         let block = block_by(builder, 4);
-        let again = assemble(stream_of(parts_of(&block, 4, Round::new(2), Round::new(0), next)))
-            .unwrap();
+        let again = assemble(stream_of(parts_of(
+            &block,
+            4,
+            Round::new(2),
+            Round::new(0),
+            next,
+        )))
+        .unwrap();
         assert_eq!(again.proposer, next);
         assert_eq!(again.valid_round, Round::new(0));
         assert_eq!(again.block, block);

@@ -24,6 +24,7 @@
 pub mod credential;
 pub mod data_integrity;
 pub mod did;
+pub mod issue;
 pub mod jcs;
 pub mod jose;
 pub mod schema;

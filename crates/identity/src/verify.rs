@@ -213,7 +213,7 @@ pub struct Binding {
 }
 
 /// Calls a view of `to` and decodes its answer.
-fn view<C: SolCall>(
+pub(crate) fn view<C: SolCall>(
     ledger: &dyn Ledger,
     to: Address,
     call: C,

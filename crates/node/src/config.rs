@@ -129,6 +129,100 @@ pub struct MetricsSection {
     pub listen: Option<SocketAddr>,
 }
 
+/// The `[operator]` table.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct OperatorFile {
+    /// A file holding the operator's token (at least [`banyan_rpc::MIN_TOKEN_LEN`]
+    /// characters): requests that act with the node's keys carry it as `Authorization: Bearer`.
+    token_file: Option<PathBuf>,
+}
+
+/// The `[identity]` table.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct IdentityFile {
+    /// Issuer keys the node holds for `POST /credentials/issue`.
+    #[serde(default)]
+    issuers: Vec<IssuerFile>,
+}
+
+/// One `[[identity.issuers]]` entry.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssuerFile {
+    /// The issuer account's key, in the chain's suite.
+    key_file: PathBuf,
+    /// Its Ed25519 seed (hex), listed in its DID document, for `eddsa-jcs-2022` proofs.
+    #[serde(default)]
+    ed25519_key_file: Option<PathBuf>,
+}
+
+/// Loads the operator's token and the issuer keys; an error names the key at fault.
+fn load_issuing(
+    operator: OperatorFile,
+    identity: IdentityFile,
+    suite: Suite,
+    rel: impl Fn(&Path) -> PathBuf,
+) -> Result<banyan_rpc::Issuing, String> {
+    let token = operator
+        .token_file
+        .map(|file| {
+            let path = rel(&file);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                format!("operator.token_file ({}): cannot read: {e}", path.display())
+            })?;
+            banyan_rpc::OperatorToken::new(&text)
+                .map_err(|e| format!("operator.token_file ({}): {e}", path.display()))
+        })
+        .transpose()?;
+    if token.is_none() && !identity.issuers.is_empty() {
+        return Err(
+            "identity.issuers needs operator.token_file: without the operator's token \
+                    nobody may issue with them"
+                .into(),
+        );
+    }
+    let mut issuers = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, entry) in identity.issuers.into_iter().enumerate() {
+        let key_path = rel(&entry.key_file);
+        let account = read_key_file(&key_path, suite, &format!("identity.issuers[{i}].key_file"))?;
+        let address = suite.address(
+            &suite
+                .public_key(&account)
+                .map_err(|e| format!("identity.issuers[{i}].key_file: {e}"))?,
+        );
+        if !seen.insert(address) {
+            return Err(format!(
+                "identity.issuers[{i}]: issuer {address} is listed twice"
+            ));
+        }
+        let ed25519 = entry
+            .ed25519_key_file
+            .map(|file| {
+                read_seed(
+                    &rel(&file),
+                    &format!("identity.issuers[{i}].ed25519_key_file"),
+                )
+            })
+            .transpose()?;
+        issuers.push(banyan_rpc::IssuerKey { account, ed25519 });
+    }
+    Ok(banyan_rpc::Issuing::new(token, issuers))
+}
+
+/// Reads a 32-byte seed written as hex (with or without `0x`).
+fn read_seed(path: &Path, key: &str) -> Result<[u8; 32], String> {
+    let at = || format!("{key} ({})", path.display());
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", at()))?;
+    let text = text.trim();
+    let bytes =
+        alloy_primitives::hex::decode(text).map_err(|e| format!("{}: not hex: {e}", at()))?;
+    <[u8; 32]>::try_from(bytes.as_slice())
+        .map_err(|_| format!("{}: an Ed25519 seed is 32 bytes, not {}", at(), bytes.len()))
+}
+
 /// Where the node keeps its data.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DataDir {
@@ -362,6 +456,9 @@ pub struct NodeConfig {
     pub network: Option<NetworkSection>,
     /// Role, timeouts, pace and write-ahead log of consensus.
     pub consensus: ConsensusSection,
+    /// The operator's token and the issuer keys the node holds (`[operator]`,
+    /// `[[identity.issuers]]`); by default none, and the node issues nothing.
+    pub issuing: banyan_rpc::Issuing,
 }
 
 impl NodeConfig {
@@ -384,6 +481,7 @@ impl NodeConfig {
             metrics: MetricsSection::default(),
             network: None,
             consensus,
+            issuing: banyan_rpc::Issuing::default(),
         }
     }
 
@@ -426,6 +524,10 @@ struct FileConfig {
     network: Option<NetworkFile>,
     #[serde(default)]
     consensus: ConsensusFile,
+    #[serde(default)]
+    operator: OperatorFile,
+    #[serde(default)]
+    identity: IdentityFile,
 }
 
 fn read(path: &Path, what: &str) -> Result<String, NodeError> {
@@ -459,7 +561,9 @@ pub fn load_config(path: &Path) -> Result<NodeConfig, NodeError> {
             })?;
     let validator_key_file = file.node.validator_key_file.as_deref().map(rel);
     let validator_key = match (&validator_key_file, file.consensus.role) {
-        (Some(key_path), _) => read_key_file(key_path, genesis.suite).map_err(in_file)?,
+        (Some(key_path), _) => {
+            read_key_file(key_path, genesis.suite, "node.validator_key_file").map_err(in_file)?
+        }
         (None, Role::Validator) => {
             return Err(in_file(
                 "node.validator_key_file is missing: a validator (consensus.role = \"validator\", \
@@ -477,7 +581,10 @@ pub fn load_config(path: &Path) -> Result<NodeConfig, NodeError> {
         .map(|n| n.load(rel))
         .transpose()
         .map_err(in_file)?;
+    let issuing =
+        load_issuing(file.operator, file.identity, genesis.suite, rel).map_err(in_file)?;
     let cfg = NodeConfig {
+        issuing,
         data_dir,
         genesis,
         validator_key,
@@ -495,8 +602,8 @@ pub fn load_config(path: &Path) -> Result<NodeConfig, NodeError> {
 
 /// Reads a key file: hex (with or without `0x`), or `suite:hex` as `banyan account new` writes
 /// it, in which case the suite must be the chain's.
-fn read_key_file(path: &Path, suite: Suite) -> Result<SecretKey, String> {
-    let at = || format!("node.validator_key_file ({})", path.display());
+fn read_key_file(path: &Path, suite: Suite, key: &str) -> Result<SecretKey, String> {
+    let at = || format!("{key} ({})", path.display());
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", at()))?;
     let text = text.trim();
     let hex = match text.split_once(':') {
@@ -708,6 +815,76 @@ mod tests {
     use alloy_primitives::Bytes;
     use banyan_network::{ChainCa, SubjectAltName, Validity};
     use banyan_primitives::Genesis;
+
+    /// `[operator]` and `[[identity.issuers]]`: the token and keys load, and each mistake is
+    /// refused naming its key.
+    #[test]
+    fn issuing_keys_need_the_operators_token_and_are_checked_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name);
+        let suite = Suite::Ecdsa;
+        let key = suite.generate_secret();
+        std::fs::write(
+            path("issuer.key"),
+            alloy_primitives::hex::encode(key.to_bytes()),
+        )
+        .unwrap();
+        std::fs::write(path("ed.key"), "0x".to_string() + &"ab".repeat(32)).unwrap();
+        std::fs::write(path("token"), "t".repeat(40)).unwrap();
+        std::fs::write(path("short"), "t".repeat(8)).unwrap();
+        let load = |text: &str| {
+            let file: FileConfig = toml::from_str(&format!(
+                "[node]\ndata_dir = \"d\"\ngenesis = \"g\"\n{text}"
+            ))
+            .unwrap();
+            load_issuing(file.operator, file.identity, suite, |p| dir.path().join(p))
+        };
+        let issuer =
+            "[[identity.issuers]]\nkey_file = \"issuer.key\"\ned25519_key_file = \"ed.key\"\n";
+        let issuing = load(&format!("[operator]\ntoken_file = \"token\"\n{issuer}")).unwrap();
+        assert!(
+            issuing
+                .token
+                .as_ref()
+                .unwrap()
+                .admits(Some(&format!("Bearer {}", "t".repeat(40))))
+        );
+        assert_eq!(issuing.issuers.len(), 1);
+        assert_eq!(issuing.issuers[0].ed25519, Some([0xab; 32]));
+        assert!(load("").unwrap().token.is_none());
+
+        let without_token = load(issuer).unwrap_err();
+        assert!(
+            without_token.contains("needs operator.token_file"),
+            "{without_token}"
+        );
+        let short = load("[operator]\ntoken_file = \"short\"\n").unwrap_err();
+        assert!(short.contains("operator.token_file"), "{short}");
+        let missing = load("[operator]\ntoken_file = \"nowhere\"\n").unwrap_err();
+        assert!(missing.contains("cannot read"), "{missing}");
+        let twice = load(&format!(
+            "[operator]\ntoken_file = \"token\"\n{issuer}{issuer}"
+        ))
+        .unwrap_err();
+        assert!(twice.contains("identity.issuers[1]: issuer"), "{twice}");
+        std::fs::write(
+            path("sm.key"),
+            format!("sm:{}", alloy_primitives::hex::encode(key.to_bytes())),
+        )
+        .unwrap();
+        let other_suite = load(
+            "[operator]\ntoken_file = \"token\"\n[[identity.issuers]]\nkey_file = \"sm.key\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            other_suite.contains("identity.issuers[0].key_file"),
+            "{other_suite}"
+        );
+        std::fs::write(path("ed.key"), "abcd").unwrap();
+        let short_seed =
+            load(&format!("[operator]\ntoken_file = \"token\"\n{issuer}")).unwrap_err();
+        assert!(short_seed.contains("ed25519_key_file"), "{short_seed}");
+    }
 
     /// The example in docs/configuration.md is a valid configuration file.
     #[test]

@@ -260,7 +260,11 @@ pub async fn start_node(node: Arc<Node>, config: &NodeConfig) -> Result<NodeHand
         None => None,
     };
     let backend: Arc<dyn banyan_rpc::Backend> = node.clone();
-    let (rpc_addr, rpc) = banyan_rpc::start(config.rpc.to_rpc_config(), backend)
+    let rpc_config = banyan_rpc::RpcConfig {
+        issuing: config.issuing.clone(),
+        ..config.rpc.to_rpc_config()
+    };
+    let (rpc_addr, rpc) = banyan_rpc::start(rpc_config, backend)
         .await
         .map_err(|e| NodeError::Rpc(format!("{}: {e}", config.rpc.listen)))?;
     // A node with peers runs BFT consensus; a node alone on its chain (`banyan dev`) runs the

@@ -12,6 +12,7 @@ mod backend;
 mod challenges;
 mod error;
 mod filters;
+mod issuing;
 mod json;
 mod namespaces;
 mod server;
@@ -20,5 +21,6 @@ mod vc_api;
 use namespaces::banyan::proof as banyan_proof;
 
 pub use backend::{Backend, BackendError, CommittedBlock, NodeStatus, SubmitError};
+pub use issuing::{IssuerKey, Issuing, MIN_TOKEN_LEN, OperatorToken, RECORD_WAIT};
 pub use jsonrpsee::server::ServerHandle;
 pub use server::{RpcConfig, method_names, start};

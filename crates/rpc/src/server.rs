@@ -37,6 +37,9 @@ pub struct RpcConfig {
     /// Browser origins allowed to call the server (CORS): empty allows none (no CORS headers),
     /// `"*"` allows any, otherwise exact origins such as `"http://localhost:3000"`.
     pub cors_allow_origins: Vec<String>,
+    /// The operator's token and the issuer keys of `POST /credentials/issue` (none by default:
+    /// the node issues nothing).
+    pub issuing: crate::issuing::Issuing,
 }
 
 impl Default for RpcConfig {
@@ -52,6 +55,7 @@ impl Default for RpcConfig {
             max_logs: 10_000,
             max_filters: 1_000,
             cors_allow_origins: Vec::new(),
+            issuing: crate::issuing::Issuing::default(),
         }
     }
 }

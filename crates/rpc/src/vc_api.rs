@@ -2,6 +2,8 @@
 //! answered by the same verify path as `banyan_verifyCredential` and
 //! `banyan_verifyPresentation`.
 //!
+//! - `POST /credentials/issue` `{"credential", "options"?}`: issues with a key the node holds,
+//!   for the operator (`Authorization: Bearer <token>`); 201 once its record is in a block
 //! - `POST /credentials/verify` `{"verifiableCredential", "options"?}`
 //! - `POST /presentations/verify` `{"verifiablePresentation", "options": {"challenge", "domain"}}`
 //! - `POST /challenges`: a one-time challenge for a presentation
@@ -63,7 +65,7 @@ fn is_route(method: &Method, path: &str) -> bool {
     match *method {
         Method::POST => matches!(
             path,
-            "/credentials/verify" | "/presentations/verify" | "/challenges"
+            "/credentials/issue" | "/credentials/verify" | "/presentations/verify" | "/challenges"
         ),
         Method::GET => path.starts_with("/status-lists/") || path == "/contexts/credentials/v2",
         _ => false,
@@ -95,6 +97,15 @@ where
         Box::pin(async move {
             let method = req.method().clone();
             let path = req.uri().path().to_string();
+            if path == "/credentials/issue" {
+                let authorization = req
+                    .headers()
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok());
+                if let Err(refused) = crate::issuing::authorize(&ctx, authorization) {
+                    return Ok(answer(refused));
+                }
+            }
             let limit = ctx.config.max_request_body_bytes as usize;
             let body = if method == Method::POST {
                 match http_body_util::Limited::new(req.into_body(), limit)
@@ -143,6 +154,7 @@ fn route(ctx: &Ctx, method: &Method, path: &str, body: Option<Value>) -> HttpRes
             request(&body, "verifiablePresentation")
                 .and_then(|(input, options)| identity::verify_presentation(ctx, &input, options)),
         ),
+        ("POST", "/credentials/issue") => answer(crate::issuing::issue_credential(ctx, &body)),
         ("POST", "/challenges") => match identity::create_challenge(ctx) {
             Ok(v) => respond(StatusCode::CREATED, "application/json", v.to_string()),
             Err(e) => rpc_problem(&e),
@@ -183,6 +195,24 @@ fn request(body: &Value, member: &str) -> Result<(Value, Map<String, Value>), Rp
         }
     };
     Ok((input, options))
+}
+
+/// A JSON answer, or a problem (with `WWW-Authenticate` on 401) when it is not 2xx.
+fn answer((status, body): crate::issuing::Answer) -> HttpResponse {
+    if status.is_success() {
+        return respond(status, "application/json", body.to_string());
+    }
+    let detail = body
+        .as_str()
+        .map_or_else(|| body.to_string(), str::to_string);
+    let mut response = problem(status, detail);
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_static("Bearer"),
+        );
+    }
+    response
 }
 
 /// 200 for a verified result, 400 with the same body for one that is not.

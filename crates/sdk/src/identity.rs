@@ -217,26 +217,6 @@ pub async fn next_status_index(
     view(client, IIdentity::nextStatusIndexCall { issuer }, at).await
 }
 
-/// The call data recording an issued credential: its hash, subject, schema, validity window
-/// (unix seconds, `valid_until` 0 for none) and status index.
-pub fn issue_call(
-    hash: B256,
-    subject: Address,
-    schema: B256,
-    valid_from: u64,
-    valid_until: u64,
-    status_index: u32,
-) -> Bytes {
-    call_data(IIdentity::issueCredentialCall {
-        hash,
-        subject,
-        schemaId: schema,
-        validFrom: valid_from,
-        validUntil: valid_until,
-        statusIndex: status_index,
-    })
-}
-
 /// `banyan_verifyCredential`: the one verify path's answer for `credential` (a JWT or SD-JWT
 /// string, or JSON with an embedded proof); `options` a JSON object or null.
 pub async fn verify_credential(

@@ -1,7 +1,9 @@
 //! Identity end to end on a real network of 4 validators from `banyan init`, on both suites,
 //! through the `banyan` command line and the node's VC-API: the committee admits a bank as an
 //! authority issuer of type `kyc`; the bank creates its DID, registers a KYC schema and issues
-//! KYC credentials to a customer's DID; a verifier accepts them; a selectively disclosed
+//! KYC credentials to a customer's DID (with the CLI, and through node 0's `POST
+//! /credentials/issue` with the bank's key it holds, for the operator's token only); a
+//! verifier accepts them; a selectively disclosed
 //! presentation reveals only the chosen claim and verifies once (a replay is refused as
 //! `replayed`, another verifier's domain as `domain`); a tampered claim is refused as
 //! `signature`, an issuer never admitted as `issuer_not_authority`, an expired credential as
@@ -105,6 +107,12 @@ fn reasons(result: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+fn rand_u128() -> u128 {
+    use std::hash::{BuildHasher, RandomState};
+    u128::from(RandomState::new().hash_one(std::process::id())) << 64
+        | u128::from(RandomState::new().hash_one(std::time::SystemTime::now()))
+}
+
 /// A compact JWS with one claim of its payload changed and the signature kept.
 fn tamper(jws: &str) -> String {
     use base64::Engine;
@@ -141,6 +149,15 @@ fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
 
 fn scenario(suite: &str) {
     let mut net = TestNet::init(crate::common::bin(), 4, suite, &[]).unwrap();
+    // Node 0 holds the bank's key (account 4) for POST /credentials/issue, behind a token.
+    let token = format!("operator-token-{:032x}", rand_u128());
+    std::fs::write(net.dir.join("node0/operator.token"), &token).unwrap();
+    let mut config = std::fs::read_to_string(net.config_path(0)).unwrap();
+    config.push_str(&format!(
+        "\n[operator]\ntoken_file = \"operator.token\"\n\n[[identity.issuers]]\nkey_file = {:?}\n",
+        net.dir.join("accounts/dev4.key").to_str().unwrap()
+    ));
+    std::fs::write(net.config_path(0), config).unwrap();
     net.start_nodes(&[0, 1, 2, 3]).unwrap();
     wait_height(&net, &[0, 1, 2, 3], 2, WAIT);
     let tmp = tempfile::tempdir().unwrap();
@@ -150,12 +167,12 @@ fn scenario(suite: &str) {
     };
     // Accounts: 0-3 the committee, 4 the bank, 5 its customer, 6 a bank never admitted.
     let (bank, customer, outsider) = (4, 5, 6);
+    let mut dids = std::collections::HashMap::new();
     for who in [bank, customer, outsider] {
         let made = n.ok(Some(who), &["did", "create"]);
-        assert!(
-            made["did"].as_str().unwrap().starts_with("did:banyan:"),
-            "{made}"
-        );
+        let did = made["did"].as_str().unwrap().to_string();
+        assert!(did.starts_with("did:banyan:"), "{made}");
+        dids.insert(who, did);
     }
     let bank_account = n.address(bank);
     let customer_account = n.address(customer);
@@ -233,6 +250,55 @@ fn scenario(suite: &str) {
     );
     assert_eq!(http.0, 200, "{}", http.1);
     assert_eq!(http.1["verified"], true);
+
+    // The node issues with the bank's key it holds, for the operator only.
+    let schema_url = format!("{}/schemas/{schema_id}", dids[&bank]);
+    let request = |issuer: usize, country: &str| {
+        json!({
+            "credential": {
+                "@context": ["https://www.w3.org/ns/credentials/v2"],
+                "type": ["VerifiableCredential", "KycCredential"],
+                "issuer": dids[&issuer],
+                "credentialSubject": {"id": dids[&customer], "name": marker, "country": country},
+                "credentialSchema": {"id": schema_url, "type": "JsonSchema"}
+            }
+        })
+    };
+    let (status, refused) = http_issue(&n.url(), None, &request(bank, "CN"));
+    assert_eq!(status, 401, "{refused}");
+    let (status, refused) = http_issue(
+        &n.url(),
+        Some("wrong-token-wrong-token-wrong-token"),
+        &request(bank, "CN"),
+    );
+    assert_eq!(status, 401, "{refused}");
+    let (status, refused) = http_issue(&n.url(), Some(&token), &request(customer, "CN"));
+    assert_eq!(status, 403, "{refused}");
+    assert!(
+        refused["detail"].as_str().unwrap().contains("holds no key"),
+        "{refused}"
+    );
+    let (status, refused) = http_issue(&n.url(), Some(&token), &request(bank, "China"));
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["detail"].as_str().unwrap().contains("fail schema"),
+        "{refused}"
+    );
+    let (status, node_issued) = http_issue(&n.url(), Some(&token), &request(bank, "CN"));
+    assert_eq!(status, 201, "{node_issued}");
+    assert_eq!(node_issued["mediaType"], "vc+jwt", "{node_issued}");
+    assert_ne!(
+        node_issued["statusIndex"], issued["statusIndex"],
+        "{node_issued}"
+    );
+    let by_node = n.file("node-issued.jwt");
+    std::fs::write(
+        &by_node,
+        node_issued["verifiableCredential"].as_str().unwrap(),
+    )
+    .unwrap();
+    let (verified, problems, result) = n.verify(&by_node);
+    assert!(verified, "{problems:?} {result}");
 
     // Selective disclosure: only the country is shown, to one verifier, once.
     let (ok, _, text) = issue(&sd, &["--format", "sd-jwt"], bank, &claims);
@@ -438,15 +504,22 @@ fn decoded_contains(text: &str, needle: &str) -> bool {
 }
 
 fn http_post(url: &str, path: &str, body: &Value) -> (u16, Value) {
-    http(url, "POST", path, Some(body))
+    http(url, "POST", path, Some(body), "")
 }
 
 fn http_get(url: &str, path: &str) -> (u16, Value) {
-    http(url, "GET", path, None)
+    http(url, "GET", path, None, "")
 }
 
-/// One HTTP/1.1 request over a plain socket: the status and the JSON body.
-fn http(url: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+/// `POST /credentials/issue` with `Authorization: Bearer <token>` when a token is given.
+fn http_issue(url: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    http(url, "POST", "/credentials/issue", Some(body), &auth)
+}
+
+/// One HTTP/1.1 request over a plain socket (`headers` ends each with CRLF): the status and
+/// the JSON body.
+fn http(url: &str, method: &str, path: &str, body: Option<&Value>, headers: &str) -> (u16, Value) {
     use std::io::{Read, Write};
     let host = url.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = std::net::TcpStream::connect(host).unwrap();
@@ -457,7 +530,7 @@ fn http(url: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Valu
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+         {headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();

@@ -741,8 +741,14 @@ async fn every_served_method_answers_meaningfully() {
         .await
         .unwrap();
     assert_eq!(list["issuer"], json!(did1));
-    assert_eq!(list["credentialSubject"]["statusPurpose"], json!("revocation"));
-    assert!(list["credentialSubject"]["encodedList"].is_string(), "{list}");
+    assert_eq!(
+        list["credentialSubject"]["statusPurpose"],
+        json!("revocation")
+    );
+    assert!(
+        list["credentialSubject"]["encodedList"].is_string(),
+        "{list}"
+    );
     assert!(
         call("banyan_statusList", json!([did1, "expiry", 0]))
             .await
