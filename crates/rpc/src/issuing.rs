@@ -134,38 +134,23 @@ pub(crate) fn authorize(ctx: &Ctx, authorization: Option<&str>) -> Result<(), An
     Ok(())
 }
 
-/// Issues the credential of a VC-API request body `{"credential", "options"?}`.
-pub(crate) fn issue_credential(ctx: &Ctx, body: &Value) -> Answer {
-    match run(ctx, body) {
+/// Issues `credential` (an unsecured VC 2.0 credential) with the VC-API request's `options`.
+pub(crate) fn issue_credential(
+    ctx: &Ctx,
+    credential: &Value,
+    options: &Map<String, Value>,
+) -> Answer {
+    match run(ctx, credential, options) {
         Ok(answer) | Err(answer) => answer,
     }
 }
 
-fn run(ctx: &Ctx, body: &Value) -> Result<Answer, Answer> {
+fn run(ctx: &Ctx, credential: &Value, options: &Map<String, Value>) -> Result<Answer, Answer> {
     let bad = |detail: String| problem(StatusCode::BAD_REQUEST, detail);
-    let object = body
-        .as_object()
-        .ok_or_else(|| bad("the body is {\"credential\": {…}, \"options\"?: {…}}".into()))?;
-    if let Some(unknown) = object
-        .keys()
-        .find(|k| *k != "credential" && *k != "options")
-    {
-        return Err(bad(format!(
-            "unknown member {unknown:?}; the body has \"credential\" and \"options\""
-        )));
-    }
-    let credential = object
-        .get("credential")
-        .ok_or_else(|| bad("the body lacks \"credential\"".into()))?;
-    let options = match object.get("options") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(o)) => o.clone(),
-        Some(_) => return Err(bad("options must be a JSON object".into())),
-    };
     let backend = &ctx.backend;
     let (chain_id, suite) = (backend.chain_id(), backend.suite());
     let now = unix_now();
-    let (issuer, request) = issue::from_vc_api(chain_id, credential, &options, now).map_err(bad)?;
+    let (issuer, request) = issue::from_vc_api(chain_id, credential, options, now).map_err(bad)?;
     let key = ctx
         .config
         .issuing

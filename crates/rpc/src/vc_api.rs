@@ -154,7 +154,12 @@ fn route(ctx: &Ctx, method: &Method, path: &str, body: Option<Value>) -> HttpRes
             request(&body, "verifiablePresentation")
                 .and_then(|(input, options)| identity::verify_presentation(ctx, &input, options)),
         ),
-        ("POST", "/credentials/issue") => answer(crate::issuing::issue_credential(ctx, &body)),
+        ("POST", "/credentials/issue") => match request(&body, "credential") {
+            Ok((credential, options)) => {
+                answer(crate::issuing::issue_credential(ctx, &credential, &options))
+            }
+            Err(e) => rpc_problem(&e),
+        },
         ("POST", "/challenges") => match identity::create_challenge(ctx) {
             Ok(v) => respond(StatusCode::CREATED, "application/json", v.to_string()),
             Err(e) => rpc_problem(&e),
@@ -169,7 +174,7 @@ fn route(ctx: &Ctx, method: &Method, path: &str, body: Option<Value>) -> HttpRes
     }
 }
 
-/// The credential or presentation and the options of a verify request.
+/// The credential or presentation and the options of a request.
 fn request(body: &Value, member: &str) -> Result<(Value, Map<String, Value>), RpcError> {
     let Some(object) = body.as_object() else {
         return Err(crate::error::invalid_params(format!(
