@@ -19,6 +19,31 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> ChainError {
     ChainError::Corrupt(format!("{what}: {e}"))
 }
 
+/// Item `index` of an RLP list of byte strings (a stored body or receipt list), found by
+/// skipping the headers of the items before it; `None` past the end.
+fn nth_item(list: &[u8], index: usize) -> Result<Option<&[u8]>, alloy_rlp::Error> {
+    let mut rest = list;
+    let header = alloy_rlp::Header::decode(&mut rest)?;
+    if !header.list || header.payload_length != rest.len() {
+        return Err(alloy_rlp::Error::Custom("not one list"));
+    }
+    for _ in 0..index {
+        if rest.is_empty() {
+            return Ok(None);
+        }
+        let item = alloy_rlp::Header::decode(&mut rest)?;
+        if item.payload_length > rest.len() {
+            return Err(alloy_rlp::Error::InputTooShort);
+        }
+        rest = &rest[item.payload_length..];
+    }
+    if rest.is_empty() {
+        return Ok(None);
+    }
+    let item = alloy_rlp::Header::decode_bytes(&mut rest, false)?;
+    Ok(Some(item))
+}
+
 /// Read and write access to the chain's blocks.
 #[derive(Clone)]
 pub struct ChainStore {
@@ -119,6 +144,27 @@ impl ChainStore {
             .map(|r| Receipt::from_bytes(r).map_err(|e| corrupt("receipt", e)))
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
+    }
+
+    /// Transaction `index` of block `number`, without decoding the rest of the body.
+    pub fn body_item(&self, number: u64, index: u32) -> Result<Option<Bytes>, ChainError> {
+        let Some(b) = self.store.get(Table::Bodies, &height_key(number))? else {
+            return Ok(None);
+        };
+        nth_item(&b, index as usize)
+            .map(|item| item.map(Bytes::copy_from_slice))
+            .map_err(|e| corrupt("body", e))
+    }
+
+    /// Receipt `index` of block `number`, without decoding the others.
+    pub fn receipt_item(&self, number: u64, index: u32) -> Result<Option<Receipt>, ChainError> {
+        let Some(b) = self.store.get(Table::Receipts, &height_key(number))? else {
+            return Ok(None);
+        };
+        nth_item(&b, index as usize)
+            .map_err(|e| corrupt("receipts", e))?
+            .map(|item| Receipt::from_bytes(item).map_err(|e| corrupt("receipt", e)))
+            .transpose()
     }
 
     /// The logs of block `number`'s block-end hooks (holds that expired, ...) as one receipt
@@ -234,4 +280,32 @@ pub fn block_end_tx_hash(number: u64) -> B256 {
     let mut preimage = b"banyan.block-end".to_vec();
     preimage.extend_from_slice(&number.to_be_bytes());
     alloy_primitives::keccak256(&preimage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nth_item_reads_what_a_full_decode_reads() {
+        let items: Vec<Bytes> = [&b""[..], b"\x01", b"\x80", &[7u8; 60], &[9u8; 300]]
+            .iter()
+            .map(|b| Bytes::copy_from_slice(b))
+            .collect();
+        let mut list = Vec::new();
+        items.encode(&mut list);
+        for (i, item) in items.iter().enumerate() {
+            assert_eq!(nth_item(&list, i).unwrap(), Some(&item[..]));
+        }
+        assert_eq!(nth_item(&list, items.len()).unwrap(), None);
+        let mut empty = Vec::new();
+        Vec::<Bytes>::new().encode(&mut empty);
+        assert_eq!(nth_item(&empty, 0).unwrap(), None);
+        // Damaged bytes are errors, never a panic or a wrong item.
+        for cut in 0..list.len() {
+            let _ = nth_item(&list[..cut], items.len() - 1);
+            assert!(nth_item(&list[..cut], 0).is_err() || cut == list.len());
+        }
+        assert!(nth_item(b"\x85abcde", 0).is_err());
+    }
 }

@@ -183,12 +183,7 @@ pub(crate) async fn start_consensus(
     crate::spawn_supervised(node.clone(), "gossip-in", async move {
         while let Some((_peer, txs)) = gossip_in.recv().await {
             let node = receiver.clone();
-            let checked = tokio::task::spawn_blocking(move || {
-                for raw in txs {
-                    node.accept_gossiped(&raw);
-                }
-            })
-            .await;
+            let checked = tokio::task::spawn_blocking(move || node.accept_gossiped(&txs)).await;
             if let Err(e) = checked {
                 // A panic checking gossiped transactions is a bug: the task fails with it.
                 std::panic::resume_unwind(e.into_panic());

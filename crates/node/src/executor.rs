@@ -4,9 +4,10 @@
 use alloy_primitives::{Address, B256, Bloom, Bytes};
 use banyan_crypto::Suite;
 use banyan_execution::{BlockEnv, Executor, TxInput};
-use banyan_primitives::{Block, Header, Receipt, RecoveredTx, SealedHeader};
+use banyan_primitives::{Block, Header, Receipt, RecoveredTx, SealedHeader, TxError};
 use banyan_state::{StateDb, ordered_root};
 use banyan_storage::WriteBatch;
+use std::sync::Arc;
 
 use crate::NodeError;
 use banyan_chain::ChainStore;
@@ -16,7 +17,7 @@ pub(crate) struct ExecutedBlock {
     /// The unsigned header.
     pub header: Header,
     /// Included transactions in order.
-    pub txs: Vec<RecoveredTx>,
+    pub txs: Vec<Arc<RecoveredTx>>,
     /// Their receipts.
     pub receipts: Vec<Receipt>,
     /// The logs of the block-end hooks, as a receipt of no transaction; `None` when none.
@@ -82,16 +83,16 @@ pub(crate) fn execute(
     chain: &ChainStore,
     parent: &Header,
     env: &BlockEnv,
-    txs: Vec<RecoveredTx>,
+    txs: Vec<Arc<RecoveredTx>>,
 ) -> Result<ExecutedBlock, NodeError> {
-    let inputs: Vec<TxInput> = txs.iter().map(tx_input).collect();
+    let inputs: Vec<TxInput> = txs.iter().map(|t| tx_input(t)).collect();
     let view = state.at(parent.state_root);
     let block_hash = block_hashes(chain, suite);
     let exec = executor.execute_block(env, &view, &block_hash, &inputs)?;
     let (state_root, state_batch) = state.apply(parent.state_root, &exec.changes)?;
     let skipped_hashes: std::collections::HashSet<B256> =
         exec.skipped.iter().map(|(h, _)| *h).collect();
-    let included: Vec<RecoveredTx> = txs
+    let included: Vec<Arc<RecoveredTx>> = txs
         .into_iter()
         .filter(|t| !skipped_hashes.contains(&t.hash()))
         .collect();
@@ -176,10 +177,15 @@ pub(crate) fn execute(
     })
 }
 
+/// A block body's checked transactions, or the index of the first invalid one and why.
+pub(crate) type Resolved = Result<Vec<Arc<RecoveredTx>>, (usize, TxError)>;
+
 /// Re-executes a received block on top of its parent and checks every commitment of its header.
+/// `resolve` turns the body into checked transactions (the node reuses those it recovered
+/// before and recovers only the rest); it reports the index of the first that is invalid.
 pub(crate) fn verify_block(
     suite: Suite,
-    chain_id: u64,
+    resolve: &dyn Fn(&[Bytes]) -> Resolved,
     executor: &Executor,
     state: &StateDb,
     chain: &ChainStore,
@@ -198,12 +204,8 @@ pub(crate) fn verify_block(
             parent.header.number
         )));
     }
-    let txs = block
-        .transactions
-        .iter()
-        .map(|raw| RecoveredTx::decode(raw, suite, chain_id))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| bad(format!("transaction: {e}")))?;
+    let txs = resolve(&block.transactions)
+        .map_err(|(index, e)| bad(format!("transaction {index}: {e}")))?;
     let env = BlockEnv {
         number: h.number,
         timestamp: h.timestamp,

@@ -20,6 +20,10 @@ pub(crate) struct Metrics {
     txpool_rejected: Counter,
     peers: Gauge,
     sync_target_height: Gauge,
+    signature_checks: Counter,
+    block_build: Histogram,
+    block_verify: Histogram,
+    block_write: Histogram,
 }
 
 impl Metrics {
@@ -37,6 +41,11 @@ impl Metrics {
             txpool_rejected: Counter::default(),
             peers: Gauge::default(),
             sync_target_height: Gauge::default(),
+            signature_checks: Counter::default(),
+            // 1 ms .. about 16 s, as block_commit.
+            block_build: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
+            block_verify: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
+            block_write: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
         };
         let r = registry.sub_registry_with_prefix("banyan");
         r.register(
@@ -86,7 +95,55 @@ impl Metrics {
             "Highest height a connected peer reports; the node is syncing while its block_height is below it",
             m.sync_target_height.clone(),
         );
+        r.register(
+            "signature_checks",
+            "Transaction signatures checked (recovered) since the node started; each transaction once per node",
+            m.signature_checks.clone(),
+        );
+        r.register_with_unit(
+            "block_build",
+            "Time to execute the transactions of a block this node proposes or produces",
+            Unit::Seconds,
+            m.block_build.clone(),
+        );
+        r.register_with_unit(
+            "block_verify",
+            "Time to check a received block: its transactions and its re-execution",
+            Unit::Seconds,
+            m.block_verify.clone(),
+        );
+        r.register_with_unit(
+            "block_write",
+            "Time to write a block, its receipts and state durably",
+            Unit::Seconds,
+            m.block_write.clone(),
+        );
         m
+    }
+
+    /// Counts one signature check.
+    pub(crate) fn signature_checked(&self) {
+        self.signature_checks.inc();
+    }
+
+    /// Signature checks so far.
+    pub(crate) fn signature_checks(&self) -> u64 {
+        self.signature_checks.get()
+    }
+
+    /// Records how long executing a block this node builds took.
+    pub(crate) fn block_built(&self, elapsed: Duration) {
+        self.block_build.observe(elapsed.as_secs_f64());
+    }
+
+    /// Records how long checking a received block took.
+    pub(crate) fn block_verified(&self, elapsed: Duration) {
+        self.block_verify.observe(elapsed.as_secs_f64());
+    }
+
+    /// Records how long writing a block took.
+    pub(crate) fn block_written(&self, elapsed: Duration) {
+        self.block_write.observe(elapsed.as_secs_f64());
     }
 
     /// Sets the connected peers gauge.

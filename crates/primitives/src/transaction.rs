@@ -135,6 +135,34 @@ pub struct RecoveredTx {
 impl RecoveredTx {
     /// Decodes EIP-2718 bytes, checks size, type, suite, chain id and signature.
     pub fn decode(bytes: &[u8], suite: Suite, chain_id: u64) -> Result<Self, TxError> {
+        Self::parse(bytes, suite, chain_id, None)
+    }
+
+    /// Decodes bytes whose signature was checked before, by this node, with `sender` the signer
+    /// it recovered then (a committed block's receipt keeps it): the same checks as
+    /// [`RecoveredTx::decode`] except the signature, which is the expensive part. Never use it
+    /// for bytes from outside: a wrong `sender` here is a wrong sender everywhere.
+    pub fn verified(
+        bytes: &[u8],
+        suite: Suite,
+        chain_id: u64,
+        sender: Address,
+    ) -> Result<Self, TxError> {
+        Self::parse(bytes, suite, chain_id, Some(sender))
+    }
+
+    /// The hash a transaction with this encoding has (the suite's hash of the bytes), computed
+    /// without decoding or recovering anything: what duplicate checks look up first.
+    pub fn hash_of(bytes: &[u8], suite: Suite) -> B256 {
+        suite.hash(bytes)
+    }
+
+    fn parse(
+        bytes: &[u8],
+        suite: Suite,
+        chain_id: u64,
+        known_sender: Option<Address>,
+    ) -> Result<Self, TxError> {
         if bytes.len() > MAX_TX_BYTES {
             return Err(TxError::Oversized {
                 size: bytes.len(),
@@ -166,14 +194,19 @@ impl RecoveredTx {
                     expected: chain_id,
                 });
             }
-            let public = PublicKey::from_bytes(Suite::Sm, &tx.public_key)
-                .map_err(|e| TxError::InvalidSignature(e.to_string()))?;
-            let signature = banyan_crypto::Signature::from_bytes(&tx.signature)
-                .map_err(|e| TxError::InvalidSignature(e.to_string()))?;
-            Suite::Sm
-                .verify(&public, &tx.fields.signing_message(), &signature)
-                .map_err(|e| TxError::InvalidSignature(e.to_string()))?;
-            let sender = Suite::Sm.address(&public);
+            let sender = match known_sender {
+                Some(sender) => sender,
+                None => {
+                    let public = PublicKey::from_bytes(Suite::Sm, &tx.public_key)
+                        .map_err(|e| TxError::InvalidSignature(e.to_string()))?;
+                    let signature = banyan_crypto::Signature::from_bytes(&tx.signature)
+                        .map_err(|e| TxError::InvalidSignature(e.to_string()))?;
+                    Suite::Sm
+                        .verify(&public, &tx.fields.signing_message(), &signature)
+                        .map_err(|e| TxError::InvalidSignature(e.to_string()))?;
+                    Suite::Sm.address(&public)
+                }
+            };
             let hash = Suite::Sm.hash(bytes);
             return Ok(Self {
                 body: TxBody::Sm(tx),
@@ -206,9 +239,12 @@ impl RecoveredTx {
                 expected: chain_id,
             });
         }
-        let sender = env
-            .recover_signer()
-            .map_err(|e| TxError::InvalidSignature(e.to_string()))?;
+        let sender = match known_sender {
+            Some(sender) => sender,
+            None => env
+                .recover_signer()
+                .map_err(|e| TxError::InvalidSignature(e.to_string()))?,
+        };
         let hash = *env.tx_hash();
         Ok(Self {
             body: TxBody::Eth(env),
@@ -402,6 +438,49 @@ mod tests {
         assert_eq!(tx.hash(), alloy_primitives::keccak256(&raw));
         assert_eq!(tx.nonce(), 3);
         assert_eq!(tx.effective_gas_price(), 1_000_000_000);
+    }
+
+    #[test]
+    fn verified_bytes_decode_to_the_recovered_transaction() {
+        let sk = Suite::Sm.generate_secret();
+        let sm = SmTxFields {
+            chain_id: 7,
+            nonce: 1,
+            max_priority_fee_per_gas: 1,
+            max_fee_per_gas: 1,
+            gas_limit: 21_000,
+            to: TxKind::Call(Address::repeat_byte(2)),
+            value: U256::from(10u64),
+            input: Bytes::new(),
+        }
+        .sign(&sk)
+        .unwrap()
+        .encoded_2718();
+        let legacy = hex::decode("f86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83").unwrap();
+        for (raw, suite, chain_id) in [
+            (
+                sign_eth_transaction(eip1559(7), &hardhat0()).unwrap(),
+                Suite::Ecdsa,
+                7,
+            ),
+            (legacy, Suite::Ecdsa, 1),
+            (sm, Suite::Sm, 7),
+        ] {
+            let recovered = RecoveredTx::decode(&raw, suite, chain_id).unwrap();
+            assert_eq!(RecoveredTx::hash_of(&raw, suite), recovered.hash());
+            let verified =
+                RecoveredTx::verified(&raw, suite, chain_id, recovered.sender()).unwrap();
+            assert_eq!(verified, recovered);
+            // Everything but the signature is still checked.
+            assert!(matches!(
+                RecoveredTx::verified(&raw, suite, chain_id + 1, recovered.sender()),
+                Err(TxError::WrongChainId { .. })
+            ));
+            assert!(
+                RecoveredTx::verified(&raw[..raw.len() - 1], suite, chain_id, recovered.sender())
+                    .is_err()
+            );
+        }
     }
 
     #[test]

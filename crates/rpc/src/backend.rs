@@ -141,8 +141,15 @@ pub trait Backend: Send + Sync + 'static {
     fn syncing(&self) -> Option<(u64, u64, u64)> {
         None
     }
-    /// Decoded transaction (signature checked at submission; stored bytes are trusted).
-    fn decode_tx(&self, raw: &[u8]) -> Option<RecoveredTx> {
-        RecoveredTx::decode(raw, self.suite(), self.chain_id()).ok()
+    /// Transaction `index` of committed block `number`, with the sender its receipt recorded:
+    /// its signature was checked before it was committed, so nothing is recovered again.
+    fn committed_tx(&self, number: u64, index: u32) -> Result<Option<RecoveredTx>, BackendError> {
+        let (Some(body), Some(receipts)) = (self.body(number)?, self.receipts(number)?) else {
+            return Ok(None);
+        };
+        let i = index as usize;
+        Ok(body.get(i).zip(receipts.get(i)).and_then(|(raw, receipt)| {
+            RecoveredTx::verified(raw, self.suite(), self.chain_id(), receipt.from).ok()
+        }))
     }
 }

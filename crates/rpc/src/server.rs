@@ -1,6 +1,7 @@
 //! Method registration and the HTTP + WebSocket server (one port).
 
-use alloy_primitives::B256;
+use alloy_primitives::{Address, B256};
+use banyan_primitives::RecoveredTx;
 use jsonrpsee::server::{BatchRequestConfig, RpcModule, Server, ServerConfig, ServerHandle};
 use jsonrpsee::types::Params;
 use serde_json::{Value, json};
@@ -127,15 +128,29 @@ impl Ctx {
             .ok_or_else(|| missing(number, "body"))?;
         let size = h.header.encoded().len() + body.iter().map(|t| t.len()).sum::<usize>();
         let suite = self.backend.suite();
+        // Full transactions take their senders from the receipts: nothing is recovered again.
+        let senders: Vec<Address> = if full {
+            self.backend
+                .receipts(number)
+                .map_err(backend_err)?
+                .ok_or_else(|| missing(number, "receipts"))?
+                .iter()
+                .map(|r| r.from)
+                .collect()
+        } else {
+            Vec::new()
+        };
         let txs: Vec<Value> = body
             .iter()
             .enumerate()
             .filter_map(|(i, raw)| {
                 if !full {
                     // The hash is the suite's hash of the encoding: no signature recovery needed.
-                    return Some(json!(suite.hash(raw)));
+                    return Some(json!(RecoveredTx::hash_of(raw, suite)));
                 }
-                let tx = self.backend.decode_tx(raw)?;
+                let tx =
+                    RecoveredTx::verified(raw, suite, self.backend.chain_id(), *senders.get(i)?)
+                        .ok()?;
                 Some(tx_json(
                     &tx,
                     Some(&TxPlace {

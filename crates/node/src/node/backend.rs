@@ -36,6 +36,15 @@ impl Backend for Node {
     fn tx_location(&self, hash: B256) -> Result<Option<(u64, u32)>, BackendError> {
         self.chain.tx_location(hash).map_err(be)
     }
+    fn committed_tx(&self, number: u64, index: u32) -> Result<Option<RecoveredTx>, BackendError> {
+        let (Some(raw), Some(receipt)) = (
+            self.chain.body_item(number, index).map_err(be)?,
+            self.chain.receipt_item(number, index).map_err(be)?,
+        ) else {
+            return Ok(None);
+        };
+        Ok(RecoveredTx::verified(&raw, self.suite, self.chain_id, receipt.from).ok())
+    }
     fn commit_certificate(&self, number: u64) -> Result<Option<CommitCertificate>, BackendError> {
         self.chain.certificate(number).map_err(be)
     }
@@ -144,7 +153,6 @@ impl Backend for Node {
 }
 
 impl Node {
-    /// Decodes, checks and queues a raw transaction (the body of `submit`).
     /// The head state for the pool's screens, its module storage cached until the head moves.
     fn screen_state(&self, root: B256) -> Arc<super::screen_cache::ScreenState> {
         let mut current = self.screen_state.lock();
@@ -163,12 +171,22 @@ impl Node {
         }
     }
 
+    /// Decodes, checks and queues a raw transaction (the body of `submit`).
     pub(super) fn add_to_pool(&self, raw: &[u8]) -> Result<B256, SubmitError> {
-        let tx = RecoveredTx::decode(raw, self.suite, self.chain_id)?;
-        let hash = tx.hash();
-        if self.chain.tx_location(hash).map_err(be)?.is_some() {
+        // A duplicate is refused before its signature is checked.
+        if self
+            .is_known(RecoveredTx::hash_of(raw, self.suite))
+            .map_err(be)?
+        {
             return Err(SubmitError::Pool(banyan_txpool::PoolError::AlreadyKnown));
         }
+        let tx = self.recover(raw)?;
+        self.admit(tx)
+    }
+
+    /// Screens a checked transaction on the head state and queues it.
+    pub(super) fn admit(&self, tx: RecoveredTx) -> Result<B256, SubmitError> {
+        let hash = tx.hash();
         // Module screens on the head state, outside the pool's lock; the block executor asks the
         // same modules again when the transaction's turn comes.
         let head = self.head().0.header;

@@ -28,12 +28,9 @@ impl Node {
     }
 
     /// The best transactions of the pool for a block of `gas_limit`.
-    fn pool_txs(&self, gas_limit: u64) -> Vec<RecoveredTx> {
+    fn pool_txs(&self, gas_limit: u64) -> Vec<Arc<RecoveredTx>> {
         self.pool
             .best(gas_limit, self.block_config.max_txs_per_block)
-            .into_iter()
-            .map(|t| (*t).clone())
-            .collect()
     }
 
     /// Executes `txs` as the child of `parent` (with the chain's `gas_limit` for it) proposed by
@@ -45,7 +42,7 @@ impl Node {
         parent_hash: B256,
         gas_limit: u64,
         timestamp: u64,
-        txs: Vec<RecoveredTx>,
+        txs: Vec<Arc<RecoveredTx>>,
     ) -> Result<ExecutedBlock, NodeError> {
         let env = child_env(
             &parent.header,
@@ -54,6 +51,7 @@ impl Node {
             self.validator,
             gas_limit,
         );
+        let started = Instant::now();
         let built = execute(
             self.suite,
             &self.executor,
@@ -63,6 +61,7 @@ impl Node {
             &env,
             txs,
         )?;
+        self.metrics.block_built(started.elapsed());
         for (hash, reason) in &built.skipped {
             tracing::warn!(tx = %hash, %reason, "transaction invalid at execution, dropped from the pool");
             self.pool.remove_with_successors(hash);

@@ -24,15 +24,18 @@ impl Node {
                 ),
             });
         }
-        verify_block(
+        let started = Instant::now();
+        let verified = verify_block(
             self.suite,
-            self.chain_id,
+            &|raws| self.resolve_txs(raws),
             &self.executor,
             &self.state,
             &self.chain,
             parent,
             block,
-        )
+        );
+        self.metrics.block_verified(started.elapsed());
+        verified
     }
 
     /// Writes a built (or verified) block, with its commit certificate if it has one, and prunes
@@ -58,7 +61,7 @@ impl Node {
             header: sealed.clone(),
             transactions: txs.iter().map(|t| t.encoded().clone()).collect(),
         };
-        let hashes: Vec<B256> = txs.iter().map(RecoveredTx::hash).collect();
+        let hashes: Vec<B256> = txs.iter().map(|t| t.hash()).collect();
         self.chain
             .stage_block(&block, &hashes, &receipts, &mut state_batch);
         if let Some(block_end) = &block_end {
@@ -79,9 +82,11 @@ impl Node {
         }
         self.proposals
             .prune_proposals_through(&mut state_batch, number)?;
+        let writing = Instant::now();
         self.chain.kv().write(state_batch)?;
+        self.metrics.block_written(writing.elapsed());
         *self.head.write() = (sealed.clone(), hash);
-        let senders: Vec<Address> = txs.iter().map(RecoveredTx::sender).collect();
+        let senders: Vec<Address> = txs.iter().map(|t| t.sender()).collect();
         self.pool.on_block(&senders, &|a| self.head_account(a));
         if let Err(error) = self.apply_pool_limits() {
             // The block is committed; the pool keeps its limits until the next commit reads them.

@@ -5,6 +5,7 @@ mod backend;
 mod building;
 mod importing;
 mod params;
+mod recovery;
 mod screen_cache;
 mod validators;
 
@@ -314,14 +315,6 @@ impl Node {
     /// Sends transactions accepted over RPC to `gossip` from now on.
     pub(crate) fn set_gossip(&self, gossip: tokio::sync::mpsc::Sender<bytes::Bytes>) {
         let _already_set = self.gossip.set(gossip);
-    }
-
-    /// A transaction a peer gossiped: into the pool if valid; never gossiped again.
-    pub(crate) fn accept_gossiped(&self, raw: &[u8]) {
-        match self.add_to_pool(raw) {
-            Ok(_) => self.metrics.set_txpool_len(self.pool.len()),
-            Err(error) => tracing::trace!("gossiped transaction not added: {error}"),
-        }
     }
 
     /// Stops the producer loop.

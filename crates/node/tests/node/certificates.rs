@@ -24,11 +24,11 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-const CHAIN_ID: u64 = 4242;
+pub(crate) const CHAIN_ID: u64 = 4242;
 
 /// A chain of four equal-power validators (the first four dev keys); this node is validator 0
 /// and produces a block whenever asked, even an empty one.
-fn config(suite: Suite) -> (NodeConfig, Vec<SecretKey>) {
+pub(crate) fn config(suite: Suite) -> (NodeConfig, Vec<SecretKey>) {
     let accounts = dev_accounts(suite, 4).unwrap();
     let (mut genesis, _) = dev_genesis(suite, CHAIN_ID, &accounts, 1_000).unwrap();
     genesis.validators = accounts
@@ -50,7 +50,12 @@ fn config(suite: Suite) -> (NodeConfig, Vec<SecretKey>) {
 
 /// A certificate for `block` at `round`, signed by the validators with `keys`, as consensus
 /// would assemble it from their precommits.
-fn certify(node: &Node, block: &Block, round: u32, keys: &[&SecretKey]) -> CommitCertificate {
+pub(crate) fn certify(
+    node: &Node,
+    block: &Block,
+    round: u32,
+    keys: &[&SecretKey],
+) -> CommitCertificate {
     let suite = node.suite();
     let chain = ChainBinding {
         chain_id: CHAIN_ID,

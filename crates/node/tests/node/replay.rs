@@ -39,10 +39,26 @@ fn sign(
     gas: u64,
     legacy: bool,
 ) -> Vec<u8> {
+    sign_on(CHAIN_ID, suite, key, nonce, to, value, data, gas, legacy)
+}
+
+/// A signed transaction of chain `chain_id`: SM2 on `sm`, legacy or EIP-1559 on `ecdsa`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sign_on(
+    chain_id: u64,
+    suite: Suite,
+    key: &SecretKey,
+    nonce: u64,
+    to: Option<Address>,
+    value: u64,
+    data: Vec<u8>,
+    gas: u64,
+    legacy: bool,
+) -> Vec<u8> {
     let kind = to.map_or(TxKind::Create, TxKind::Call);
     match (suite, legacy) {
         (Suite::Sm, _) => SmTxFields {
-            chain_id: CHAIN_ID,
+            chain_id,
             nonce,
             max_priority_fee_per_gas: 2,
             max_fee_per_gas: 3,
@@ -56,7 +72,7 @@ fn sign(
         .encoded_2718(),
         (Suite::Ecdsa, true) => sign_eth_transaction(
             TypedTransaction::Legacy(TxLegacy {
-                chain_id: Some(CHAIN_ID),
+                chain_id: Some(chain_id),
                 nonce,
                 gas_price: 5,
                 gas_limit: gas,
@@ -69,7 +85,7 @@ fn sign(
         .unwrap(),
         (Suite::Ecdsa, false) => sign_eth_transaction(
             TypedTransaction::Eip1559(TxEip1559 {
-                chain_id: CHAIN_ID,
+                chain_id,
                 nonce,
                 gas_limit: gas,
                 max_fee_per_gas: 3,

@@ -103,15 +103,7 @@ pub(crate) fn register(
         let v = params_vec(&p)?;
         let hash: B256 = required(v.first(), "transaction hash")?;
         if let Some((n, i)) = c.backend.tx_location(hash).map_err(backend_err)? {
-            let body = c
-                .backend
-                .body(n)
-                .map_err(backend_err)?
-                .ok_or_else(|| missing(n, "body"))?;
-            let Some(tx) = body
-                .get(i as usize)
-                .and_then(|raw| c.backend.decode_tx(raw))
-            else {
+            let Some(tx) = c.backend.committed_tx(n, i).map_err(backend_err)? else {
                 return Ok(Value::Null);
             };
             let block_hash = c.block_hash(n)?.ok_or_else(|| missing(n, "header"))?;
