@@ -544,28 +544,28 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
                 let chunk: Vec<Vec<u8>> = txs.by_ref().take(take as usize).collect();
                 // Latency counts from the first attempt, waits for pool room included.
                 let t0 = Instant::now();
-                let mut rest: &[Vec<u8>] = &chunk;
+                let mut rest: Vec<Vec<u8>> = chunk;
                 while !rest.is_empty() {
                     let results = if rest.len() == 1 {
                         vec![rpc.send_raw(&rest[0]).await.map_err(|e| format!("{e:#}"))]
                     } else {
-                        match rpc.send_raw_batch(rest).await {
+                        match rpc.send_raw_batch(&rest).await {
                             Ok(r) => r,
                             Err(e) => vec![Err(format!("{e:#}")); rest.len()],
                         }
                     };
-                    let mut retry_from = None;
-                    for (j, r) in results.into_iter().enumerate() {
+                    // Those refused for want of room are sent again; the later ones the pool
+                    // took meanwhile wait there (queued) for them.
+                    let mut again = Vec::new();
+                    for (raw, r) in rest.into_iter().zip(results) {
                         match r {
                             Ok(h) => {
                                 tracker.submitted.lock().insert(h, (i, t0));
                                 tracker.accepted_by_rpc[via].fetch_add(1, Ordering::Relaxed);
                                 k += 1;
                             }
-                            // Refused for a nonce gap behind the refusal below: sent again.
-                            Err(_) if retry_from.is_some() => {}
                             Err(e) if is_pool_backpressure(&e) && Instant::now() < deadline => {
-                                retry_from = Some(j);
+                                again.push(raw);
                                 backpressure.fetch_add(1, Ordering::Relaxed);
                             }
                             Err(e) => {
@@ -575,13 +575,10 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
                             }
                         }
                     }
-                    match retry_from {
-                        Some(j) => {
-                            rest = &rest[j..];
-                            tokio::time::sleep(BACKPRESSURE_PAUSE).await;
-                        }
-                        None => break,
+                    if !again.is_empty() {
+                        tokio::time::sleep(BACKPRESSURE_PAUSE).await;
                     }
+                    rest = again;
                 }
             }
         }));

@@ -106,6 +106,10 @@ pub struct PoolSection {
     pub price_bump_percent: u128,
     /// Drop transactions older than this.
     pub lifetime_secs: u64,
+    /// Most queued transactions (nonce ahead of the sender's next) held at once.
+    pub max_queued: usize,
+    /// Drop queued transactions older than this.
+    pub queued_lifetime_secs: u64,
 }
 
 impl Default for PoolSection {
@@ -117,6 +121,8 @@ impl Default for PoolSection {
             min_gas_price: d.min_gas_price,
             price_bump_percent: d.price_bump_percent,
             lifetime_secs: d.lifetime.as_secs(),
+            max_queued: d.max_queued,
+            queued_lifetime_secs: d.queued_lifetime.as_secs(),
         }
     }
 }
@@ -493,6 +499,8 @@ impl NodeConfig {
             min_gas_price: self.txpool.min_gas_price,
             price_bump_percent: self.txpool.price_bump_percent,
             lifetime: Duration::from_secs(self.txpool.lifetime_secs),
+            max_queued: self.txpool.max_queued,
+            queued_lifetime: Duration::from_secs(self.txpool.queued_lifetime_secs),
             block_gas_limit: self.genesis.gas_limit,
         }
     }

@@ -478,17 +478,27 @@ impl TestNet {
     /// Sets `key = value` in the `[consensus]` table of every node's configuration (before the
     /// nodes start).
     pub fn set_consensus(&self, key: &str, value: &str) -> anyhow::Result<()> {
+        self.set_config("consensus", key, value)
+    }
+
+    /// Sets `key = value` in table `[table]` of every node's configuration (before the nodes
+    /// start), adding the table if the file has none.
+    pub fn set_config(&self, table: &str, key: &str, value: &str) -> anyhow::Result<()> {
         for k in 0..self.nodes.len() {
             let path = self.dir.join(format!("node{k}")).join("config.toml");
             let text = std::fs::read_to_string(&path)?;
-            if !text.contains("[consensus]\n") {
-                bail!("{} has no [consensus] table", path.display());
-            }
-            let text = text.replacen(
-                "[consensus]\n",
-                &format!("[consensus]\n{key} = {value}\n"),
-                1,
-            );
+            let header = format!("[{table}]\n");
+            let text = if text.starts_with(&header) || text.contains(&format!("\n{header}")) {
+                let at = if text.starts_with(&header) {
+                    0
+                } else {
+                    text.find(&format!("\n{header}")).unwrap_or(0) + 1
+                };
+                let (before, after) = text.split_at(at + header.len());
+                format!("{before}{key} = {value}\n{after}")
+            } else {
+                format!("{text}\n{header}{key} = {value}\n")
+            };
             std::fs::write(&path, text)?;
         }
         Ok(())

@@ -1,9 +1,15 @@
 //! banyan-txpool: the bounded pool of transactions waiting for a block.
 //!
-//! Ordered by account nonce (no gaps: a transaction whose nonce is not the sender's next one is
-//! refused), replacement of a pending nonce by a fee at least `price_bump_percent` higher, a
-//! global bound and a per-account bound (so that one account cannot fill the pool), eviction of
-//! entries older than `lifetime`, and re-validation against the new state after each block.
+//! Each sender's transactions are held by nonce. Those that can run next (the run from the
+//! account's nonce that its balance pays for) are *pending*, the only ones a block takes; a
+//! transaction whose nonce is ahead of that run is *queued* until the gap fills, as in Geth,
+//! Reth and Anvil, so that a client sending one account's transactions concurrently or out of
+//! order works. A nonce at most `max_per_account` ahead of the account's is held; queued
+//! transactions are bounded in total (`max_queued`), live `queued_lifetime` at most and are the
+//! first evicted when the pool is full. Replacement of a held nonce needs a fee at least
+//! `price_bump_percent` higher; a global and a per-account bound keep one account from filling
+//! the pool; entries older than `lifetime` are evicted, and every block re-validates its
+//! senders against the new state.
 // Every dependency is a build cost on 2 cores: one the code does not use is removed. (Test
 // targets also see dev-dependencies, so the check runs on the library itself.)
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
@@ -28,6 +34,10 @@ pub struct PoolConfig {
     pub price_bump_percent: u128,
     /// Transactions older than this are dropped.
     pub lifetime: Duration,
+    /// Most queued transactions (nonce ahead of the sender's next) held at once.
+    pub max_queued: usize,
+    /// Queued transactions older than this are dropped.
+    pub queued_lifetime: Duration,
     /// The block gas limit: a transaction asking for more can never be included.
     pub block_gas_limit: u64,
 }
@@ -40,6 +50,8 @@ impl Default for PoolConfig {
             min_gas_price: 0,
             price_bump_percent: 10,
             lifetime: Duration::from_secs(3 * 3600),
+            max_queued: 5_000,
+            queued_lifetime: Duration::from_secs(600),
             block_gas_limit: 30_000_000,
         }
     }
@@ -60,13 +72,17 @@ pub enum PoolError {
         /// The transaction's nonce.
         got: u64,
     },
-    /// The nonce leaves a gap after the sender's last pending transaction.
-    #[error("nonce too high: next nonce {expected}, tx nonce {got} (nonce gaps are not accepted)")]
-    NonceGap {
+    /// The nonce is further ahead of the account's than the pool holds.
+    #[error(
+        "nonce too high: next nonce {expected}, tx nonce {got} (at most {ahead} ahead of the account's nonce are held)"
+    )]
+    NonceTooHigh {
         /// Next usable nonce.
         expected: u64,
         /// The transaction's nonce.
         got: u64,
+        /// How far ahead of the account's nonce the pool holds transactions.
+        ahead: usize,
     },
     /// The sender cannot pay for this and its earlier pending transactions.
     #[error("insufficient funds for gas * price + value: balance {balance}, cost {cost}")]
@@ -98,7 +114,8 @@ pub enum PoolError {
         /// The per-account limit.
         limit: usize,
     },
-    /// The pool is full and the transaction does not pay more than the cheapest one held.
+    /// The pool is full and the transaction does not pay more than the cheapest one held
+    /// (or, for a queued one, than the cheapest queued one).
     #[error("txpool is full")]
     PoolFull,
     /// The gas limit is above the block gas limit.
@@ -189,34 +206,107 @@ impl Entry {
     }
 }
 
+/// One sender's transactions. The run from the account's nonce that its balance pays for is
+/// pending; the rest (beyond a gap, or not yet affordable) is queued.
+struct Account {
+    /// The account's nonce in the head state, as last read.
+    nonce: u64,
+    /// Its balance in the head state, as last read.
+    balance: U256,
+    txs: BTreeMap<u64, Entry>,
+    /// How many of `txs`, from `nonce` on, are pending.
+    pending: usize,
+    /// How many are queued (`txs.len() - pending`), as counted in [`Inner::queued`].
+    queued: usize,
+}
+
+impl Account {
+    /// The nonce after the pending run: what the sender's next transaction must use to be
+    /// pending at once.
+    fn next(&self) -> u64 {
+        self.nonce + self.pending as u64
+    }
+
+    /// Recomputes the pending run: contiguous from the account's nonce and paid for.
+    fn settle(&mut self) {
+        let mut cost = U256::ZERO;
+        let mut run = 0;
+        for (expect, (n, e)) in (self.nonce..).zip(&self.txs) {
+            cost = cost.saturating_add(e.native_cost());
+            if *n != expect || cost > self.balance {
+                break;
+            }
+            run += 1;
+        }
+        self.pending = run;
+    }
+}
+
 #[derive(Default)]
 struct Inner {
-    by_sender: HashMap<Address, BTreeMap<u64, Entry>>,
+    by_sender: HashMap<Address, Account>,
     by_hash: HashMap<B256, (Address, u64)>,
     seq: u64,
+    /// Queued transactions in the pool.
+    queued: usize,
 }
 
 impl Inner {
-    fn remove(&mut self, sender: Address, nonce: u64) -> Option<Entry> {
-        let txs = self.by_sender.get_mut(&sender)?;
-        let e = txs.remove(&nonce)?;
-        if txs.is_empty() {
+    /// Recomputes `sender`'s pending run and the pool's queued count after a change to its
+    /// transactions or account; forgets a sender with nothing held.
+    fn settle(&mut self, sender: Address) {
+        let Some(account) = self.by_sender.get_mut(&sender) else {
+            return;
+        };
+        self.queued -= account.queued;
+        if account.txs.is_empty() {
             self.by_sender.remove(&sender);
+            return;
         }
+        account.settle();
+        account.queued = account.txs.len() - account.pending;
+        self.queued += account.queued;
+    }
+
+    /// Removes one entry without settling (the caller settles once it is done).
+    fn take(&mut self, sender: Address, nonce: u64) -> Option<Entry> {
+        let e = self.by_sender.get_mut(&sender)?.txs.remove(&nonce)?;
         self.by_hash.remove(&e.tx.hash());
         Some(e)
+    }
+
+    fn remove(&mut self, sender: Address, nonce: u64) -> Option<Entry> {
+        let e = self.take(sender, nonce);
+        self.settle(sender);
+        e
     }
 
     /// Removes `nonce` and every later transaction of `sender` (they could not run without it).
     fn remove_from(&mut self, sender: Address, nonce: u64) -> usize {
         let nonces: Vec<u64> = match self.by_sender.get(&sender) {
-            Some(txs) => txs.range(nonce..).map(|(n, _)| *n).collect(),
+            Some(a) => a.txs.range(nonce..).map(|(n, _)| *n).collect(),
             None => return 0,
         };
-        nonces
+        let removed = nonces
             .iter()
-            .filter(|n| self.remove(sender, **n).is_some())
-            .count()
+            .filter(|n| self.take(sender, **n).is_some())
+            .count();
+        self.settle(sender);
+        removed
+    }
+
+    /// Records `sender`'s account as read from the head state: what it has used up goes.
+    fn refresh(&mut self, sender: Address, nonce: u64, balance: U256) {
+        let Some(account) = self.by_sender.get_mut(&sender) else {
+            return;
+        };
+        account.nonce = nonce;
+        account.balance = balance;
+        let used: Vec<u64> = account.txs.range(..nonce).map(|(n, _)| *n).collect();
+        for n in used {
+            self.take(sender, n);
+        }
+        self.settle(sender);
     }
 }
 
@@ -292,27 +382,31 @@ impl TxPool {
         inner
             .by_sender
             .get(sender)?
+            .txs
             .get(nonce)
             .map(|e| e.tx.clone())
     }
 
-    /// The nonce after the sender's last pending transaction, if it has any.
+    /// The nonce after the sender's last pending transaction, if it has any pending (queued
+    /// ones, beyond a gap, do not count: the gap's nonce is still the next one).
     pub fn next_nonce(&self, sender: Address) -> Option<u64> {
         let inner = self.inner.lock();
-        inner
-            .by_sender
-            .get(&sender)?
-            .last_key_value()
-            .map(|(n, _)| n + 1)
+        let account = inner.by_sender.get(&sender)?;
+        (account.pending > 0).then(|| account.next())
     }
 
-    /// Number of pending transactions of `sender`.
+    /// Number of transactions held for `sender`, pending and queued.
     pub fn sender_count(&self, sender: Address) -> usize {
         self.inner
             .lock()
             .by_sender
             .get(&sender)
-            .map_or(0, |t| t.len())
+            .map_or(0, |a| a.txs.len())
+    }
+
+    /// Number of queued transactions (nonce ahead of their sender's next) held.
+    pub fn queued(&self) -> usize {
+        self.inner.lock().queued
     }
 
     /// Validates and inserts `tx`; `account` is the sender's nonce and balance at the head.
@@ -347,23 +441,29 @@ impl TxPool {
         if inner.by_hash.contains_key(&tx.hash()) {
             return Err(PoolError::AlreadyKnown);
         }
-        let pending = inner.by_sender.get(&sender);
-        let next = pending
-            .and_then(|t| t.last_key_value())
-            .map_or(state_nonce, |(n, _)| (n + 1).max(state_nonce));
+        inner.refresh(sender, state_nonce, balance);
+        let held = inner.by_sender.get(&sender);
+        let next = held.map_or(state_nonce, Account::next);
         if nonce < state_nonce {
             return Err(PoolError::NonceTooLow {
-                expected: next.max(state_nonce),
-                got: nonce,
-            });
-        }
-        if nonce > next {
-            return Err(PoolError::NonceGap {
                 expected: next,
                 got: nonce,
             });
         }
-        let replaced = pending.and_then(|t| t.get(&nonce)).cloned();
+        let replaced = held.and_then(|a| a.txs.get(&nonce)).cloned();
+        if replaced.is_none() && held.map_or(0, |a| a.txs.len()) >= limits.max_per_account {
+            return Err(PoolError::AccountLimit {
+                sender,
+                limit: limits.max_per_account,
+            });
+        }
+        if nonce - state_nonce >= limits.max_per_account as u64 {
+            return Err(PoolError::NonceTooHigh {
+                expected: next,
+                got: nonce,
+                ahead: limits.max_per_account,
+            });
+        }
         if let Some(old) = &replaced {
             let old_price = old.tx.effective_gas_price();
             let min = old_price + old_price * self.config.price_bump_percent / 100;
@@ -374,15 +474,11 @@ impl TxPool {
                     min: min.max(old_price + 1),
                 });
             }
-        } else if pending.map_or(0, |t| t.len()) >= limits.max_per_account {
-            return Err(PoolError::AccountLimit {
-                sender,
-                limit: limits.max_per_account,
-            });
         }
-        let earlier: U256 = pending
-            .map(|t| {
-                t.range(..nonce)
+        let earlier: U256 = held
+            .map(|a| {
+                a.txs
+                    .range(..nonce)
                     .map(|(_, e)| e.native_cost())
                     .fold(U256::ZERO, |a, c| a.saturating_add(c))
             })
@@ -395,8 +491,16 @@ impl TxPool {
         if cost > balance {
             return Err(PoolError::InsufficientFunds { balance, cost });
         }
-        if replaced.is_none() && inner.by_hash.len() >= limits.max_txs {
-            Self::evict_cheapest(&mut inner, sender, tx.effective_gas_price())?;
+        // Ahead of the pending run: it waits for the gap to fill.
+        let queued = nonce > next;
+        let price = tx.effective_gas_price();
+        if replaced.is_none() {
+            if queued && inner.queued >= self.config.max_queued {
+                Self::evict_queued(&mut inner, sender, Some(price))?;
+            }
+            if inner.by_hash.len() >= limits.max_txs {
+                Self::evict_cheapest(&mut inner, sender, price, queued)?;
+            }
         }
         if let Some(old) = &replaced {
             inner.by_hash.remove(&old.tx.hash());
@@ -412,8 +516,16 @@ impl TxPool {
         inner
             .by_sender
             .entry(sender)
-            .or_default()
+            .or_insert_with(|| Account {
+                nonce: state_nonce,
+                balance,
+                txs: BTreeMap::new(),
+                pending: 0,
+                queued: 0,
+            })
+            .txs
             .insert(nonce, entry);
+        inner.settle(sender);
         Ok(match replaced {
             Some(old) => Added::Replaced(old.tx.hash()),
             None => Added::New,
@@ -450,15 +562,54 @@ impl TxPool {
         Ok(())
     }
 
-    /// Makes room by dropping the cheapest last-in-line transaction of another sender, if it
-    /// pays less than `price`.
-    fn evict_cheapest(inner: &mut Inner, sender: Address, price: u128) -> Result<(), PoolError> {
+    /// Makes room by dropping a queued transaction of another sender (the last of the
+    /// cheapest sender, the oldest among equals), paying less than `price` if one is given.
+    fn evict_queued(
+        inner: &mut Inner,
+        sender: Address,
+        price: Option<u128>,
+    ) -> Result<(), PoolError> {
+        let victim = inner
+            .by_sender
+            .iter()
+            .filter(|(s, a)| **s != sender && a.queued > 0)
+            .filter_map(|(s, a)| {
+                a.txs
+                    .last_key_value()
+                    .map(|(n, e)| (e.tx.effective_gas_price(), std::cmp::Reverse(e.seq), *s, *n))
+            })
+            .min();
+        match victim {
+            Some((victim_price, _, s, n)) if price.is_none_or(|p| victim_price < p) => {
+                inner.remove(s, n);
+                Ok(())
+            }
+            _ => Err(PoolError::PoolFull),
+        }
+    }
+
+    /// Makes room for a transaction paying `price`: queued transactions of other senders go
+    /// first (whatever they pay, for a pending newcomer; cheaper ones only, for a queued one),
+    /// then the cheapest last-in-line pending transaction of another sender, if it pays less.
+    fn evict_cheapest(
+        inner: &mut Inner,
+        sender: Address,
+        price: u128,
+        queued: bool,
+    ) -> Result<(), PoolError> {
+        if queued {
+            return Self::evict_queued(inner, sender, Some(price));
+        }
+        if Self::evict_queued(inner, sender, None).is_ok() {
+            return Ok(());
+        }
         let victim = inner
             .by_sender
             .iter()
             .filter(|(s, _)| **s != sender)
-            .filter_map(|(s, txs)| {
-                txs.last_key_value()
+            .filter_map(|(s, a)| {
+                a.txs
+                    .last_key_value()
                     .map(|(n, e)| (e.tx.effective_gas_price(), std::cmp::Reverse(e.seq), *s, *n))
             })
             .min();
@@ -471,16 +622,16 @@ impl TxPool {
         }
     }
 
-    /// Transactions for the next block: each sender's in nonce order, senders interleaved by
-    /// price (highest first, then arrival), within `max_gas` and `max_txs`.
+    /// Transactions for the next block: each sender's pending ones in nonce order, senders
+    /// interleaved by price (highest first, then arrival), within `max_gas` and `max_txs`.
     pub fn best(&self, max_gas: u64, max_txs: usize) -> Vec<Arc<RecoveredTx>> {
+        type Pending<'a> = std::iter::Take<std::collections::btree_map::Values<'a, u64, Entry>>;
         let inner = self.inner.lock();
-        let mut cursors: Vec<(Address, std::collections::btree_map::Values<'_, u64, Entry>)> =
-            inner
-                .by_sender
-                .iter()
-                .map(|(s, t)| (*s, t.values()))
-                .collect();
+        let mut cursors: Vec<(Address, Pending<'_>)> = inner
+            .by_sender
+            .iter()
+            .map(|(s, a)| (*s, a.txs.values().take(a.pending)))
+            .collect();
         let mut heads: std::collections::BinaryHeap<(u128, std::cmp::Reverse<u64>, usize)> =
             Default::default();
         let mut current: Vec<Option<&Entry>> = Vec::with_capacity(cursors.len());
@@ -513,10 +664,12 @@ impl TxPool {
         out
     }
 
-    /// After a block: drops included and now-invalid transactions. `account` gives each
-    /// affected sender's nonce and balance in the new head state; a sender whose account cannot
-    /// be read keeps its transactions until the next block re-validates them (they are checked
-    /// again at execution anyway).
+    /// After a block: drops included and now-invalid transactions, and makes pending the
+    /// queued ones whose gap the block filled. `account` gives each affected sender's nonce and
+    /// balance in the new head state; a sender whose account cannot be read keeps its
+    /// transactions until the next block re-validates them (they are checked again at
+    /// execution anyway). Returns how many were dropped as invalid (not counting those the
+    /// block included).
     pub fn on_block(
         &self,
         senders: &[Address],
@@ -528,28 +681,27 @@ impl TxPool {
         unique.sort_unstable();
         unique.dedup();
         for sender in unique {
-            let Some(txs) = inner.by_sender.get(&sender) else {
+            if !inner.by_sender.contains_key(&sender) {
                 continue;
-            };
+            }
             let Ok((nonce, balance)) = account(sender) else {
                 continue;
             };
-            let stale: Vec<u64> = txs.range(..nonce).map(|(n, _)| *n).collect();
-            for n in stale {
-                inner.remove(sender, n);
-            }
-            // Keep the longest affordable run starting at the state nonce.
+            inner.refresh(sender, nonce, balance);
+            // The run from the nonce must be paid for: from the first that is not, it and the
+            // sender's later transactions go. Beyond a gap they stay queued.
             let mut cost = U256::ZERO;
             let mut cut = None;
-            let mut expect = nonce;
-            if let Some(txs) = inner.by_sender.get(&sender) {
-                for (n, e) in txs {
+            if let Some(a) = inner.by_sender.get(&sender) {
+                for (expect, (n, e)) in (nonce..).zip(&a.txs) {
+                    if *n != expect {
+                        break;
+                    }
                     cost = cost.saturating_add(e.native_cost());
-                    if *n != expect || cost > balance {
+                    if cost > balance {
                         cut = Some(*n);
                         break;
                     }
-                    expect += 1;
                 }
             }
             if let Some(n) = cut {
@@ -568,17 +720,28 @@ impl TxPool {
         }
     }
 
-    /// Removes transactions (and their successors) that waited longer than the lifetime.
+    /// Removes transactions (and their successors) that waited longer than the lifetime (the
+    /// queued lifetime, for queued ones).
     pub fn evict_stale(&self, now: Instant) -> usize {
         let mut inner = self.inner.lock();
         let lifetime = self.config.lifetime;
+        let queued_lifetime = self.config.queued_lifetime;
         let old: Vec<(Address, u64)> = inner
             .by_sender
             .iter()
-            .filter_map(|(s, txs)| {
-                txs.iter()
-                    .find(|(_, e)| now.saturating_duration_since(e.arrived) > lifetime)
-                    .map(|(n, _)| (*s, *n))
+            .filter_map(|(s, a)| {
+                a.txs
+                    .iter()
+                    .enumerate()
+                    .find(|(i, (_, e))| {
+                        let limit = if *i < a.pending {
+                            lifetime
+                        } else {
+                            queued_lifetime
+                        };
+                        now.saturating_duration_since(e.arrived) > limit
+                    })
+                    .map(|(_, (n, _))| (*s, *n))
             })
             .collect();
         old.into_iter().map(|(s, n)| inner.remove_from(s, n)).sum()
@@ -593,6 +756,7 @@ impl TxPool {
             .iter()
             .flat_map(|s| {
                 inner.by_sender[s]
+                    .txs
                     .values()
                     .map(|e| e.tx.clone())
                     .collect::<Vec<_>>()

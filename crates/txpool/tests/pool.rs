@@ -36,24 +36,163 @@ fn pool(max_txs: usize, per_account: usize) -> TxPool {
 }
 
 #[test]
-fn nonce_order_gaps_and_duplicates() {
+fn nonce_order_future_nonces_and_duplicates() {
     let p = pool(100, 10);
     let k = Suite::Ecdsa.generate_secret();
+    let sender = tx(&k, 0, 1).sender();
     assert_eq!(p.add(tx(&k, 0, 10), rich()), Ok(Added::New));
     assert_eq!(p.add(tx(&k, 0, 10), rich()), Err(PoolError::AlreadyKnown));
+    // Ahead of the next nonce: held, queued, not offered to a block, not the pending nonce.
+    assert_eq!(p.add(tx(&k, 2, 10), rich()), Ok(Added::New));
+    assert_eq!(p.queued(), 1);
+    assert_eq!(p.next_nonce(sender), Some(1));
+    assert_eq!(p.best(u64::MAX, 100).len(), 1);
+    // The gap fills: both are pending.
+    assert_eq!(p.add(tx(&k, 1, 10), rich()), Ok(Added::New));
+    assert_eq!(p.queued(), 0);
+    assert_eq!(p.next_nonce(sender), Some(3));
+    assert_eq!(
+        p.best(u64::MAX, 100)
+            .iter()
+            .map(|t| t.nonce())
+            .collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
+    // At most `max_per_account` ahead of the account's nonce.
     assert!(matches!(
-        p.add(tx(&k, 2, 10), rich()),
-        Err(PoolError::NonceGap {
-            expected: 1,
-            got: 2
+        p.add(tx(&k, 10, 10), rich()),
+        Err(PoolError::NonceTooHigh {
+            expected: 3,
+            got: 10,
+            ahead: 10
         })
     ));
-    assert_eq!(p.add(tx(&k, 1, 10), rich()), Ok(Added::New));
+    assert_eq!(p.add(tx(&k, 9, 10), rich()), Ok(Added::New));
+    // A head state where nonce 0 is used: it goes, and a new nonce 0 is too low.
     assert!(matches!(
         p.add(tx(&k, 0, 11), (1, U256::MAX)),
-        Err(PoolError::NonceTooLow { .. })
+        Err(PoolError::NonceTooLow {
+            expected: 3,
+            got: 0
+        })
     ));
-    assert_eq!(p.next_nonce(tx(&k, 0, 1).sender()), Some(2));
+    assert_eq!(p.len(), 3);
+}
+
+#[test]
+fn any_insertion_order_gives_the_same_pending_run() {
+    let k = Suite::Ecdsa.generate_secret();
+    let txs: Vec<RecoveredTx> = (0..40).map(|n| tx(&k, n, 10)).collect();
+    // A fixed shuffle (an LCG), so a failure is reproducible.
+    let mut order: Vec<usize> = (0..txs.len()).collect();
+    let mut seed = 0x2545_f491_u64;
+    for i in (1..order.len()).rev() {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        order.swap(i, (seed >> 33) as usize % (i + 1));
+    }
+    let p = pool(100, 64);
+    for (added, &i) in order.iter().enumerate() {
+        p.add(txs[i].clone(), rich()).unwrap();
+        let mut have: Vec<u64> = order[..=added].iter().map(|&i| i as u64).collect();
+        have.sort_unstable();
+        let run = have
+            .iter()
+            .enumerate()
+            .take_while(|(i, n)| *i as u64 == **n)
+            .count();
+        assert_eq!(
+            p.best(u64::MAX, 1000).len(),
+            run,
+            "after {} added",
+            added + 1
+        );
+        assert_eq!(p.queued(), added + 1 - run);
+    }
+    let best: Vec<u64> = p.best(u64::MAX, 1000).iter().map(|t| t.nonce()).collect();
+    assert_eq!(best, (0..40).collect::<Vec<_>>());
+    assert_eq!(p.queued(), 0);
+}
+
+#[test]
+fn queued_transactions_are_bounded_and_evicted_first() {
+    let p = TxPool::new(PoolConfig {
+        max_txs: 4,
+        max_per_account: 8,
+        max_queued: 2,
+        ..Default::default()
+    });
+    let keys: Vec<_> = (0..4).map(|_| Suite::Ecdsa.generate_secret()).collect();
+    let addr = |k: &SecretKey| tx(k, 0, 1).sender();
+    p.add(tx(&keys[0], 0, 5), rich()).unwrap();
+    p.add(tx(&keys[1], 3, 50), rich()).unwrap();
+    p.add(tx(&keys[1], 5, 40), rich()).unwrap();
+    // The queued bound: a third queued one must pay more than the cheapest queued.
+    assert_eq!(p.add(tx(&keys[2], 1, 30), rich()), Err(PoolError::PoolFull));
+    assert_eq!(p.add(tx(&keys[2], 1, 45), rich()), Ok(Added::New));
+    assert_eq!(p.queued(), 2);
+    assert_eq!(p.sender_count(addr(&keys[1])), 1);
+    // Full: a pending newcomer evicts a queued transaction, even a dearer one, before any
+    // pending one.
+    assert_eq!(p.len(), 3);
+    p.add(tx(&keys[3], 0, 1), rich()).unwrap();
+    assert_eq!(p.len(), 4);
+    assert_eq!(p.add(tx(&keys[3], 1, 1), rich()), Ok(Added::New));
+    assert_eq!(p.queued(), 1);
+    assert_eq!(p.sender_count(addr(&keys[0])), 1);
+    // A queued newcomer evicts only a cheaper queued transaction, never a pending one.
+    assert_eq!(p.add(tx(&keys[2], 5, 1000), rich()), Ok(Added::New));
+    assert_eq!(p.sender_count(addr(&keys[1])), 0);
+    assert_eq!(
+        p.add(tx(&keys[0], 7, 900), rich()),
+        Err(PoolError::PoolFull)
+    );
+    assert_eq!(p.add(tx(&keys[0], 7, 2000), rich()), Ok(Added::New));
+    assert_eq!(p.sender_count(addr(&keys[2])), 0);
+    assert_eq!(p.queued(), 1);
+    // The only queued transaction is the sender's own: cheap pending ones stay.
+    assert_eq!(
+        p.add(tx(&keys[0], 6, 9999), rich()),
+        Err(PoolError::PoolFull)
+    );
+    assert_eq!(p.len(), 4);
+}
+
+#[test]
+fn a_block_promotes_queued_transactions_and_keeps_those_beyond_a_gap() {
+    let p = pool(100, 10);
+    let k = Suite::Ecdsa.generate_secret();
+    let sender = tx(&k, 0, 1).sender();
+    for n in [0, 2, 3, 5] {
+        p.add(tx(&k, n, 10), rich()).unwrap();
+    }
+    assert_eq!(p.queued(), 3);
+    // Another node's block included nonces 0 and 1: 2 and 3 are now pending, 5 still queued.
+    assert_eq!(
+        p.on_block(&[sender], &|_| Ok((2, U256::from(10u128.pow(24))))),
+        0
+    );
+    assert_eq!(p.len(), 3);
+    assert_eq!(p.queued(), 1);
+    assert_eq!(p.next_nonce(sender), Some(4));
+    let best: Vec<u64> = p.best(u64::MAX, 100).iter().map(|t| t.nonce()).collect();
+    assert_eq!(best, vec![2, 3]);
+}
+
+#[test]
+fn queued_transactions_live_shorter() {
+    let p = TxPool::new(PoolConfig {
+        lifetime: Duration::from_secs(600),
+        queued_lifetime: Duration::from_secs(60),
+        ..Default::default()
+    });
+    let k = Suite::Ecdsa.generate_secret();
+    p.add(tx(&k, 0, 10), rich()).unwrap();
+    p.add(tx(&k, 2, 10), rich()).unwrap();
+    assert_eq!(p.evict_stale(Instant::now() + Duration::from_secs(61)), 1);
+    assert_eq!(p.len(), 1);
+    assert_eq!(p.queued(), 0);
+    assert_eq!(p.evict_stale(Instant::now() + Duration::from_secs(601)), 1);
+    assert!(p.is_empty());
 }
 
 #[test]

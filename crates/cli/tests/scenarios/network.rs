@@ -304,6 +304,106 @@ fn four_nodes_agree_and_a_transaction_sent_to_one_is_committed_on_all() {
     }
 }
 
+/// `0..n` in an order fixed by `seed` (an LCG shuffle: a failure is reproducible).
+fn shuffled(n: usize, mut seed: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        order.swap(i, (seed >> 33) as usize % (i + 1));
+    }
+    order
+}
+
+/// Where each of `hashes` was committed, as (block, index), once every one has a receipt.
+fn committed_places(rpc: &RpcClient, hashes: &[String]) -> Vec<(u64, u64)> {
+    hashes
+        .iter()
+        .map(|hash| {
+            let r = rpc.wait_receipt(hash, Duration::from_secs(60)).unwrap();
+            assert_eq!(r["status"], "0x1", "{hash}");
+            let q = |k: &str| banyan_testkit::parse_quantity(&r[k]).unwrap();
+            (q("blockNumber"), q("transactionIndex"))
+        })
+        .collect()
+}
+
+#[test]
+fn one_accounts_transactions_sent_out_of_order_are_committed_in_nonce_order() {
+    const TXS: usize = 200;
+    let mut net = TestNet::init(bin(), 4, "ecdsa", &[]).unwrap();
+    // 200 of one account in the pool at once: more than the default 64 per account.
+    net.set_config("txpool", "max_per_account", "256").unwrap();
+    net.start_nodes(&[0, 1, 2, 3]).unwrap();
+    let signed_all = |key: &banyan_crypto::SecretKey| -> Vec<String> {
+        (0..TXS as u64)
+            .map(|nonce| {
+                signed(
+                    key,
+                    INIT_CHAIN_ID,
+                    nonce,
+                    Some(Address::repeat_byte(0x77)),
+                    U256::from(1 + nonce),
+                    vec![],
+                    21_000,
+                )
+            })
+            .collect()
+    };
+    let submit = |rpc: &RpcClient, raw: &str| -> String {
+        rpc.call("eth_sendRawTransaction", json!([raw]))
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // One account, in a random order, all to node 0.
+    let raws = signed_all(&dev_key(1));
+    let mut hashes = vec![String::new(); TXS];
+    let rpc = net.nodes[0].rpc();
+    for i in shuffled(TXS, 11) {
+        hashes[i] = submit(&rpc, &raws[i]);
+    }
+    // Another, in a random order, from four threads, each to its own node.
+    let raws = signed_all(&dev_key(2));
+    let order = shuffled(TXS, 12);
+    let parallel: Vec<(usize, String)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4)
+            .map(|t| {
+                let (order, raws, rpc) = (&order, &raws, net.nodes[t].rpc());
+                scope.spawn(move || {
+                    order
+                        .iter()
+                        .skip(t)
+                        .step_by(4)
+                        .map(|&i| (i, submit(&rpc, &raws[i])))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    let mut in_parallel = vec![String::new(); TXS];
+    for (i, hash) in parallel {
+        in_parallel[i] = hash;
+    }
+    for (what, hashes) in [("to one node", &hashes), ("to all four", &in_parallel)] {
+        let places = committed_places(&net.nodes[0].rpc(), hashes);
+        assert!(
+            places.windows(2).all(|w| w[0] < w[1]),
+            "{what}: not committed in nonce order: {places:?}"
+        );
+        check_acked(&net, &[0, 1, 2, 3], hashes);
+    }
+    let common = head(&net.nodes[0].rpc()).unwrap();
+    wait_height(&net, &[0, 1, 2, 3], common, Duration::from_secs(60));
+    check_agreement(&net, &[0, 1, 2, 3], 1);
+}
+
 #[test]
 fn sm_network_agrees_with_sm2_certificates() {
     let net = TestNet::start(bin(), 4, "sm", &[]).unwrap();
