@@ -52,6 +52,8 @@ pub(crate) const ACCOUNTS_DIR: &str = "accounts";
 const ACCOUNT_BALANCE_ETH: u64 = 10_000;
 /// Block gas limit of the local chain (as `banyan dev`).
 const GAS_LIMIT: u64 = 30_000_000;
+/// Pace of the local chain: a height starts this long after the previous one did.
+const BLOCK_TIME_MS: u64 = 1_000;
 /// The CA's organisation name, copied into every node certificate.
 const CHAIN_NAME: &str = "banyan-local";
 /// The chain CA is valid this long.
@@ -78,6 +80,13 @@ pub(crate) struct InitArgs {
     /// + 2000 + K.
     #[arg(long, default_value_t = DEFAULT_BASE_PORT)]
     pub(crate) base_port: u16,
+    /// Block gas limit at genesis (the committee can change it later: `block-gas-limit`).
+    #[arg(long, default_value_t = GAS_LIMIT)]
+    pub(crate) gas_limit: u64,
+    /// Milliseconds from one height's start to the next's (each node's
+    /// `[consensus] target_block_ms`; the committee's `block-interval-ms` overrides it).
+    #[arg(long, default_value_t = BLOCK_TIME_MS)]
+    pub(crate) block_time_ms: u64,
     /// Delete the network already in DIR (its CA, keys, configurations and chain data) first.
     #[arg(long)]
     pub(crate) force: bool,
@@ -94,6 +103,8 @@ impl InitArgs {
             observers: 0,
             chain_id: DEFAULT_CHAIN_ID,
             base_port: DEFAULT_BASE_PORT,
+            gas_limit: GAS_LIMIT,
+            block_time_ms: BLOCK_TIME_MS,
             force: false,
             dir,
         }
@@ -135,6 +146,20 @@ fn check_args(a: &InitArgs) -> anyhow::Result<()> {
         "--nodes plus --observers is {total}; a local network has at most {MAX_NODES} nodes"
     );
     ensure!(a.chain_id != 0, "--chain-id must not be 0");
+    let (low, high) = (
+        1_000_000,
+        banyan_modules::governance::params::MAX_BLOCK_GAS_LIMIT,
+    );
+    ensure!(
+        (low..=high).contains(&a.gas_limit),
+        "--gas-limit {} is outside {low}..={high}, the range the committee may set",
+        a.gas_limit
+    );
+    ensure!(
+        (1..=60_000).contains(&a.block_time_ms),
+        "--block-time-ms {} is outside 1..=60000",
+        a.block_time_ms
+    );
     ensure!(a.base_port != 0, "--base-port must not be 0");
     let highest = u32::from(a.base_port) + 2 * u32::from(PORT_STRIDE) + total as u32 - 1;
     ensure!(
@@ -262,7 +287,7 @@ fn write_network(a: &InitArgs) -> anyhow::Result<()> {
         .map(|n| localhost(ports(a.base_port, n.index).p2p))
         .collect();
     for node in &nodes {
-        write_node(dir, &ca, suite, a.base_port, node, &p2p)?;
+        write_node(dir, &ca, a, node, &p2p)?;
     }
     print_summary(a, &nodes);
     Ok(())
@@ -343,7 +368,7 @@ fn genesis(
         chain_id: a.chain_id,
         suite,
         timestamp: 0,
-        gas_limit: GAS_LIMIT,
+        gas_limit: a.gas_limit,
         alloc,
         validators,
         modules: banyan_modules::default_spec(&governors),
@@ -356,11 +381,11 @@ fn genesis(
 fn write_node(
     dir: &Path,
     ca: &ChainCa,
-    suite: Suite,
-    base_port: u16,
+    a: &InitArgs,
     node: &PlannedNode,
     p2p: &[SocketAddr],
 ) -> anyhow::Result<()> {
+    let (suite, base_port) = (a.suite, a.base_port);
     let node_dir = dir.join(node_dir_name(node.index));
     std::fs::create_dir_all(&node_dir)
         .with_context(|| format!("creating {}", node_dir.display()))?;
@@ -385,12 +410,18 @@ fn write_node(
         .filter(|(i, _)| *i != node.index)
         .map(|(_, addr)| format!("\"{addr}\""))
         .collect();
-    let config = config_text(node, key_file, &ports, &peers);
+    let config = config_text(node, key_file, &ports, &peers, a.block_time_ms);
     let path = node_dir.join(CONFIG_FILE);
     std::fs::write(&path, config).with_context(|| format!("writing {}", path.display()))
 }
 
-fn config_text(node: &PlannedNode, key_file: &str, ports: &NodePorts, peers: &[String]) -> String {
+fn config_text(
+    node: &PlannedNode,
+    key_file: &str,
+    ports: &NodePorts,
+    peers: &[String],
+    block_time_ms: u64,
+) -> String {
     let role = if node.validator {
         "validator"
     } else {
@@ -423,6 +454,7 @@ max_peers = {max_peers}
 
 [consensus]
 role = "{role}"
+target_block_ms = {block_time_ms}
 "#,
         index = node.index,
         rpc = localhost(ports.rpc),
@@ -438,6 +470,10 @@ fn print_summary(a: &InitArgs, nodes: &[PlannedNode]) {
     println!("  chain id    {}", a.chain_id);
     println!("  suite       {}", a.suite);
     println!("  genesis     {dir}/{GENESIS_FILE}");
+    println!(
+        "  blocks      every {} ms, gas limit {}",
+        a.block_time_ms, a.gas_limit
+    );
     println!("  chain CA    {dir}/ca/ca.crt (ca/ca.key admits nodes: keep it private)");
     println!(
         "  accounts    {} funded with {ACCOUNT_BALANCE_ETH} ETH each, keys in {dir}/{ACCOUNTS_DIR}",

@@ -79,11 +79,13 @@ impl Executor {
 
     /// Executes `txs` in order on top of `state`.
     ///
-    /// A transaction that is invalid when its turn comes (nonce mismatch, cannot pay
-    /// `gas_limit × gas_price + value`, gas limit above what remains in the block, wrong chain
-    /// id, unsupported type, gas limit below its intrinsic gas) is skipped: listed in
-    /// `skipped` with the reason, and it changes nothing. Every other transaction is included,
-    /// a reverted or halted one with `success = false`.
+    /// A transaction whose gas limit is above what remains in the block (but not above the
+    /// block's limit) is left out for want of room (`no_room`), and so is every later one of its sender's, so that a builder may offer
+    /// more than fits and fill the block by the gas actually used. A transaction that is
+    /// invalid when its turn comes (nonce mismatch, cannot pay `gas_limit × gas_price + value`,
+    /// gas limit above the block's, wrong chain id, unsupported type, gas limit below its intrinsic gas) is skipped: listed
+    /// in `skipped` with the reason. Neither changes anything. Every other transaction is
+    /// included, a reverted or halted one with `success = false`.
     ///
     /// Errors only when the state cannot be read, the block environment breaks a chain rule,
     /// or an invariant is violated; then no part of the block may be committed.
@@ -99,16 +101,22 @@ impl Executor {
         let mut execution = BlockExecution::default();
         {
             let mut evm = self.build_evm(&mut overlay, env, Mode::Block);
+            let mut waiting = std::collections::HashSet::new();
             for tx in txs {
-                let remaining_gas = env.gas_limit.saturating_sub(execution.gas_used);
-                if tx.gas_limit > remaining_gas {
+                if tx.gas_limit > env.gas_limit {
                     execution.skipped.push((
                         tx.hash,
                         format!(
-                            "gas limit {} exceeds the {remaining_gas} gas left in the block",
-                            tx.gas_limit
+                            "gas limit {} exceeds the block gas limit {}",
+                            tx.gas_limit, env.gas_limit
                         ),
                     ));
+                    continue;
+                }
+                let remaining_gas = env.gas_limit.saturating_sub(execution.gas_used);
+                if tx.gas_limit > remaining_gas || waiting.contains(&tx.sender) {
+                    waiting.insert(tx.sender);
+                    execution.no_room.push(tx.hash);
                     continue;
                 }
                 let tx_env = match tx_env(tx) {

@@ -93,6 +93,10 @@ pub struct BlockExecution {
     /// Transactions that were invalid at their turn, with the reason; they are not part of the
     /// block and changed nothing.
     pub skipped: Vec<(B256, String)>,
+    /// Transactions left out for want of room: their gas limit was above the gas left in the
+    /// block, or an earlier transaction of their sender's was left out. They are valid and
+    /// wait for a later block; they changed nothing.
+    pub no_room: Vec<B256>,
     /// Every state change of the block, ready for the state tree.
     pub changes: StateChanges,
     /// Gas used by all included transactions.

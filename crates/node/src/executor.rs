@@ -24,6 +24,8 @@ pub(crate) struct ExecutedBlock {
     pub block_end: Option<Receipt>,
     /// Hashes of transactions that were invalid at their turn, with the reason.
     pub skipped: Vec<(B256, String)>,
+    /// How many were left out for want of room (they stay in the pool).
+    pub no_room: usize,
     /// State nodes and code to write with the block.
     pub state_batch: WriteBatch,
 }
@@ -90,8 +92,12 @@ pub(crate) fn execute(
     let block_hash = block_hashes(chain, suite);
     let exec = executor.execute_block(env, &view, &block_hash, &inputs)?;
     let (state_root, state_batch) = state.apply(parent.state_root, &exec.changes)?;
-    let skipped_hashes: std::collections::HashSet<B256> =
-        exec.skipped.iter().map(|(h, _)| *h).collect();
+    let skipped_hashes: std::collections::HashSet<B256> = exec
+        .skipped
+        .iter()
+        .map(|(h, _)| *h)
+        .chain(exec.no_room.iter().copied())
+        .collect();
     let included: Vec<Arc<RecoveredTx>> = txs
         .into_iter()
         .filter(|t| !skipped_hashes.contains(&t.hash()))
@@ -173,6 +179,7 @@ pub(crate) fn execute(
         receipts,
         block_end,
         skipped: exec.skipped,
+        no_room: exec.no_room.len(),
         state_batch,
     })
 }
@@ -224,6 +231,12 @@ pub(crate) fn verify_block(
         return Err(bad(format!(
             "contains {} transactions invalid at their turn",
             executed.skipped.len()
+        )));
+    }
+    if executed.no_room > 0 {
+        return Err(bad(format!(
+            "contains {} transactions whose gas limit is above the gas left in the block",
+            executed.no_room
         )));
     }
     let mine = &executed.header;

@@ -9,7 +9,7 @@ use banyan_storage::{KvStore, Table, WriteBatch};
 use cita_trie::Trie;
 use std::sync::Arc;
 
-use crate::trie::{self, NodeStore, empty_root};
+use crate::trie::{self, NodeCache, NodeStore, empty_root};
 use crate::{Account, AccountChange, KECCAK_EMPTY, StateChanges, StateError, StateReader};
 
 #[derive(RlpEncodable, RlpDecodable)]
@@ -92,12 +92,27 @@ pub struct SnapshotAccount {
 pub struct StateDb {
     store: Arc<dyn KvStore>,
     suite: Suite,
+    /// Tree nodes read so far, shared by every view and clone.
+    cache: Arc<NodeCache>,
 }
 
+/// Memory for cached tree nodes: the top levels of the account tree and the paths of the
+/// accounts and slots in use (a node is at most 532 bytes).
+pub const NODE_CACHE_BYTES: usize = 64 << 20;
+
 impl StateDb {
-    /// State over `store`, hashed with `suite`.
+    /// State over `store`, hashed with `suite`, with a node cache of [`NODE_CACHE_BYTES`].
     pub fn new(store: Arc<dyn KvStore>, suite: Suite) -> Self {
-        Self { store, suite }
+        Self::with_cache(store, suite, NODE_CACHE_BYTES)
+    }
+
+    /// State over `store` with a node cache of about `cache_bytes` (0: none).
+    pub fn with_cache(store: Arc<dyn KvStore>, suite: Suite, cache_bytes: usize) -> Self {
+        Self {
+            store,
+            suite,
+            cache: Arc::new(NodeCache::new(cache_bytes)),
+        }
     }
 
     /// The chain's suite.
@@ -133,7 +148,7 @@ impl StateDb {
         root: B256,
         changes: &StateChanges,
     ) -> Result<(B256, WriteBatch), StateError> {
-        let nodes = Arc::new(NodeStore::new(self.store.clone()));
+        let nodes = Arc::new(NodeStore::new(self.store.clone(), self.cache.clone()));
         let mut accounts = trie::open(&nodes, self.suite, root)?;
         let mut batch = WriteBatch::default();
         for (address, change) in &changes.accounts {
@@ -224,7 +239,7 @@ impl StateDb {
         root: B256,
         mut sink: impl FnMut(SnapshotAccount) -> Result<(), StateError>,
     ) -> Result<u64, StateError> {
-        let nodes = Arc::new(NodeStore::new(self.store.clone()));
+        let nodes = Arc::new(NodeStore::new(self.store.clone(), self.cache.clone()));
         let accounts = trie::open(&nodes, self.suite, root)?;
         let mut count = 0u64;
         for (key, value) in accounts.iter() {
@@ -269,7 +284,7 @@ impl StateDb {
         &self,
         accounts: impl IntoIterator<Item = SnapshotAccount>,
     ) -> Result<(B256, WriteBatch), StateError> {
-        let nodes = Arc::new(NodeStore::new(self.store.clone()));
+        let nodes = Arc::new(NodeStore::new(self.store.clone(), self.cache.clone()));
         let mut tree = trie::open(&nodes, self.suite, self.empty_root())?;
         let mut batch = WriteBatch::default();
         for a in accounts {
@@ -334,7 +349,7 @@ impl StateDb {
         address: Address,
         slots: &[U256],
     ) -> Result<AccountProof, StateError> {
-        let nodes = Arc::new(NodeStore::new(self.store.clone()));
+        let nodes = Arc::new(NodeStore::new(self.store.clone(), self.cache.clone()));
         let accounts = trie::open(&nodes, self.suite, root)?;
         let key = self.account_key(address);
         let account_proof = accounts
@@ -423,7 +438,7 @@ impl StateView {
 
 impl StateReader for StateView {
     fn account(&self, address: Address) -> Result<Option<Account>, StateError> {
-        let nodes = Arc::new(NodeStore::new(self.db.store.clone()));
+        let nodes = Arc::new(NodeStore::new(self.db.store.clone(), self.db.cache.clone()));
         let tree = trie::open(&nodes, self.db.suite, self.root)?;
         let key = self.db.account_key(address);
         trie::get(&tree, &nodes, key.as_slice())?
@@ -438,7 +453,7 @@ impl StateReader for StateView {
         if account.storage_root == self.db.empty_root() {
             return Ok(U256::ZERO);
         }
-        let nodes = Arc::new(NodeStore::new(self.db.store.clone()));
+        let nodes = Arc::new(NodeStore::new(self.db.store.clone(), self.db.cache.clone()));
         let tree = trie::open(&nodes, self.db.suite, account.storage_root)?;
         let key = self.db.slot_key(slot);
         Ok(trie::get(&tree, &nodes, key.as_slice())?

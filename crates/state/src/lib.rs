@@ -14,8 +14,8 @@ mod trie;
 mod types;
 
 pub use db::{
-    AccountProof, SnapshotAccount, StateDb, StateView, StorageProof, decode_account,
-    decode_storage_value, verify_account_proof,
+    AccountProof, NODE_CACHE_BYTES, SnapshotAccount, StateDb, StateView, StorageProof,
+    decode_account, decode_storage_value, verify_account_proof,
 };
 pub use trie::{empty_root, ordered_root, tree_root, verify_proof};
 pub use types::{Account, AccountChange, KECCAK_EMPTY, StateChanges, StateReader};

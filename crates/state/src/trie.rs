@@ -27,20 +27,87 @@ impl Hasher for SuiteHasher {
 #[error("{0}")]
 pub(crate) struct NodeStoreError(String);
 
-/// Tree nodes: read from the engine, new nodes buffered until the caller writes them in the
-/// block's atomic batch. Nodes are content-addressed and shared between versions and between
+/// Tree nodes read from the engine, kept in memory by their hash and shared by every reader of
+/// the state. Nodes are content-addressed and never change or go away, so a cached node is the
+/// stored one: the cache cannot change a root or a read. It holds only what was read from
+/// storage (never a node that is missing, so damaged storage is still found). Bounded by bytes
+/// in two generations: when the newer is full the older is dropped, and a node read from the
+/// older moves to the newer, so nodes in use (the top of the tree, recent accounts) stay.
+pub(crate) struct NodeCache {
+    budget: usize,
+    inner: Mutex<Generations>,
+}
+
+#[derive(Default)]
+struct Generations {
+    current: HashMap<B256, Arc<[u8]>>,
+    current_bytes: usize,
+    previous: HashMap<B256, Arc<[u8]>>,
+}
+
+/// What an entry costs besides its bytes (key, `Arc` header, map slot), roughly.
+const ENTRY_OVERHEAD: usize = 96;
+
+impl NodeCache {
+    /// A cache holding up to about `budget` bytes of nodes.
+    pub(crate) fn new(budget: usize) -> Self {
+        Self {
+            budget,
+            inner: Mutex::default(),
+        }
+    }
+
+    fn get(&self, key: &B256) -> Option<Arc<[u8]>> {
+        let mut g = self.inner.lock();
+        if let Some(v) = g.current.get(key) {
+            return Some(v.clone());
+        }
+        let v = g.previous.remove(key)?;
+        g.insert(*key, v.clone(), self.budget);
+        Some(v)
+    }
+
+    fn put(&self, key: B256, value: &[u8]) {
+        if self.budget > 0 {
+            self.inner.lock().insert(key, value.into(), self.budget);
+        }
+    }
+
+    /// Nodes held, for tests.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        let g = self.inner.lock();
+        g.current.len() + g.previous.len()
+    }
+}
+
+impl Generations {
+    fn insert(&mut self, key: B256, value: Arc<[u8]>, budget: usize) {
+        let cost = value.len() + ENTRY_OVERHEAD;
+        if self.current_bytes + cost > budget / 2 {
+            self.previous = std::mem::take(&mut self.current);
+            self.current_bytes = 0;
+        }
+        if self.current.insert(key, value).is_none() {
+            self.current_bytes += cost;
+        }
+    }
+}
+
+/// Tree nodes: read through the [`NodeCache`] from the engine, new nodes buffered until the
+/// caller writes them in the block's atomic batch. Nodes are content-addressed and shared between versions and between
 /// accounts, so nothing is ever deleted here (the library's stale-node removal is ignored: it
 /// would corrupt other versions and other accounts' trees).
 pub(crate) struct NodeStore {
-    store: Option<Arc<dyn KvStore>>,
+    store: Option<(Arc<dyn KvStore>, Arc<NodeCache>)>,
     pending: Mutex<HashMap<Vec<u8>, Vec<u8>>>,
     missing: AtomicBool,
 }
 
 impl NodeStore {
-    pub(crate) fn new(store: Arc<dyn KvStore>) -> Self {
+    pub(crate) fn new(store: Arc<dyn KvStore>, cache: Arc<NodeCache>) -> Self {
         Self {
-            store: Some(store),
+            store: Some((store, cache)),
             pending: Mutex::default(),
             missing: AtomicBool::new(false),
         }
@@ -79,9 +146,19 @@ impl DB for NodeStore {
             return Ok(Some(v.clone()));
         }
         let found = match &self.store {
-            Some(s) => s
-                .get(Table::TrieNodes, key)
-                .map_err(|e| NodeStoreError(e.to_string()))?,
+            Some((store, cache)) => {
+                let hash = B256::try_from(key).ok();
+                if let Some(node) = hash.and_then(|h| cache.get(&h)) {
+                    return Ok(Some(node.to_vec()));
+                }
+                let found = store
+                    .get(Table::TrieNodes, key)
+                    .map_err(|e| NodeStoreError(e.to_string()))?;
+                if let (Some(hash), Some(node)) = (hash, &found) {
+                    cache.put(hash, node);
+                }
+                found
+            }
             None => None,
         };
         if found.is_none() {
@@ -227,4 +304,40 @@ pub fn verify_proof(
         ));
     }
     Ok(value)
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    #[test]
+    fn the_node_cache_stays_within_its_budget_and_keeps_what_is_read() {
+        let cache = NodeCache::new(20_000);
+        let node = |i: u32| {
+            (
+                B256::left_padding_from(&i.to_be_bytes()),
+                vec![i as u8; 100],
+            )
+        };
+        let (hot, hot_value) = node(0);
+        cache.put(hot, &hot_value);
+        for i in 1..1_000 {
+            let (key, value) = node(i);
+            cache.put(key, &value);
+            // Read in use: it moves to the newer generation and stays.
+            assert_eq!(cache.get(&hot).as_deref(), Some(&hot_value[..]));
+        }
+        // At most the budget, in bytes with their overhead (two generations of half of it).
+        assert!(
+            cache.len() * (100 + ENTRY_OVERHEAD) <= 20_000,
+            "{}",
+            cache.len()
+        );
+        assert!(cache.len() > 50);
+        assert!(cache.get(&node(1).0).is_none(), "the oldest stayed");
+        // A budget of 0 holds nothing.
+        let none = NodeCache::new(0);
+        none.put(hot, &hot_value);
+        assert_eq!(none.len(), 0);
+    }
 }

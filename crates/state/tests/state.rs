@@ -215,3 +215,102 @@ proptest! {
         prop_assert_eq!(root, direct);
     }
 }
+
+/// Every root and read over `store`, through a cache of `cache_bytes`.
+fn reads(
+    db: &StateDb,
+    roots: &[B256],
+    accounts: u8,
+    slots: u64,
+) -> Vec<(Option<Account>, Vec<U256>)> {
+    roots
+        .iter()
+        .flat_map(|root| {
+            let view = db.at(*root);
+            (1..=accounts)
+                .map(|a| {
+                    let account = view.account(addr(a)).unwrap();
+                    let values = (0..slots)
+                        .map(|s| view.storage(addr(a), U256::from(s)).unwrap())
+                        .collect();
+                    (account, values)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    /// The node cache changes nothing: the same blocks give the same roots, and every read at
+    /// every root is the same, with no cache, a tiny one (always evicting) and the default.
+    #[test]
+    fn the_node_cache_changes_no_root_and_no_read(
+        blocks in prop::collection::vec(prop::collection::vec((1u8..12, 0u64..4, 0u64..3, 1u64..1000), 1..8), 1..6)
+    ) {
+        let mut results = Vec::new();
+        for cache in [0, 2_000, NODE_CACHE_BYTES] {
+            let store = open_memory();
+            let db = StateDb::with_cache(store.clone(), Suite::Ecdsa, cache);
+            let mut roots = vec![db.empty_root()];
+            for block in &blocks {
+                let mut c = StateChanges::default();
+                for (a, slot, value, balance) in block {
+                    let mut ch = change(*balance, &[(*slot, *value)]).unwrap();
+                    ch.storage_cleared = *value == 2 && *slot == 3;
+                    c.accounts.insert(addr(*a), Some(ch));
+                }
+                let root = commit(&store, &db, *roots.last().unwrap(), c);
+                roots.push(root);
+            }
+            // Cold for the uncached store, warm (twice) for the others.
+            let first = reads(&db, &roots, 12, 4);
+            prop_assert_eq!(&first, &reads(&db, &roots, 12, 4));
+            results.push((roots, first));
+        }
+        prop_assert_eq!(&results[0], &results[1]);
+        prop_assert_eq!(&results[0], &results[2]);
+    }
+}
+
+#[test]
+fn a_missing_node_is_found_with_a_warm_cache_and_never_cached() {
+    let store = open_memory();
+    let db = StateDb::new(store.clone(), Suite::Ecdsa);
+    let mut c = StateChanges::default();
+    for a in 1..=40 {
+        c.accounts.insert(addr(a), change(u64::from(a), &[]));
+    }
+    let root = commit(&store, &db, db.empty_root(), c);
+    // Warm the cache with one account's path, then lose the nodes of the tree from storage.
+    assert!(db.at(root).account(addr(1)).unwrap().is_some());
+    let nodes = store
+        .range(
+            banyan_storage::Table::TrieNodes,
+            &[],
+            &[0xff; 33],
+            usize::MAX,
+        )
+        .unwrap();
+    let mut wipe = banyan_storage::WriteBatch::default();
+    for (key, _) in &nodes {
+        wipe.delete(banyan_storage::Table::TrieNodes, key.clone());
+    }
+    store.write(wipe).unwrap();
+    // The cached path still reads (its nodes are the stored ones); another account's path,
+    // never read, is an error, not a wrong answer.
+    assert!(db.at(root).account(addr(1)).unwrap().is_some());
+    let other = (2..=40).find(|a| db.at(root).account(addr(*a)).is_err());
+    assert!(other.is_some(), "no read found the nodes missing");
+    // Restored, it reads: a miss is never remembered.
+    let mut restore = banyan_storage::WriteBatch::default();
+    for (key, value) in nodes {
+        restore.put(banyan_storage::Table::TrieNodes, key, value);
+    }
+    store.write(restore).unwrap();
+    let a = other.unwrap();
+    assert_eq!(
+        db.at(root).account(addr(a)).unwrap().unwrap().balance,
+        U256::from(a)
+    );
+}

@@ -27,10 +27,15 @@ impl Node {
         Ok(Some(self.commit(sealed, built, None, started)?))
     }
 
-    /// The best transactions of the pool for a block of `gas_limit`.
+    /// The best transactions of the pool for a block of `gas_limit`. Transactions use less gas
+    /// than they declare (a token transfer often half), so twice the limit is offered by the
+    /// declared gas and the block is filled by the gas used: what does not fit is left out for
+    /// want of room and stays in the pool.
     fn pool_txs(&self, gas_limit: u64) -> Vec<Arc<RecoveredTx>> {
-        self.pool
-            .best(gas_limit, self.block_config.max_txs_per_block)
+        self.pool.best(
+            gas_limit.saturating_mul(2),
+            self.block_config.max_txs_per_block,
+        )
     }
 
     /// Executes `txs` as the child of `parent` (with the chain's `gas_limit` for it) proposed by
