@@ -9,6 +9,7 @@ use banyan_storage::{KvStore, Table, WriteBatch};
 use cita_trie::Trie;
 use std::sync::Arc;
 
+use crate::head::HeadCache;
 use crate::trie::{self, NodeCache, NodeStore, empty_root};
 use crate::{Account, AccountChange, KECCAK_EMPTY, StateChanges, StateError, StateReader};
 
@@ -94,6 +95,8 @@ pub struct StateDb {
     suite: Suite,
     /// Tree nodes read so far, shared by every view and clone.
     cache: Arc<NodeCache>,
+    /// The head state's accounts and slots, shared likewise.
+    head: Arc<HeadCache>,
 }
 
 /// Memory for cached tree nodes: the top levels of the account tree and the paths of the
@@ -112,7 +115,15 @@ impl StateDb {
             store,
             suite,
             cache: Arc::new(NodeCache::new(cache_bytes)),
+            head: Arc::new(HeadCache::default()),
         }
+    }
+
+    /// The state at `root` is the head now (a block with it was committed, or the node
+    /// started there): reads at `root` may be answered from memory from now on. Cheap when
+    /// `root` is a block applied on the previous head with [`StateDb::apply`].
+    pub fn advance_head(&self, root: B256) {
+        self.head.advance(root);
     }
 
     /// The chain's suite.
@@ -151,12 +162,14 @@ impl StateDb {
         let nodes = Arc::new(NodeStore::new(self.store.clone(), self.cache.clone()));
         let mut accounts = trie::open(&nodes, self.suite, root)?;
         let mut batch = WriteBatch::default();
+        let mut after = Vec::with_capacity(changes.accounts.len());
         for (address, change) in &changes.accounts {
             let key = self.account_key(*address).to_vec();
             let Some(change) = change else {
                 accounts
                     .remove(&key)
                     .map_err(|e| StateError::Corrupt(e.to_string()))?;
+                after.push((*address, None));
                 continue;
             };
             let previous = trie::get(&accounts, &nodes, &key)?
@@ -175,9 +188,12 @@ impl StateDb {
             accounts
                 .insert(key, encode_account(&account))
                 .map_err(|e| StateError::Corrupt(e.to_string()))?;
+            after.push((*address, Some(account)));
         }
         let new_root = trie::commit(&mut accounts)?;
         nodes.drain_into(&mut batch);
+        self.head
+            .applied(new_root, crate::head::Delta::new(root, changes, after));
         Ok((new_root, batch))
     }
 
@@ -436,8 +452,8 @@ impl StateView {
     }
 }
 
-impl StateReader for StateView {
-    fn account(&self, address: Address) -> Result<Option<Account>, StateError> {
+impl StateView {
+    fn account_in_tree(&self, address: Address) -> Result<Option<Account>, StateError> {
         let nodes = Arc::new(NodeStore::new(self.db.store.clone(), self.db.cache.clone()));
         let tree = trie::open(&nodes, self.db.suite, self.root)?;
         let key = self.db.account_key(address);
@@ -446,10 +462,7 @@ impl StateReader for StateView {
             .transpose()
     }
 
-    fn storage(&self, address: Address, slot: U256) -> Result<U256, StateError> {
-        let Some(account) = self.account(address)? else {
-            return Ok(U256::ZERO);
-        };
+    fn storage_in_tree(&self, account: &Account, slot: U256) -> Result<U256, StateError> {
         if account.storage_root == self.db.empty_root() {
             return Ok(U256::ZERO);
         }
@@ -460,6 +473,48 @@ impl StateReader for StateView {
             .map(|b| decode_storage_value(&b))
             .transpose()?
             .unwrap_or_default())
+    }
+}
+
+impl StateReader for StateView {
+    fn account(&self, address: Address) -> Result<Option<Account>, StateError> {
+        if let Some(cached) = self.db.head.account(self.root, &address) {
+            // Debug builds (every test) check each answer from memory against the tree.
+            debug_assert_eq!(
+                Some(&cached),
+                self.account_in_tree(address).ok().as_ref(),
+                "head cache disagrees with the tree for account {address} at {}",
+                self.root
+            );
+            return Ok(cached);
+        }
+        let account = self.account_in_tree(address)?;
+        self.db
+            .head
+            .fill_account(self.root, address, account.clone());
+        Ok(account)
+    }
+
+    fn storage(&self, address: Address, slot: U256) -> Result<U256, StateError> {
+        if let Some(value) = self.db.head.storage(self.root, &address, &slot) {
+            debug_assert_eq!(
+                Some(value),
+                self.account_in_tree(address)
+                    .ok()
+                    .flatten()
+                    .and_then(|a| self.storage_in_tree(&a, slot).ok())
+                    .or(Some(U256::ZERO)),
+                "head cache disagrees with the tree for slot {slot} of {address} at {}",
+                self.root
+            );
+            return Ok(value);
+        }
+        let Some(account) = self.account(address)? else {
+            return Ok(U256::ZERO);
+        };
+        let value = self.storage_in_tree(&account, slot)?;
+        self.db.head.fill_storage(self.root, address, slot, value);
+        Ok(value)
     }
 
     fn code(&self, code_hash: B256) -> Result<Option<Bytes>, StateError> {

@@ -10,6 +10,7 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod db;
+mod head;
 mod trie;
 mod types;
 

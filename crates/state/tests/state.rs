@@ -314,3 +314,61 @@ fn a_missing_node_is_found_with_a_warm_cache_and_never_cached() {
         U256::from(a)
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    /// The head cache answers exactly what the tree holds: blocks of random balance, slot,
+    /// storage-wipe and deletion changes, each with a competing block on the same parent that
+    /// is applied but never committed, and reads (cold then warm) at the head and at older
+    /// roots compared with a reader that has no head cache.
+    #[test]
+    fn the_head_cache_answers_what_the_tree_holds(
+        blocks in prop::collection::vec(
+            (
+                prop::collection::vec((1u8..10, 0u64..4, 0u64..3, 1u64..1000, 0u8..8), 1..8),
+                prop::collection::vec((1u8..10, 0u64..4, 1u64..3), 1..4),
+            ),
+            1..6,
+        )
+    ) {
+        let store = open_memory();
+        let db = StateDb::new(store.clone(), Suite::Ecdsa);
+        let plain = StateDb::new(store.clone(), Suite::Ecdsa);
+        let mut roots = vec![db.empty_root()];
+        db.advance_head(db.empty_root());
+        for (block, fork) in &blocks {
+            let parent = *roots.last().unwrap();
+            // Warm the cache at the parent, so that the block's changes must update it.
+            let _ = reads(&db, &[parent], 10, 4);
+            let mut c = StateChanges::default();
+            for (a, slot, value, balance, kind) in block {
+                let change = match kind {
+                    0 => None,
+                    1 => {
+                        let mut ch = change(*balance, &[(*slot, *value)]).unwrap();
+                        ch.storage_cleared = true;
+                        Some(ch)
+                    }
+                    _ => change(*balance, &[(*slot, *value)]),
+                };
+                c.accounts.insert(addr(*a), change);
+            }
+            let mut other = StateChanges::default();
+            for (a, slot, value) in fork {
+                other.accounts.insert(addr(*a), change(7, &[(*slot, *value)]));
+            }
+            // The competing block is applied (and its nodes written) but not committed.
+            let _ = commit(&store, &db, parent, other);
+            let root = commit(&store, &db, parent, c);
+            db.advance_head(root);
+            roots.push(root);
+            let head = [root];
+            prop_assert_eq!(reads(&db, &head, 10, 4), reads(&plain, &head, 10, 4));
+            prop_assert_eq!(reads(&db, &head, 10, 4), reads(&plain, &head, 10, 4));
+        }
+        prop_assert_eq!(reads(&db, &roots, 10, 4), reads(&plain, &roots, 10, 4));
+        // A root the cache cannot reach by a recorded block empties it, and reads stay exact.
+        db.advance_head(roots[0]);
+        prop_assert_eq!(reads(&db, &roots, 10, 4), reads(&plain, &roots, 10, 4));
+    }
+}

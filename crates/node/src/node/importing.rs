@@ -85,6 +85,7 @@ impl Node {
         let writing = Instant::now();
         self.chain.kv().write(state_batch)?;
         self.metrics.block_written(writing.elapsed());
+        self.state.advance_head(sealed.header.state_root);
         *self.head.write() = (sealed.clone(), hash);
         let senders: Vec<Address> = txs.iter().map(|t| t.sender()).collect();
         self.pool.on_block(&senders, &|a| self.head_account(a));

@@ -167,6 +167,7 @@ impl Node {
         let proposals = ProposalStore::new(store.clone(), suite);
         let state = StateDb::new(store, suite);
         let head = init_genesis(&chain, &state, &genesis)?;
+        state.advance_head(head.0.header.state_root);
         let genesis_hash = chain
             .genesis_hash()?
             .ok_or_else(|| NodeError::Corrupt("genesis hash missing".into()))?;
