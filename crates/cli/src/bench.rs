@@ -385,7 +385,12 @@ fn is_pool_backpressure(error: &str) -> bool {
 }
 
 struct Tracker {
-    submitted: Mutex<HashMap<B256, (usize, Instant)>>,
+    /// Submitted and not yet seen in a block: sender and first attempt; and hashes seen in a
+    /// block before their submission was answered (a fast node seals a block before the
+    /// answer arrives), with when. One lock, so that no hash falls between the two.
+    submitted: Mutex<(HashMap<B256, (usize, Instant)>, HashMap<B256, Instant>)>,
+    /// Transactions counted as included by their submitter (seen in a block first).
+    included_early: AtomicU64,
     /// Submissions each `--rpc` URL accepted.
     accepted_by_rpc: Vec<AtomicU64>,
     committed: Vec<AtomicU64>,
@@ -509,7 +514,8 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
     eprintln!("bench: setup done, measuring");
 
     let tracker = Arc::new(Tracker {
-        submitted: Mutex::new(HashMap::new()),
+        submitted: Mutex::new((HashMap::new(), HashMap::new())),
+        included_early: AtomicU64::new(0),
         accepted_by_rpc: rpcs.iter().map(|_| AtomicU64::new(0)).collect(),
         committed: (0..senders.len()).map(|_| AtomicU64::new(0)).collect(),
         latencies_ms: Mutex::new(Vec::new()),
@@ -560,7 +566,21 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
                     for (raw, r) in rest.into_iter().zip(results) {
                         match r {
                             Ok(h) => {
-                                tracker.submitted.lock().insert(h, (i, t0));
+                                let seen = {
+                                    let mut pending = tracker.submitted.lock();
+                                    let seen = pending.1.remove(&h);
+                                    if seen.is_none() {
+                                        pending.0.insert(h, (i, t0));
+                                    }
+                                    seen
+                                };
+                                if let Some(seen) = seen {
+                                    tracker.committed[i].fetch_add(1, Ordering::Relaxed);
+                                    tracker.latencies_ms.lock().push(
+                                        seen.saturating_duration_since(t0).as_secs_f64() * 1e3,
+                                    );
+                                    tracker.included_early.fetch_add(1, Ordering::Relaxed);
+                                }
                                 tracker.accepted_by_rpc[via].fetch_add(1, Ordering::Relaxed);
                                 k += 1;
                             }
@@ -590,7 +610,8 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
     let mut last_inclusion = started;
     let mut blocks = 0u64;
     let mut last_report = Instant::now();
-    while included + rejected.load(Ordering::Relaxed) < total {
+    let early = || tracker.included_early.load(Ordering::Relaxed);
+    while included + early() + rejected.load(Ordering::Relaxed) < total {
         if Instant::now() > deadline {
             eprintln!("bench: timed out with {included} of {total} included");
             break;
@@ -610,7 +631,16 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
             let mut any = false;
             for h in hashes {
                 let h: B256 = serde_json::from_value(h.clone())?;
-                let entry = tracker.submitted.lock().remove(&h);
+                let entry = {
+                    let mut pending = tracker.submitted.lock();
+                    let entry = pending.0.remove(&h);
+                    if entry.is_none() {
+                        pending.1.insert(h, seen);
+                        // Counted by its submitter once answered.
+                        any = true;
+                    }
+                    entry
+                };
                 if let Some((sender, t0)) = entry {
                     tracker.committed[sender].fetch_add(1, Ordering::Relaxed);
                     tracker
@@ -629,7 +659,8 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
         }
         if last_report.elapsed() > Duration::from_secs(5) {
             eprintln!(
-                "bench: {included}/{total} included after {:.1}s",
+                "bench: {}/{total} included after {:.1}s",
+                included + early(),
                 started.elapsed().as_secs_f64()
             );
             last_report = Instant::now();
@@ -650,6 +681,7 @@ async fn run_async(a: BenchArgs) -> anyhow::Result<()> {
             .copied()
             .unwrap_or(f64::NAN)
     };
+    let included = included + early();
     let tps = included as f64 / elapsed;
     let mem: Vec<(u32, Option<u64>)> = pids.iter().map(|&p| (p, peak_memory_kib(p))).collect();
     println!("mode            {:?}", a.mode);

@@ -304,7 +304,7 @@ fn validators_join_and_leave_by_proposal_at_the_documented_height() {
         let rpc = net.nodes[k].rpc();
         assert_eq!(
             gas_limit(&rpc, gas_set),
-            30_000_000,
+            120_000_000,
             "node {k}, block {gas_set}"
         );
         assert_eq!(

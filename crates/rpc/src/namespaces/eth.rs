@@ -208,7 +208,9 @@ pub(crate) fn register(
             .estimate_gas(n, &req)
             .map_err(exec_error)?)))
     })?;
-    m.register_method("eth_sendRawTransaction", |p, c, _| -> R {
+    // Decoding and the signature check run on the blocking pool, off the async workers that
+    // also drive consensus.
+    m.register_blocking_method("eth_sendRawTransaction", |p, c, _| -> R {
         let v = params_vec(&p)?;
         let raw = parse_bytes(v.first().unwrap_or(&Value::Null), "transaction")?;
         match c.backend.submit(&raw) {
