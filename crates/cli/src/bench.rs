@@ -384,14 +384,15 @@ fn is_pool_backpressure(error: &str) -> bool {
     error.contains("account limit reached") || error.contains("txpool is full")
 }
 
-/// Hashes seen in a block, with when.
-type Seen = HashMap<B256, Instant>;
+/// Submitted hashes not yet seen in a block (with sender and first attempt), and hashes seen in
+/// a block before their submission was answered (with when).
+type Pending = (HashMap<B256, (usize, Instant)>, HashMap<B256, Instant>);
 
 struct Tracker {
     /// Submitted and not yet seen in a block: sender and first attempt; and hashes seen in a
     /// block before their submission was answered (a fast node seals a block before the
     /// answer arrives), with when. One lock, so that no hash falls between the two.
-    submitted: Mutex<(HashMap<B256, (usize, Instant)>, Seen)>,
+    submitted: Mutex<Pending>,
     /// Transactions counted as included by their submitter (seen in a block first).
     included_early: AtomicU64,
     /// Submissions each `--rpc` URL accepted.
