@@ -482,24 +482,13 @@ impl TestNet {
     }
 
     /// Sets `key = value` in table `[table]` of every node's configuration (before the nodes
-    /// start), adding the table if the file has none.
+    /// start): replaces the key's line if the table has one, adds it after the table's header if
+    /// not, and adds the table if the file has none.
     pub fn set_config(&self, table: &str, key: &str, value: &str) -> anyhow::Result<()> {
         for k in 0..self.nodes.len() {
             let path = self.dir.join(format!("node{k}")).join("config.toml");
             let text = std::fs::read_to_string(&path)?;
-            let header = format!("[{table}]\n");
-            let text = if text.starts_with(&header) || text.contains(&format!("\n{header}")) {
-                let at = if text.starts_with(&header) {
-                    0
-                } else {
-                    text.find(&format!("\n{header}")).unwrap_or(0) + 1
-                };
-                let (before, after) = text.split_at(at + header.len());
-                format!("{before}{key} = {value}\n{after}")
-            } else {
-                format!("{text}\n{header}{key} = {value}\n")
-            };
-            std::fs::write(&path, text)?;
+            std::fs::write(&path, set_toml_key(&text, table, key, value))?;
         }
         Ok(())
     }
@@ -513,6 +502,47 @@ impl TestNet {
             self.nodes[i].wait_ready(Duration::from_secs(60))?;
         }
         Ok(())
+    }
+}
+
+/// `text` (a TOML file of tables and `key = value` lines) with `key = value` in `[table]`.
+fn set_toml_key(text: &str, table: &str, key: &str, value: &str) -> String {
+    let header = format!("[{table}]");
+    let line = format!("{key} = {value}");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let Some(at) = lines.iter().position(|l| l.trim() == header) else {
+        return format!("{}\n{header}\n{line}\n", text.trim_end());
+    };
+    let end = lines[at + 1..]
+        .iter()
+        .position(|l| l.trim_start().starts_with('['))
+        .map_or(lines.len(), |i| at + 1 + i);
+    let existing = (at + 1..end).find(|&i| {
+        lines[i]
+            .split('=')
+            .next()
+            .is_some_and(|k| k.trim() == key && lines[i].contains('='))
+    });
+    match existing {
+        Some(i) => lines[i] = line,
+        None => lines.insert(at + 1, line),
+    }
+    lines.join("\n") + "\n"
+}
+
+#[cfg(test)]
+mod config_tests {
+    #[test]
+    fn a_key_is_replaced_added_or_given_its_table() {
+        let text = "[node]\ndata_dir = \"data\"\n\n[consensus]\nrole = \"validator\"\ntarget_block_ms = 1000\n";
+        let set = super::set_toml_key(text, "consensus", "target_block_ms", "20");
+        assert!(set.contains("target_block_ms = 20\n"), "{set}");
+        assert!(!set.contains("1000"), "{set}");
+        let added = super::set_toml_key(text, "consensus", "timeout_propose_ms", "1000");
+        assert!(added.contains("[consensus]\ntimeout_propose_ms = 1000\n"), "{added}");
+        let table = super::set_toml_key(text, "txpool", "max_per_account", "256");
+        assert!(table.ends_with("[txpool]\nmax_per_account = 256\n"), "{table}");
+        assert!(table.contains("target_block_ms = 1000"), "{table}");
     }
 }
 
