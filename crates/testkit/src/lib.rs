@@ -539,9 +539,15 @@ mod config_tests {
         assert!(set.contains("target_block_ms = 20\n"), "{set}");
         assert!(!set.contains("1000"), "{set}");
         let added = super::set_toml_key(text, "consensus", "timeout_propose_ms", "1000");
-        assert!(added.contains("[consensus]\ntimeout_propose_ms = 1000\n"), "{added}");
+        assert!(
+            added.contains("[consensus]\ntimeout_propose_ms = 1000\n"),
+            "{added}"
+        );
         let table = super::set_toml_key(text, "txpool", "max_per_account", "256");
-        assert!(table.ends_with("[txpool]\nmax_per_account = 256\n"), "{table}");
+        assert!(
+            table.ends_with("[txpool]\nmax_per_account = 256\n"),
+            "{table}"
+        );
         assert!(table.contains("target_block_ms = 1000"), "{table}");
     }
 }
