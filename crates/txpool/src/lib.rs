@@ -562,17 +562,19 @@ impl TxPool {
         Ok(())
     }
 
-    /// Makes room by dropping a queued transaction of another sender (the last of the
-    /// cheapest sender, the oldest among equals), paying less than `price` if one is given.
-    fn evict_queued(
+    /// Makes room by dropping the last transaction of the cheapest other sender (the oldest
+    /// among equals), among senders with queued transactions only if `queued_only` (their last
+    /// one is then queued), if it pays less than `price` when one is given.
+    fn evict_last(
         inner: &mut Inner,
         sender: Address,
+        queued_only: bool,
         price: Option<u128>,
     ) -> Result<(), PoolError> {
         let victim = inner
             .by_sender
             .iter()
-            .filter(|(s, a)| **s != sender && a.queued > 0)
+            .filter(|(s, a)| **s != sender && (!queued_only || a.queued > 0))
             .filter_map(|(s, a)| {
                 a.txs
                     .last_key_value()
@@ -586,6 +588,16 @@ impl TxPool {
             }
             _ => Err(PoolError::PoolFull),
         }
+    }
+
+    /// Makes room by dropping a queued transaction of another sender, paying less than
+    /// `price` if one is given.
+    fn evict_queued(
+        inner: &mut Inner,
+        sender: Address,
+        price: Option<u128>,
+    ) -> Result<(), PoolError> {
+        Self::evict_last(inner, sender, true, price)
     }
 
     /// Makes room for a transaction paying `price`: queued transactions of other senders go
@@ -603,23 +615,7 @@ impl TxPool {
         if Self::evict_queued(inner, sender, None).is_ok() {
             return Ok(());
         }
-        let victim = inner
-            .by_sender
-            .iter()
-            .filter(|(s, _)| **s != sender)
-            .filter_map(|(s, a)| {
-                a.txs
-                    .last_key_value()
-                    .map(|(n, e)| (e.tx.effective_gas_price(), std::cmp::Reverse(e.seq), *s, *n))
-            })
-            .min();
-        match victim {
-            Some((victim_price, _, s, n)) if victim_price < price => {
-                inner.remove(s, n);
-                Ok(())
-            }
-            _ => Err(PoolError::PoolFull),
-        }
+        Self::evict_last(inner, sender, false, Some(price))
     }
 
     /// Transactions for the next block: each sender's pending ones in nonce order, senders
