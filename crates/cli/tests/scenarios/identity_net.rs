@@ -402,11 +402,22 @@ fn scenario(suite: &str) {
         "{problems:?}"
     );
 
-    // Expired: valid for 2 seconds.
+    // Expired: valid for a few seconds. The ledger records only a credential still valid at its
+    // block's time, so the window covers a slow block; then wait until the local clock (the
+    // verifier's) is past its end.
+    const VALID_FOR: u64 = 8;
     let short = n.file("short.jwt");
-    let (ok, _, text) = issue(&short, &["--valid-for", "2"], bank, &claims);
+    let (ok, _, text) = issue(
+        &short,
+        &["--valid-for", &VALID_FOR.to_string()],
+        bank,
+        &claims,
+    );
     assert!(ok, "{text}");
-    std::thread::sleep(Duration::from_secs(4));
+    let issued_by = unix_now();
+    while unix_now() <= issued_by + VALID_FOR {
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let head = banyan_testkit::checks::head(&n.net.nodes[0].rpc()).unwrap();
     wait_height(&n.net, &[0], head + 1, WAIT);
     let (ok, problems, _) = n.verify(&short);
@@ -555,4 +566,11 @@ fn credentials_end_to_end_on_ecdsa() {
 #[test]
 fn credentials_end_to_end_on_sm() {
     scenario("sm");
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs()
 }

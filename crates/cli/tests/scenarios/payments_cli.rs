@@ -118,10 +118,11 @@ fn payments_from_the_command_line_and_rpc() {
     let currencies = rpc("banyan_paymentsCurrencies", vec![]);
     assert_eq!(currencies.as_array().map(Vec::len), Some(1));
 
-    // A hold of 100.00 with a 2 s timeout: released by the block-end hook on an idle chain.
+    // A hold of 100.00 with a 5 s timeout (room for a slow block before the balance is read),
+    // released by the block-end hook on an idle chain.
     let (ok, held, text) = run(
         1,
-        &["pay", "hold", "USD", "100", "--to", &bob, "--timeout", "2"],
+        &["pay", "hold", "USD", "100", "--to", &bob, "--timeout", "5"],
     );
     assert!(ok, "{text}");
     let hold_id = held["payment"]["holdId"].as_u64().unwrap();
