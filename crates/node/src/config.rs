@@ -110,6 +110,9 @@ pub struct PoolSection {
     pub max_queued: usize,
     /// Drop queued transactions older than this.
     pub queued_lifetime_secs: u64,
+    /// Journal admitted transactions in the data directory, so that they are back in the pool
+    /// after a crash (a node on in-memory storage has no journal).
+    pub journal: bool,
 }
 
 impl Default for PoolSection {
@@ -123,6 +126,7 @@ impl Default for PoolSection {
             lifetime_secs: d.lifetime.as_secs(),
             max_queued: d.max_queued,
             queued_lifetime_secs: d.queued_lifetime.as_secs(),
+            journal: true,
         }
     }
 }

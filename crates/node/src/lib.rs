@@ -10,6 +10,7 @@ pub mod config;
 mod consensus;
 mod dev;
 mod executor;
+mod journal;
 mod metrics;
 mod metrics_server;
 mod node;
@@ -23,7 +24,7 @@ pub use config::{
     PoolSection, Role, RpcSection, load_config, validate,
 };
 pub use dev::{DEV_KEYS, DEV_VALIDATOR_KEY, DevAccount, dev_accounts, dev_genesis};
-pub use node::{Node, replay};
+pub use node::{Node, Restored, replay};
 pub use snapshot::{export_snapshot, import_snapshot};
 
 use alloy_primitives::B256;
@@ -122,6 +123,8 @@ pub struct NodeHandle {
     producer: Option<std::thread::JoinHandle<Result<(), NodeError>>>,
     consensus: Option<banyan_consensus::host::ConsensusHandle>,
     metrics: Option<tokio::task::JoinHandle<()>>,
+    /// The `txpool-journal` thread, which syncs the journal a last time when the node stops.
+    journal: Option<std::thread::JoinHandle<()>>,
 }
 
 /// Spawns `task` under the node's supervision: if it panics, or ends while the node is
@@ -234,6 +237,10 @@ impl NodeHandle {
         };
         let _ = self.rpc.stop();
         self.rpc.clone().stopped().await;
+        self.node.stop();
+        if let Some(journal) = self.journal.take() {
+            let _joined = tokio::task::spawn_blocking(move || journal.join()).await;
+        }
         match (result, self.node.failure()) {
             (Ok(()), Some(failure)) => Err(failure),
             (result, _) => result,
@@ -258,6 +265,23 @@ pub async fn start_node(node: Arc<Node>, config: &NodeConfig) -> Result<NodeHand
     let metrics_listener = match config.metrics.listen {
         Some(listen) => Some(metrics_server::bind(listen).await?),
         None => None,
+    };
+    // The journal's transactions are back in the pool before the RPC answers anyone.
+    let journal = match &config.data_dir {
+        DataDir::Path(dir) if config.txpool.journal => {
+            node.restore_journal(dir)?;
+            let journal_node = node.clone();
+            Some(
+                std::thread::Builder::new()
+                    .name("txpool-journal".into())
+                    .spawn(move || journal_node.run_journal())
+                    .map_err(|source| NodeError::Spawn {
+                        task: "txpool-journal",
+                        source,
+                    })?,
+            )
+        }
+        _ => None,
     };
     let backend: Arc<dyn banyan_rpc::Backend> = node.clone();
     let rpc_config = banyan_rpc::RpcConfig {
@@ -311,6 +335,7 @@ pub async fn start_node(node: Arc<Node>, config: &NodeConfig) -> Result<NodeHand
         producer,
         consensus,
         metrics,
+        journal,
     })
 }
 

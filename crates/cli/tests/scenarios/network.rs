@@ -405,6 +405,71 @@ fn one_accounts_transactions_sent_out_of_order_are_committed_in_nonce_order() {
 }
 
 #[test]
+fn transactions_accepted_before_every_node_was_killed_are_committed_after_restart() {
+    const ACCOUNTS: usize = 5;
+    const PER_ACCOUNT: u64 = 100;
+    let mut net = TestNet::init(bin(), 4, "ecdsa", &[]).unwrap();
+    net.set_config("txpool", "max_per_account", "256").unwrap();
+    net.start_nodes(&[0, 1, 2, 3]).unwrap();
+    wait_height(&net, &[0, 1, 2, 3], 2, Duration::from_secs(60));
+    // Two of four gone: no quorum, so what node 0 accepts now stays uncommitted. The two that
+    // are down never see it.
+    net.nodes[2].kill9().unwrap();
+    net.nodes[3].kill9().unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let halted = head(&net.nodes[0].rpc()).unwrap();
+    let rpc = net.nodes[0].rpc();
+    let mut hashes = Vec::new();
+    for k in 0..ACCOUNTS {
+        let key = dev_key(3 + k);
+        for nonce in 0..PER_ACCOUNT {
+            let raw = signed(
+                &key,
+                INIT_CHAIN_ID,
+                nonce,
+                Some(Address::repeat_byte(0x5a)),
+                U256::from(1 + nonce),
+                vec![],
+                21_000,
+            );
+            let hash = rpc.call("eth_sendRawTransaction", json!([raw])).unwrap();
+            hashes.push(hash.as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(
+        head(&rpc).unwrap(),
+        halted,
+        "a block was committed without a quorum"
+    );
+    // The two that hold them (node 1 by gossip) are killed too: every copy in memory is gone.
+    net.nodes[0].kill9().unwrap();
+    net.nodes[1].kill9().unwrap();
+    net.start_nodes(&[0, 1, 2, 3]).unwrap();
+    let rpc = net.nodes[0].rpc();
+    for hash in &hashes {
+        let receipt = rpc
+            .wait_receipt(hash, Duration::from_secs(90))
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{hash} not committed after the restart ({e})\n{}",
+                    tail_logs(&net.nodes)
+                )
+            });
+        assert_eq!(receipt["status"], "0x1", "{hash}");
+    }
+    assert!(
+        net.nodes[0]
+            .log_text()
+            .contains("transactions restored from the journal"),
+        "node 0 did not say it restored its journal"
+    );
+    check_acked(&net, &[0, 1, 2, 3], &hashes);
+    let common = head(&net.nodes[0].rpc()).unwrap();
+    wait_height(&net, &[0, 1, 2, 3], common, Duration::from_secs(60));
+    check_agreement(&net, &[0, 1, 2, 3], 1);
+}
+
+#[test]
 fn sm_network_agrees_with_sm2_certificates() {
     let net = TestNet::start(bin(), 4, "sm", &[]).unwrap();
     wait_height(&net, &[0, 1, 2, 3], 4, Duration::from_secs(60));

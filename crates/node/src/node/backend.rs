@@ -115,6 +115,9 @@ impl Backend for Node {
         let result = self.add_to_pool(raw);
         match result {
             Ok(_) => {
+                // Journaled before the hash is returned: an acknowledged transaction survives
+                // a crash.
+                self.journal(&[raw]);
                 self.metrics.set_txpool_len(self.pool.len());
                 if let Some(gossip) = self.gossip.get() {
                     // A full queue skips gossip for this transaction; it still waits in our pool

@@ -4,10 +4,13 @@
 mod backend;
 mod building;
 mod importing;
+mod journaling;
 mod params;
 mod recovery;
 mod screen_cache;
 mod validators;
+
+pub use journaling::Restored;
 
 use alloy_primitives::{Address, B256, Bytes, U256};
 use banyan_crypto::{SecretKey, Suite};
@@ -76,6 +79,9 @@ pub struct Node {
     revocations_seen: Mutex<Option<u64>>,
     /// The head state the pool's module screens read, with module storage cached.
     screen_state: Mutex<Option<Arc<screen_cache::ScreenState>>>,
+    /// Where admitted transactions are journaled (a node with a data directory, `[txpool]
+    /// journal` on); set once by [`Node::restore_journal`].
+    journal: std::sync::OnceLock<crate::journal::TxJournal>,
     metrics: Metrics,
     metrics_registry: Arc<Registry>,
 }
@@ -225,6 +231,7 @@ impl Node {
             connected: Mutex::new(Vec::new()),
             revocations_seen: Mutex::new(None),
             screen_state: Mutex::new(None),
+            journal: std::sync::OnceLock::new(),
             metrics,
             metrics_registry: Arc::new(metrics_registry),
             genesis,

@@ -89,14 +89,17 @@ impl Node {
             })
             .map(|raw| &raw[..])
             .collect();
-        for result in self.recover_all(&fresh) {
-            let admitted = result
+        let mut admitted = Vec::with_capacity(fresh.len());
+        for (raw, result) in fresh.iter().zip(self.recover_all(&fresh)) {
+            match result
                 .map_err(SubmitError::from)
-                .and_then(|tx| self.admit(tx));
-            if let Err(error) = admitted {
-                tracing::trace!("gossiped transaction not added: {error}");
+                .and_then(|tx| self.admit(tx))
+            {
+                Ok(_) => admitted.push(*raw),
+                Err(error) => tracing::trace!("gossiped transaction not added: {error}"),
             }
         }
+        self.journal(&admitted);
         self.metrics.set_txpool_len(self.pool.len());
     }
 
