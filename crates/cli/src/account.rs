@@ -2,12 +2,15 @@
 
 use anyhow::{Context, bail};
 use banyan_crypto::{SecretKey, Suite};
+use banyan_node::config::Passphrase;
 use std::path::{Path, PathBuf};
 
 /// `banyan account ...`
 #[derive(clap::Subcommand)]
 pub(crate) enum AccountCmd {
-    /// Generate a new key and write it to the keystore (file readable by the owner only).
+    /// Generate a new key and write it to the keystore, encrypted with a passphrase (a Web3
+    /// Secret Storage file, `ADDRESS.json`, that Geth, ethers and web3.py read), readable by the
+    /// owner only.
     New {
         /// Keystore directory.
         #[arg(long, default_value = "keystore")]
@@ -15,6 +18,18 @@ pub(crate) enum AccountCmd {
         /// Crypto suite of the chain the account is for.
         #[arg(long, default_value = "ecdsa")]
         suite: Suite,
+        #[command(flatten)]
+        secret: SecretOpts,
+        /// The cost of scrypt: `standard` (Geth's: N = 2^18, about 256 MiB and a second) or
+        /// `light` (N = 2^12, for test keys).
+        #[arg(long, default_value = "standard")]
+        kdf: Kdf,
+        /// Write the key unencrypted (`ADDRESS.key`, `suite:hex`): for test keys only.
+        #[arg(long, conflicts_with = "passphrase_file")]
+        plain: bool,
+        /// One JSON object on stdout, for scripts.
+        #[arg(long)]
+        json: bool,
     },
     /// List the accounts in the keystore.
     List {
@@ -25,8 +40,10 @@ pub(crate) enum AccountCmd {
     /// Print a key file's address and public key (safe to share; e.g. for `banyan gov propose
     /// add-validator`). The secret is never printed.
     Show {
-        /// The key file (`suite:hex`, as `banyan account new` and `banyan init` write).
+        /// The key file: a keystore (`banyan account new`, Geth, ethers), `suite:hex` or hex.
         key_file: PathBuf,
+        #[command(flatten)]
+        secret: SecretOpts,
         /// One JSON object on stdout, for scripts.
         #[arg(long)]
         json: bool,
@@ -48,7 +65,56 @@ pub(crate) enum AccountCmd {
     },
 }
 
-/// Reads a key file: `suite:hex` or plain hex.
+/// Where the passphrase of an encrypted key file comes from.
+#[derive(clap::Args, Default)]
+pub(crate) struct SecretOpts {
+    /// A file whose first line is the passphrase (default: the file named by
+    /// BANYAN_PASSPHRASE_FILE, else the passphrase in BANYAN_PASSPHRASE).
+    #[arg(long)]
+    pub(crate) passphrase_file: Option<PathBuf>,
+}
+
+/// scrypt parameters by name.
+#[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
+pub(crate) enum Kdf {
+    /// Geth's standard parameters.
+    #[default]
+    Standard,
+    /// Geth's light parameters.
+    Light,
+}
+
+impl Kdf {
+    pub(crate) fn params(self) -> banyan_crypto::keystore::ScryptParams {
+        match self {
+            Self::Standard => banyan_crypto::keystore::STANDARD,
+            Self::Light => banyan_crypto::keystore::LIGHT,
+        }
+    }
+}
+
+/// The environment variable naming a passphrase file for the CLI.
+const PASSPHRASE_FILE_ENV: &str = "BANYAN_PASSPHRASE_FILE";
+
+impl SecretOpts {
+    /// The passphrase source: `--passphrase-file`, else `BANYAN_PASSPHRASE_FILE`, else
+    /// `BANYAN_PASSPHRASE` (read only when needed).
+    pub(crate) fn passphrase(&self) -> Passphrase {
+        passphrase_source(self.passphrase_file.clone())
+    }
+}
+
+fn passphrase_source(flag: Option<PathBuf>) -> Passphrase {
+    match flag {
+        Some(path) => Passphrase::new(Some((path, "--passphrase-file"))),
+        None => match std::env::var_os(PASSPHRASE_FILE_ENV) {
+            Some(path) => Passphrase::new(Some((path.into(), PASSPHRASE_FILE_ENV))),
+            None => Passphrase::new(None),
+        },
+    }
+}
+
+/// Reads a plain key file (`suite:hex` or hex) as hex: for the Ed25519 seeds of `vc`.
 pub(crate) fn read_key_file(path: &Path) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading key file {}", path.display()))?;
@@ -56,21 +122,30 @@ pub(crate) fn read_key_file(path: &Path) -> anyhow::Result<String> {
     Ok(t.rsplit(':').next().unwrap_or(t).to_string())
 }
 
-/// Reads a key file as `banyan account new` writes it: `suite:hex`, or plain hex (ecdsa).
+/// Reads a secret key file: a keystore (decrypted with the passphrase from the environment,
+/// see [`SecretOpts`]), `suite:hex`, or hex (ecdsa).
 pub(crate) fn parse_key_file(path: &Path) -> anyhow::Result<(Suite, SecretKey)> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let (suite, hex) = text
-        .trim()
-        .split_once(':')
-        .unwrap_or(("ecdsa", text.trim()));
-    let suite: Suite = suite
-        .parse()
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok((
-        suite,
-        SecretKey::from_hex(hex).with_context(|| format!("{}: invalid key", path.display()))?,
-    ))
+    parse_key_file_with(path, &passphrase_source(None))
+}
+
+pub(crate) fn parse_key_file_with(
+    path: &Path,
+    passphrase: &Passphrase,
+) -> anyhow::Result<(Suite, SecretKey)> {
+    banyan_node::config::read_secret_key(path, Suite::Ecdsa, passphrase)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// The address a keystore file states, read without its passphrase.
+pub(crate) fn stated_address(path: &Path) -> anyhow::Result<(Suite, alloy_primitives::Address)> {
+    let text = std::fs::read_to_string(path)?;
+    let suite = banyan_crypto::keystore::suite_of(&text)?;
+    let value: serde_json::Value = serde_json::from_str(&text)?;
+    let address = value["address"]
+        .as_str()
+        .context("the keystore states no address")?;
+    let address = format!("0x{}", address.trim_start_matches("0x")).parse()?;
+    Ok((suite, address))
 }
 
 pub(crate) fn run(cmd: AccountCmd) -> anyhow::Result<()> {
@@ -82,8 +157,12 @@ pub(crate) fn run(cmd: AccountCmd) -> anyhow::Result<()> {
         AccountCmd::Unfreeze { account, opts } => {
             crate::gov_cmd::propose(ProposalAction::Unfreeze { account }, opts)
         }
-        AccountCmd::Show { key_file, json } => {
-            let (suite, key) = parse_key_file(&key_file)?;
+        AccountCmd::Show {
+            key_file,
+            secret,
+            json,
+        } => {
+            let (suite, key) = parse_key_file_with(&key_file, &secret.passphrase())?;
             let public = suite.public_key(&key)?;
             let address = suite.address(&public);
             let public = format!("0x{}", alloy_primitives::hex::encode(public.to_bytes()));
@@ -99,22 +178,56 @@ pub(crate) fn run(cmd: AccountCmd) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        AccountCmd::New { keystore, suite } => {
-            std::fs::create_dir_all(&keystore)
-                .with_context(|| format!("creating {}", keystore.display()))?;
+        AccountCmd::New {
+            keystore,
+            suite,
+            secret,
+            kdf,
+            plain,
+            json,
+        } => {
             let key = suite.generate_secret();
             let address = suite.address(&suite.public_key(&key)?);
-            let path = keystore.join(format!("{address}.key"));
+            let (path, text) = if plain {
+                (
+                    keystore.join(format!("{address}.key")),
+                    format!("{suite}:{}\n", key.to_hex().trim_start_matches("0x")),
+                )
+            } else {
+                let passphrase = secret.passphrase();
+                let pass = passphrase.get().map_err(|e| {
+                    anyhow::anyhow!(
+                        "banyan account new encrypts the key: {e} (or pass --plain for an \
+                         unencrypted test key)"
+                    )
+                })?;
+                let sealed = banyan_crypto::keystore::encrypt(suite, &key, pass, kdf.params())?;
+                (keystore.join(format!("{address}.json")), sealed)
+            };
+            std::fs::create_dir_all(&keystore)
+                .with_context(|| format!("creating {}", keystore.display()))?;
             if path.exists() {
                 bail!("{} already exists", path.display());
             }
-            write_private(
-                &path,
-                &format!("{suite}:{}\n", key.to_hex().trim_start_matches("0x")),
-            )?;
-            println!("address  {address}");
-            println!("suite    {suite}");
-            println!("key file {}", path.display());
+            write_private(&path, &text)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "address": address,
+                        "suite": suite.name(),
+                        "keyFile": path,
+                        "encrypted": !plain,
+                    })
+                );
+            } else {
+                println!("address  {address}");
+                println!("suite    {suite}");
+                println!("key file {}", path.display());
+                if plain {
+                    println!("warning  the key is not encrypted");
+                }
+            }
             Ok(())
         }
         AccountCmd::List { keystore } => {
@@ -122,16 +235,24 @@ pub(crate) fn run(cmd: AccountCmd) -> anyhow::Result<()> {
                 .with_context(|| format!("reading keystore {}", keystore.display()))?
                 .filter_map(Result::ok)
                 .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "key"))
+                .filter(|p| p.extension().is_some_and(|x| x == "key" || x == "json"))
                 .collect();
             entries.sort();
             for p in entries {
-                match parse_key_file(&p) {
-                    Ok((suite, key)) => println!(
-                        "{}  {suite}  {}",
-                        suite.address(&suite.public_key(&key)?),
-                        p.display()
-                    ),
+                // A keystore states its address: listed without its passphrase.
+                let keystore = std::fs::read_to_string(&p)
+                    .is_ok_and(|t| banyan_crypto::keystore::is_keystore(&t));
+                let listed = if keystore {
+                    stated_address(&p).map(|(suite, address)| (suite, address, "encrypted"))
+                } else {
+                    parse_key_file_with(&p, &Passphrase::new(None)).and_then(|(suite, key)| {
+                        Ok((suite, suite.address(&suite.public_key(&key)?), "plain"))
+                    })
+                };
+                match listed {
+                    Ok((suite, address, how)) => {
+                        println!("{address}  {suite}  {how:9}  {}", p.display());
+                    }
                     Err(e) => eprintln!("skipping {}: {e:#}", p.display()),
                 }
             }

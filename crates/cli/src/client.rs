@@ -18,9 +18,14 @@ pub(crate) struct SendOpts {
     /// Sender's secret key (hex), or use --key-file.
     #[arg(long, env = "BANYAN_KEY", hide_env_values = true)]
     key: Option<String>,
-    /// File holding the sender's secret key (as written by `banyan account new`).
+    /// File holding the sender's secret key: a keystore (`banyan account new`, Geth, ethers),
+    /// `suite:hex` or hex.
     #[arg(long, conflicts_with = "key")]
     key_file: Option<PathBuf>,
+    /// The passphrase of an encrypted --key-file: this file's first line (default:
+    /// BANYAN_PASSPHRASE_FILE, else BANYAN_PASSPHRASE).
+    #[arg(long, requires = "key_file")]
+    passphrase_file: Option<PathBuf>,
     /// Gas limit (estimated by the node when omitted).
     #[arg(long)]
     gas: Option<u64>,
@@ -39,12 +44,16 @@ pub(crate) struct SendOpts {
 
 impl SendOpts {
     pub(crate) fn secret(&self) -> anyhow::Result<SecretKey> {
-        let hex = match (&self.key, &self.key_file) {
-            (Some(k), _) => k.clone(),
-            (None, Some(f)) => crate::account::read_key_file(f)?,
+        match (&self.key, &self.key_file) {
+            (Some(k), _) => Ok(SecretKey::from_hex(k.trim())?),
+            (None, Some(f)) => {
+                let secret = crate::account::SecretOpts {
+                    passphrase_file: self.passphrase_file.clone(),
+                };
+                Ok(crate::account::parse_key_file_with(f, &secret.passphrase())?.1)
+            }
             (None, None) => bail!("give the sender's key with --key, --key-file or BANYAN_KEY"),
-        };
-        Ok(SecretKey::from_hex(hex.trim())?)
+        }
     }
 
     /// Signs and submits a transaction (gas estimated unless `--gas`), then waits for its

@@ -158,6 +158,10 @@ pub(crate) enum IssuerCmd {
 
 /// `banyan schema …`
 #[derive(clap::Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once per process from the command line"
+)]
 pub(crate) enum SchemaCmd {
     /// Publishes a JSON Schema as the sender (an authority issuer of the type, with a DID).
     Register {

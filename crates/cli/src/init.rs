@@ -90,6 +90,14 @@ pub(crate) struct InitArgs {
     /// `[consensus] target_block_ms`; the committee's `block-interval-ms` overrides it).
     #[arg(long, default_value_t = BLOCK_TIME_MS)]
     pub(crate) block_time_ms: u64,
+    /// Encrypt every key file (validators', observers', accounts') with the passphrase on this
+    /// file's first line, as keystores; each node's config names the file
+    /// (`node.passphrase_file`). Without it, the keys are written unencrypted (local use).
+    #[arg(long)]
+    pub(crate) passphrase_file: Option<PathBuf>,
+    /// The cost of scrypt for encrypted keys: `standard` or `light` (test networks).
+    #[arg(long, default_value = "standard", requires = "passphrase_file")]
+    pub(crate) kdf: account::Kdf,
     /// Delete the network already in DIR (its CA, keys, configurations and chain data) first.
     #[arg(long)]
     pub(crate) force: bool,
@@ -108,6 +116,8 @@ impl InitArgs {
             base_port: DEFAULT_BASE_PORT,
             gas_limit: GAS_LIMIT,
             block_time_ms: BLOCK_TIME_MS,
+            passphrase_file: None,
+            kdf: account::Kdf::Standard,
             force: false,
             dir,
         }
@@ -178,8 +188,23 @@ fn check_args(a: &InitArgs) -> anyhow::Result<()> {
 /// `banyan init`.
 pub(crate) fn run(a: InitArgs) -> anyhow::Result<()> {
     check_args(&a)?;
+    let sealing = a
+        .passphrase_file
+        .as_deref()
+        .map(|path| -> anyhow::Result<Sealing> {
+            let passphrase = banyan_node::config::read_passphrase_file(path)
+                .map_err(|e| anyhow::anyhow!("--passphrase-file {}: {e}", path.display()))?;
+            let path = std::fs::canonicalize(path)
+                .with_context(|| format!("--passphrase-file {}", path.display()))?;
+            Ok(Sealing {
+                passphrase,
+                path,
+                params: a.kdf.params(),
+            })
+        })
+        .transpose()?;
     prepare_dir(&a.dir, a.force)?;
-    write_network(&a).with_context(|| {
+    write_network(&a, sealing.as_ref()).with_context(|| {
         format!(
             "{} is left incomplete; run `banyan init --force` on it again",
             a.dir.display()
@@ -254,7 +279,59 @@ struct PlannedNode {
     address: Address,
 }
 
-fn write_network(a: &InitArgs) -> anyhow::Result<()> {
+/// How `banyan init` encrypts key files: with `--passphrase-file`.
+struct Sealing {
+    passphrase: String,
+    /// The passphrase file, absolute: each node's config names it.
+    path: PathBuf,
+    params: banyan_crypto::keystore::ScryptParams,
+}
+
+/// A key file's text: a keystore when sealing, else `suite:hex` (`banyan account new --plain`).
+fn key_text(suite: Suite, key: &SecretKey, sealing: Option<&Sealing>) -> anyhow::Result<String> {
+    match sealing {
+        Some(s) => Ok(banyan_crypto::keystore::encrypt(
+            suite,
+            key,
+            &s.passphrase,
+            s.params,
+        )?),
+        None => Ok(key_file_text(suite, key)),
+    }
+}
+
+/// [`key_text`] for every key, on all cores (scrypt is made to be slow).
+fn key_texts(
+    suite: Suite,
+    keys: &[&SecretKey],
+    sealing: Option<&Sealing>,
+) -> anyhow::Result<Vec<String>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let share = keys.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = keys
+            .chunks(share)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|key| key_text(suite, key, sealing))
+                        .collect::<anyhow::Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut texts = Vec::with_capacity(keys.len());
+        for worker in workers {
+            match worker.join() {
+                Ok(chunk) => texts.extend(chunk?),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        Ok(texts)
+    })
+}
+
+fn write_network(a: &InitArgs, sealing: Option<&Sealing>) -> anyhow::Result<()> {
     let dir = &a.dir;
     let suite = a.suite;
     let ca = ChainCa::generate(
@@ -279,7 +356,14 @@ fn write_network(a: &InitArgs) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let accounts = funded_accounts(suite)?;
-    write_accounts(&dir.join(ACCOUNTS_DIR), suite, &accounts)?;
+    let keys: Vec<&SecretKey> = nodes
+        .iter()
+        .map(|n| &n.key)
+        .chain(accounts.iter().map(|(_, k)| k))
+        .collect();
+    let mut texts = key_texts(suite, &keys, sealing)?;
+    let account_texts = texts.split_off(nodes.len());
+    write_accounts(&dir.join(ACCOUNTS_DIR), &account_texts)?;
     let genesis = genesis(a, &nodes, &accounts)?;
     let genesis_path = dir.join(GENESIS_FILE);
     std::fs::write(&genesis_path, genesis.to_json())
@@ -289,8 +373,16 @@ fn write_network(a: &InitArgs) -> anyhow::Result<()> {
         .iter()
         .map(|n| localhost(ports(a.base_port, n.index).p2p))
         .collect();
-    for node in &nodes {
-        write_node(dir, &ca, a, node, &p2p)?;
+    for (node, key_text) in nodes.iter().zip(&texts) {
+        write_node(
+            dir,
+            &ca,
+            a,
+            node,
+            &p2p,
+            key_text,
+            sealing.map(|s| s.path.as_path()),
+        )?;
     }
     print_summary(a, &nodes);
     Ok(())
@@ -314,15 +406,11 @@ fn funded_accounts(suite: Suite) -> anyhow::Result<Vec<(Address, SecretKey)>> {
     }
 }
 
-/// Writes `accounts/devI.key` in `banyan account new`'s format (`suite:hex`, mode 0600).
-fn write_accounts(
-    dir: &Path,
-    suite: Suite,
-    accounts: &[(Address, SecretKey)],
-) -> anyhow::Result<()> {
+/// Writes `accounts/devI.key` (mode 0600): each a keystore, or `suite:hex` unencrypted.
+fn write_accounts(dir: &Path, texts: &[String]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    for (i, (_, key)) in accounts.iter().enumerate() {
-        account::write_private(&dir.join(format!("dev{i}.key")), &key_file_text(suite, key))?;
+    for (i, text) in texts.iter().enumerate() {
+        account::write_private(&dir.join(format!("dev{i}.key")), text)?;
     }
     Ok(())
 }
@@ -387,8 +475,10 @@ fn write_node(
     a: &InitArgs,
     node: &PlannedNode,
     p2p: &[SocketAddr],
+    key_text: &str,
+    passphrase_file: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let (suite, base_port) = (a.suite, a.base_port);
+    let base_port = a.base_port;
     let node_dir = dir.join(node_dir_name(node.index));
     std::fs::create_dir_all(&node_dir)
         .with_context(|| format!("creating {}", node_dir.display()))?;
@@ -397,7 +487,7 @@ fn write_node(
     } else {
         "observer.key"
     };
-    account::write_private(&node_dir.join(key_file), &key_file_text(suite, &node.key))?;
+    account::write_private(&node_dir.join(key_file), key_text)?;
     let sans = [SubjectAltName::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST))];
     ca.issue_node_cert(
         &node_dir_name(node.index),
@@ -413,7 +503,16 @@ fn write_node(
         .filter(|(i, _)| *i != node.index)
         .map(|(_, addr)| format!("\"{addr}\""))
         .collect();
-    let config = config_text(node, key_file, &ports, &peers, a.block_time_ms);
+    let mut config = config_text(node, key_file, &ports, &peers, a.block_time_ms);
+    if let Some(path) = passphrase_file {
+        // A JSON string is a TOML basic string: backslashes and quotes escaped.
+        let quoted = serde_json::to_string(&path.display().to_string())?;
+        config = config.replacen(
+            &format!("validator_key_file = \"{key_file}\"\n"),
+            &format!("validator_key_file = \"{key_file}\"\npassphrase_file = {quoted}\n"),
+            1,
+        );
+    }
     let path = node_dir.join(CONFIG_FILE);
     std::fs::write(&path, config).with_context(|| format!("writing {}", path.display()))
 }
@@ -478,6 +577,14 @@ fn print_summary(a: &InitArgs, nodes: &[PlannedNode]) {
         a.block_time_ms, a.gas_limit
     );
     println!("  chain CA    {dir}/ca/ca.crt (ca/ca.key admits nodes: keep it private)");
+    match &a.passphrase_file {
+        Some(p) => println!(
+            "  keys        encrypted (keystores, scrypt {}) with the passphrase in {}",
+            format!("{:?}", a.kdf).to_lowercase(),
+            p.display()
+        ),
+        None => println!("  keys        unencrypted (local use; --passphrase-file encrypts them)"),
+    }
     println!(
         "  accounts    {} funded with {ACCOUNT_BALANCE_ETH} ETH each, keys in {dir}/{ACCOUNTS_DIR}",
         banyan_node::DEV_KEYS.len()

@@ -61,7 +61,8 @@ struct NodeEntry {
 /// A funded account whose key is in `DIR/accounts`.
 struct FundedAccount {
     address: Address,
-    key: SecretKey,
+    /// `None` for a key file encrypted with a passphrase: only its address is shown.
+    key: Option<SecretKey>,
     balance: U256,
 }
 
@@ -175,11 +176,18 @@ fn funded_accounts(dir: &Path, genesis: &Genesis) -> anyhow::Result<Vec<FundedAc
     let suite = genesis.suite;
     let mut accounts = Vec::new();
     for path in files {
-        let (key_suite, key) = account::parse_key_file(&path)?;
+        let (key_suite, address, key) = match account::stated_address(&path) {
+            // Encrypted: listed by the address it states, the passphrase never asked for.
+            Ok((key_suite, address)) => (key_suite, address, None),
+            Err(_) => {
+                let (key_suite, key) = account::parse_key_file(&path)?;
+                let address = key_suite.address(&key_suite.public_key(&key)?);
+                (key_suite, address, Some(key))
+            }
+        };
         if key_suite != suite {
             continue;
         }
-        let address = suite.address(&suite.public_key(&key)?);
         let balance = genesis
             .alloc
             .get(&address)
@@ -385,11 +393,11 @@ fn print_accounts(dir: &Path, genesis: &Genesis, accounts: &[FundedAccount]) {
         } else {
             format!("  {}", format_ether(account.balance))
         };
-        println!(
-            "  ({i}) {}  key 0x{}{balance}",
-            account.address,
-            account.key.to_hex().trim_start_matches("0x")
+        let key = account.key.as_ref().map_or_else(
+            || "key encrypted".to_string(),
+            |key| format!("key 0x{}", key.to_hex().trim_start_matches("0x")),
         );
+        println!("  ({i}) {}  {key}{balance}", account.address);
     }
     if genesis.alloc.len() > accounts.len() {
         println!(

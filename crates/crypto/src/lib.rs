@@ -50,6 +50,7 @@
 mod error;
 mod hash;
 mod keys;
+pub mod keystore;
 mod secp256k1;
 mod sm2_dsa;
 mod sm2_pke;

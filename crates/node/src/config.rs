@@ -174,6 +174,7 @@ fn load_issuing(
     identity: IdentityFile,
     suite: Suite,
     rel: impl Fn(&Path) -> PathBuf,
+    passphrase: &Passphrase,
 ) -> Result<banyan_rpc::Issuing, String> {
     let token = operator
         .token_file
@@ -197,7 +198,12 @@ fn load_issuing(
     let mut seen = std::collections::BTreeSet::new();
     for (i, entry) in identity.issuers.into_iter().enumerate() {
         let key_path = rel(&entry.key_file);
-        let account = read_key_file(&key_path, suite, &format!("identity.issuers[{i}].key_file"))?;
+        let account = read_key_file(
+            &key_path,
+            suite,
+            &format!("identity.issuers[{i}].key_file"),
+            passphrase,
+        )?;
         let address = suite.address(
             &suite
                 .public_key(&account)
@@ -518,6 +524,9 @@ struct NodeSection {
     /// Required for a validator; optional for an observer.
     #[serde(default)]
     validator_key_file: Option<PathBuf>,
+    /// The passphrase of encrypted key files (its first line); without it, `BANYAN_PASSPHRASE`.
+    #[serde(default)]
+    passphrase_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -572,10 +581,20 @@ pub fn load_config(path: &Path) -> Result<NodeConfig, NodeError> {
                 NodeError::Config(format!("{} (node.genesis): {e}", genesis_path.display()))
             })?;
     let validator_key_file = file.node.validator_key_file.as_deref().map(rel);
+    let passphrase = Passphrase::new(
+        file.node
+            .passphrase_file
+            .as_deref()
+            .map(|p| (rel(p), "node.passphrase_file")),
+    );
     let validator_key = match (&validator_key_file, file.consensus.role) {
-        (Some(key_path), _) => {
-            read_key_file(key_path, genesis.suite, "node.validator_key_file").map_err(in_file)?
-        }
+        (Some(key_path), _) => read_key_file(
+            key_path,
+            genesis.suite,
+            "node.validator_key_file",
+            &passphrase,
+        )
+        .map_err(in_file)?,
         (None, Role::Validator) => {
             return Err(in_file(
                 "node.validator_key_file is missing: a validator (consensus.role = \"validator\", \
@@ -593,8 +612,14 @@ pub fn load_config(path: &Path) -> Result<NodeConfig, NodeError> {
         .map(|n| n.load(rel))
         .transpose()
         .map_err(in_file)?;
-    let issuing =
-        load_issuing(file.operator, file.identity, genesis.suite, rel).map_err(in_file)?;
+    let issuing = load_issuing(
+        file.operator,
+        file.identity,
+        genesis.suite,
+        rel,
+        &passphrase,
+    )
+    .map_err(in_file)?;
     let cfg = NodeConfig {
         issuing,
         data_dir,
@@ -612,33 +637,127 @@ pub fn load_config(path: &Path) -> Result<NodeConfig, NodeError> {
     Ok(cfg)
 }
 
-/// Reads a key file: hex (with or without `0x`), or `suite:hex` as `banyan account new` writes
-/// it, in which case the suite must be the chain's.
-fn read_key_file(path: &Path, suite: Suite, key: &str) -> Result<SecretKey, String> {
-    let at = || format!("{key} ({})", path.display());
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", at()))?;
-    let text = text.trim();
-    let hex = match text.split_once(':') {
-        Some((prefix, hex)) => {
-            let file_suite: Suite = prefix
-                .parse()
-                .map_err(|e| format!("{}: {e}; a key file holds hex or `suite:hex`", at()))?;
-            if file_suite != suite {
-                return Err(format!(
-                    "{}: the key is for the {file_suite} suite, but the chain (node.genesis) \
-                     uses {suite}",
-                    at()
-                ));
-            }
-            hex
+/// Where the passphrase of encrypted key files comes from: a file named in the configuration
+/// (its first line), else the `BANYAN_PASSPHRASE` environment variable. Read only when an
+/// encrypted key file needs it.
+pub struct Passphrase {
+    file: Option<(PathBuf, &'static str)>,
+    read: std::sync::OnceLock<Result<String, String>>,
+}
+
+/// The environment variable holding the passphrase of encrypted key files.
+pub const PASSPHRASE_ENV: &str = "BANYAN_PASSPHRASE";
+
+impl Passphrase {
+    /// From `file` (with the configuration key or flag that named it, for errors), else
+    /// [`PASSPHRASE_ENV`].
+    pub fn new(file: Option<(PathBuf, &'static str)>) -> Self {
+        Self {
+            file,
+            read: std::sync::OnceLock::new(),
         }
-        None => text,
-    };
-    let key = SecretKey::from_hex(hex).map_err(|e| format!("{}: {e}", at()))?;
+    }
+
+    /// The passphrase, or why there is none.
+    pub fn get(&self) -> Result<&str, String> {
+        self.read
+            .get_or_init(|| match &self.file {
+                Some((path, key)) => read_passphrase_file(path)
+                    .map_err(|e| format!("{key} ({}): {e}", path.display())),
+                None => std::env::var(PASSPHRASE_ENV).map_err(|_| {
+                    format!(
+                        "no passphrase: name a passphrase file (node.passphrase_file, or \
+                         --passphrase-file) or set {PASSPHRASE_ENV}"
+                    )
+                }),
+            })
+            .as_deref()
+            .map_err(Clone::clone)
+    }
+}
+
+/// The first line of a passphrase file (as Geth's `--password` reads it), which must not be
+/// empty.
+pub fn read_passphrase_file(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    let line = text.lines().next().unwrap_or("").to_string();
+    if line.is_empty() {
+        return Err("the first line (the passphrase) is empty".into());
+    }
+    Ok(line)
+}
+
+/// Reads a secret key file in any of the forms Banyan writes: a keystore (JSON, encrypted with
+/// the passphrase), `suite:hex`, or hex (with or without `0x`, a key of `plain_suite`). Returns
+/// its suite and key; the key is checked against the suite's curve.
+pub fn read_secret_key(
+    path: &Path,
+    plain_suite: Suite,
+    passphrase: &Passphrase,
+) -> Result<(Suite, SecretKey), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    parse_secret_key(&text, plain_suite, passphrase)
+}
+
+/// The suite a key file's text names, if it names one (a keystore, `suite:hex`).
+fn stated_suite(text: &str) -> Result<Option<Suite>, String> {
+    if banyan_crypto::keystore::is_keystore(text) {
+        return banyan_crypto::keystore::suite_of(text)
+            .map(Some)
+            .map_err(|e| e.to_string());
+    }
+    text.trim()
+        .split_once(':')
+        .map(|(prefix, _)| {
+            prefix
+                .parse::<Suite>()
+                .map_err(|e| format!("{e}; a key file holds hex, `suite:hex` or a keystore"))
+        })
+        .transpose()
+}
+
+fn parse_secret_key(
+    text: &str,
+    plain_suite: Suite,
+    passphrase: &Passphrase,
+) -> Result<(Suite, SecretKey), String> {
+    if banyan_crypto::keystore::is_keystore(text) {
+        // The suite is read before the passphrase is needed.
+        banyan_crypto::keystore::suite_of(text).map_err(|e| e.to_string())?;
+        let pass = passphrase
+            .get()
+            .map_err(|e| format!("the key file is encrypted; {e}"))?;
+        return banyan_crypto::keystore::decrypt(text, pass).map_err(|e| e.to_string());
+    }
+    let suite = stated_suite(text)?.unwrap_or(plain_suite);
+    let text = text.trim();
+    let hex = text.rsplit_once(':').map_or(text, |(_, hex)| hex);
+    let key = SecretKey::from_hex(hex).map_err(|e| e.to_string())?;
     suite
         .public_key(&key)
-        .map_err(|e| format!("{}: not a {suite} key: {e}", at()))?;
-    Ok(key)
+        .map_err(|e| format!("not a {suite} key: {e}"))?;
+    Ok((suite, key))
+}
+
+/// A key of the chain's `suite` from a key file, named `key` in errors; a file that names
+/// another suite is refused.
+fn read_key_file(
+    path: &Path,
+    suite: Suite,
+    key: &str,
+    passphrase: &Passphrase,
+) -> Result<SecretKey, String> {
+    let at = || format!("{key} ({})", path.display());
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", at()))?;
+    match stated_suite(&text).map_err(|e| format!("{}: {e}", at()))? {
+        Some(file_suite) if file_suite != suite => Err(format!(
+            "{}: the key is for the {file_suite} suite, but the chain (node.genesis) uses {suite}",
+            at()
+        )),
+        _ => parse_secret_key(&text, suite, passphrase)
+            .map(|(_, key)| key)
+            .map_err(|e| format!("{}: {e}", at())),
+    }
 }
 
 /// Checks values that would make the node misbehave.
@@ -849,7 +968,13 @@ mod tests {
                 "[node]\ndata_dir = \"d\"\ngenesis = \"g\"\n{text}"
             ))
             .unwrap();
-            load_issuing(file.operator, file.identity, suite, |p| dir.path().join(p))
+            load_issuing(
+                file.operator,
+                file.identity,
+                suite,
+                |p| dir.path().join(p),
+                &Passphrase::new(None),
+            )
         };
         let issuer =
             "[[identity.issuers]]\nkey_file = \"issuer.key\"\ned25519_key_file = \"ed.key\"\n";
@@ -1188,6 +1313,44 @@ mod tests {
         // `banyan account new`'s format for the right suite is accepted.
         std::fs::write(chain.path("key0.key"), format!("ecdsa:{hex}\n")).unwrap();
         chain.load(&chain.config(0)).unwrap();
+    }
+
+    #[test]
+    fn an_encrypted_validator_key_is_read_with_its_passphrase_file() {
+        use banyan_crypto::keystore;
+        let chain = Chain::new(2);
+        let sealed =
+            keystore::encrypt(Suite::Ecdsa, &chain.keys[0], "s3cret pass", keystore::LIGHT)
+                .unwrap();
+        std::fs::write(chain.path("key0.key"), sealed).unwrap();
+        std::fs::write(chain.path("pass"), "s3cret pass\nignored second line\n").unwrap();
+        let with_pass = chain.config(0).replace(
+            "validator_key_file = \"key0.key\"\n",
+            "validator_key_file = \"key0.key\"\npassphrase_file = \"pass\"\n",
+        );
+        let loaded = chain.load(&with_pass).unwrap();
+        assert_eq!(loaded.validator_key.to_bytes(), chain.keys[0].to_bytes());
+        // Wrong passphrase, no passphrase, an empty passphrase file: each named.
+        std::fs::write(chain.path("pass"), "not it\n").unwrap();
+        chain.refuses(&with_pass, &["node.validator_key_file", "wrong passphrase"]);
+        std::fs::write(chain.path("pass"), "\n").unwrap();
+        chain.refuses(&with_pass, &["node.passphrase_file", "empty"]);
+        if std::env::var_os(PASSPHRASE_ENV).is_none() {
+            chain.refuses(
+                &chain.config(0),
+                &["node.validator_key_file", "encrypted", PASSPHRASE_ENV],
+            );
+        }
+        // An SM keystore on an ecdsa chain is refused before any passphrase is asked for.
+        let sm = keystore::encrypt(
+            Suite::Sm,
+            &Suite::Sm.generate_secret(),
+            "x",
+            keystore::LIGHT,
+        )
+        .unwrap();
+        std::fs::write(chain.path("key0.key"), sm).unwrap();
+        chain.refuses(&chain.config(0), &["node.validator_key_file", "sm suite"]);
     }
 
     #[test]

@@ -36,11 +36,38 @@ fn accounts_transfers_and_contracts_on_an_ecdsa_chain() {
     let rpc = node.rpc();
     let dir = tempfile::tempdir().unwrap();
     let ks = dir.path().join("ks");
-    let created = ok(&["account", "new", "--keystore", ks.to_str().unwrap()]);
+    // Encrypted with a passphrase (light scrypt: a test key); refused without one.
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, "correct horse battery\n").unwrap();
+    let pass = pass.to_str().unwrap();
+    let refused = banyan(&["account", "new", "--keystore", ks.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--passphrase-file"),
+        "{refused:?}"
+    );
+    let created = ok(&[
+        "account",
+        "new",
+        "--keystore",
+        ks.to_str().unwrap(),
+        "--passphrase-file",
+        pass,
+        "--kdf",
+        "light",
+    ]);
     let address = field(&created, "address").to_string();
     let listed = ok(&["account", "list", "--keystore", ks.to_str().unwrap()]);
-    assert!(listed.contains(&address), "{listed}");
+    assert!(
+        listed.contains(&address) && listed.contains("encrypted"),
+        "{listed}"
+    );
     let key_file = field(&created, "key file").to_string();
+    assert!(
+        !std::fs::read_to_string(&key_file)
+            .unwrap()
+            .contains("ecdsa:")
+    );
 
     ok(&[
         "tx",
@@ -70,6 +97,8 @@ fn accounts_transfers_and_contracts_on_an_ecdsa_chain() {
         &url,
         "--key-file",
         &key_file,
+        "--passphrase-file",
+        pass,
         "--to",
         &format!("{}", Address::repeat_byte(7)),
         "--value",

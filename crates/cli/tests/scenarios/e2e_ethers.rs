@@ -145,3 +145,74 @@ fn ethers_and_solc_js_drive_a_4_node_network() {
     // governor that is also an issuer) are skipped here; the dev run covers them.
     assert_passed(&run, 11, 4, &nodes);
 }
+
+/// Runs tests/e2e/keystore.mjs (ethers v6) with `args`; its one JSON line.
+fn ethers_keystore(args: &[&str]) -> serde_json::Value {
+    let out = Command::new("node")
+        .arg("keystore.mjs")
+        .args(args)
+        .current_dir(common::repo_root().join("tests/e2e"))
+        .output_within(std::time::Duration::from_secs(120))
+        .expect("run node keystore.mjs (is Node.js installed?)");
+    assert!(
+        out.status.success(),
+        "node keystore.mjs {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("keystore.mjs prints JSON")
+}
+
+#[test]
+fn keystores_written_by_banyan_and_by_ethers_are_read_by_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let pass_text = "correct horse battery staple";
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, format!("{pass_text}\n")).unwrap();
+    let ks = dir.path().join("ks");
+    // Banyan writes (standard scrypt, as an operator's key would be); ethers decrypts.
+    let out = common::banyan(&[
+        "account",
+        "new",
+        "--keystore",
+        ks.to_str().unwrap(),
+        "--passphrase-file",
+        pass.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let file = created["keyFile"].as_str().unwrap();
+    let read = ethers_keystore(&["decrypt", file, pass_text]);
+    assert_eq!(
+        read["address"].as_str().unwrap().to_lowercase(),
+        created["address"].as_str().unwrap().to_lowercase()
+    );
+    // ethers writes (its defaults); Banyan reads it with the passphrase, refuses a wrong one.
+    let theirs = dir.path().join("ethers.json");
+    let made = ethers_keystore(&["encrypt", theirs.to_str().unwrap(), pass_text]);
+    let show = |pass_file: &std::path::Path| {
+        common::banyan(&[
+            "account",
+            "show",
+            theirs.to_str().unwrap(),
+            "--passphrase-file",
+            pass_file.to_str().unwrap(),
+            "--json",
+        ])
+    };
+    let out = show(&pass);
+    assert!(out.status.success(), "{out:?}");
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        shown["address"].as_str().unwrap().to_lowercase(),
+        made["address"].as_str().unwrap().to_lowercase()
+    );
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&wrong, "not the passphrase\n").unwrap();
+    let out = show(&wrong);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("wrong passphrase"),
+        "{out:?}"
+    );
+}

@@ -41,9 +41,16 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Reads a key file as `banyan init` writes it (`suite:hex`, like `banyan account new`).
+/// The passphrase of the networks these tests make with `--passphrase-file`.
+const PASSPHRASE: &str = "init test passphrase";
+
+/// Reads a key file as `banyan init` writes it: `suite:hex` (like `banyan account new
+/// --plain`), or a keystore encrypted with [`PASSPHRASE`].
 fn read_key(path: &Path) -> (Suite, SecretKey) {
     let text = std::fs::read_to_string(path).unwrap();
+    if banyan_crypto::keystore::is_keystore(&text) {
+        return banyan_crypto::keystore::decrypt(&text, PASSPHRASE).unwrap();
+    }
     let (suite, hex) = text.trim().split_once(':').unwrap();
     (suite.parse().unwrap(), SecretKey::from_hex(hex).unwrap())
 }
@@ -163,6 +170,87 @@ fn init_writes_an_ecdsa_network_whose_files_agree() {
         assert_eq!(address(Suite::Ecdsa, &key), dev);
     }
     assert_eq!(genesis.alloc.len(), banyan_node::DEV_KEYS.len());
+}
+
+#[test]
+fn init_with_a_passphrase_encrypts_every_key_and_nodes_read_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("net");
+    let pass = tmp.path().join("passphrase");
+    std::fs::write(&pass, format!("{PASSPHRASE}\n")).unwrap();
+    init_ok(
+        &dir,
+        &[
+            "--nodes",
+            "2",
+            "--observers",
+            "1",
+            "--suite",
+            "sm",
+            "--base-port",
+            "42000",
+            "--passphrase-file",
+            pass.to_str().unwrap(),
+            "--kdf",
+            "light",
+        ],
+    );
+    // Each config names the passphrase file, and loads (decrypting its key) with it.
+    let genesis = check_nodes(&dir, 2, 1, 42000);
+    let mut files = vec![
+        dir.join("node0/validator.key"),
+        dir.join("node1/validator.key"),
+        dir.join("node2/observer.key"),
+    ];
+    files.extend(
+        std::fs::read_dir(dir.join("accounts"))
+            .unwrap()
+            .map(|e| e.unwrap().path()),
+    );
+    assert_eq!(files.len(), 3 + genesis.alloc.len());
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let (suite, key) = read_key(file);
+        assert_eq!(suite, Suite::Sm, "{}", file.display());
+        assert!(
+            banyan_crypto::keystore::is_keystore(&text)
+                && !text.contains(key.to_hex().trim_start_matches("0x")),
+            "{} holds its key in plain form",
+            file.display()
+        );
+    }
+    // Without the passphrase file a node does not start, and says why.
+    let config = dir.join("node0/config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| !l.starts_with("passphrase_file"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&config, without).unwrap();
+    if std::env::var_os("BANYAN_PASSPHRASE").is_none() {
+        let err = load_config(&config).err().unwrap().to_string();
+        assert!(
+            err.contains("encrypted") && err.contains("BANYAN_PASSPHRASE"),
+            "{err}"
+        );
+    }
+    // A missing or empty passphrase file stops `banyan init` before it writes anything.
+    std::fs::write(&pass, "\n").unwrap();
+    let other = tmp.path().join("other");
+    let out = common::banyan(&[
+        "init",
+        other.to_str().unwrap(),
+        "--passphrase-file",
+        pass.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--passphrase-file"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!other.exists());
 }
 
 #[test]
