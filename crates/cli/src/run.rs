@@ -53,6 +53,10 @@ pub(crate) struct NodeArgs {
     /// The node's TOML configuration file.
     #[arg(long, short)]
     config: PathBuf,
+    /// If the chain store is damaged, move it aside (never deleted) and rebuild it from the
+    /// peers; the consensus folder and its safety record are kept (`[node] auto_recover`).
+    #[arg(long)]
+    recover: bool,
 }
 
 /// Options of `banyan replay`.
@@ -176,7 +180,8 @@ pub(crate) fn dev(a: DevArgs) -> anyhow::Result<()> {
 }
 
 pub(crate) fn node(a: NodeArgs) -> anyhow::Result<()> {
-    let config = banyan_node::load_config(&a.config)?;
+    let mut config = banyan_node::load_config(&a.config)?;
+    config.recover |= a.recover;
     runtime()?.block_on(serve(config))
 }
 

@@ -62,8 +62,9 @@ pub enum GuardError {
         attempted: String,
     },
     /// A message for a height whose records were already pruned: nothing can show it does not
-    /// conflict with what was sent then, so it is not sent. The engine never votes that far
-    /// below its newest vote.
+    /// conflict with what was sent then, so it is not sent. The node goes on: this happens to
+    /// a validator whose chain store was rebuilt (`--recover`) while it catches up through
+    /// heights it voted at long ago, and not sending is always safe.
     #[error(
         "refusing to send a {kind} for height {height}: this validator already signed at height {highest}, and heights more than {keep} below that are closed"
     )]
@@ -76,6 +77,19 @@ pub enum GuardError {
         highest: u64,
         /// Heights kept below the newest.
         keep: u64,
+    },
+    /// A message at a height this validator may have signed at before its chain store was
+    /// rebuilt, and not the one it recorded there: not sent (the node goes on).
+    #[error(
+        "not sending a {kind} for height {height}: this validator's chain store was rebuilt, and it sits out every height up to {through}, the newest it signed at before"
+    )]
+    SittingOut {
+        /// The kind.
+        kind: &'static str,
+        /// Its height.
+        height: u64,
+        /// The newest height signed at before the rebuild.
+        through: u64,
     },
     /// The record could not be read or made durable, so the message is not sent.
     #[error("cannot record a signed {kind} before sending it: {source}")]
@@ -91,6 +105,8 @@ pub enum GuardError {
 pub struct SafetyGuard {
     store: Arc<dyn KvStore>,
     own: Address,
+    /// Heights up to this one are sat out (see [`SafetyGuard::sitting_out_through`]).
+    sit_out_through: Option<u64>,
     // Serialises check-then-write so two messages for one key cannot both pass.
     lock: Mutex<()>,
 }
@@ -124,8 +140,36 @@ impl SafetyGuard {
         Self {
             store,
             own,
+            sit_out_through: None,
             lock: Mutex::new(()),
         }
+    }
+
+    /// A guard that sends nothing at heights up to `through` except a message identical to the
+    /// one recorded (a rebroadcast): for a validator whose chain store was rebuilt from peers
+    /// while its safety record was kept. Catching up, its engine signs again at heights it
+    /// voted at before, without remembering what it signed there; those messages are held back
+    /// ([`GuardError::SittingOut`]) and the node goes on, voting again from `through + 1`.
+    pub fn sitting_out_through(mut self, through: u64) -> Self {
+        self.sit_out_through = Some(through);
+        self
+    }
+
+    /// [`SafetyGuard::sitting_out_through`] the newest height of the record (none: nothing is
+    /// sat out).
+    pub fn sitting_out_through_newest(self) -> Result<Self, banyan_storage::StorageError> {
+        Ok(match self.highest_height()? {
+            Some(newest) => self.sitting_out_through(newest),
+            None => self,
+        })
+    }
+
+    /// Whether `error` only means "not sent" (the node goes on), not "stop".
+    pub fn holds_back(error: &GuardError) -> bool {
+        matches!(
+            error,
+            GuardError::Closed { .. } | GuardError::SittingOut { .. }
+        )
     }
 
     /// Checks, and records before it is sent, a message the engine publishes. Messages that
@@ -205,7 +249,18 @@ impl SafetyGuard {
             });
         }
         let k = key(height, round, kind);
-        match self.store.get(Table::ConsensusWal, &k).map_err(storage)? {
+        let recorded = self.store.get(Table::ConsensusWal, &k).map_err(storage)?;
+        if let Some(through) = self.sit_out_through
+            && height <= through
+            && recorded.as_ref() != Some(&value)
+        {
+            return Err(GuardError::SittingOut {
+                kind: kind.name(),
+                height,
+                through,
+            });
+        }
+        match recorded {
             Some(previous) if previous == value => Ok(()),
             Some(previous) => Err(GuardError::Conflict {
                 kind: kind.name(),

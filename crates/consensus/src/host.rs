@@ -187,8 +187,12 @@ pub struct StartArgs {
     pub network: NetworkConfig,
     /// The node.
     pub app: Arc<dyn Application>,
-    /// Where the safety guard keeps its records (the node's store).
+    /// Where the safety guard keeps its records (the validator's safety record).
     pub guard_store: Arc<dyn banyan_storage::KvStore>,
+    /// The chain store was rebuilt from scratch (`--recover`) while the safety record was kept:
+    /// the validator sits out every height up to the newest it signed at (see
+    /// [`SafetyGuard::sitting_out_through`]).
+    pub rebuilt: bool,
     /// Receives transactions gossiped by peers.
     pub gossip: Option<tokio::sync::mpsc::Sender<(PeerId, Vec<AlloyBytes>)>>,
 }
@@ -202,6 +206,7 @@ pub async fn start(args: StartArgs) -> Result<ConsensusHandle, AppError> {
         network,
         app,
         guard_store,
+        rebuilt,
         gossip,
     } = args;
     let suite = ctx.suite();
@@ -219,7 +224,16 @@ pub async fn start(args: StartArgs) -> Result<ConsensusHandle, AppError> {
             (
                 address,
                 Some(BanyanSigner::new(ctx.clone(), key.clone())),
-                Some(Arc::new(SafetyGuard::new(guard_store, address))),
+                Some(Arc::new({
+                    let guard = SafetyGuard::new(guard_store, address);
+                    if rebuilt {
+                        guard.sitting_out_through_newest().map_err(|e| {
+                            AppError::Refused(format!("reading the safety record: {e}"))
+                        })?
+                    } else {
+                        guard
+                    }
+                })),
             )
         }
         Role::Observer => {

@@ -655,20 +655,36 @@ impl Actor for BanyanNetwork {
                 subscriber.subscribe_to_port(&shared.events);
             }
             Msg::PublishConsensusMsg(msg) => {
-                if let Some(Err(refusal)) = self.guard.as_ref().map(|g| g.check_consensus(&msg)) {
-                    tracing::error!("{refusal}");
-                    myself.stop(Some(refusal.to_string()));
-                    return Err(refusal.into());
+                match self.guard.as_ref().map(|g| g.check_consensus(&msg)) {
+                    Some(Err(held)) if SafetyGuard::holds_back(&held) => {
+                        // A height long decided, or sat out after the store was rebuilt: not
+                        // sending is always safe, and the chain goes on without it.
+                        tracing::warn!("{held}");
+                        return Ok(());
+                    }
+                    Some(Err(refusal)) => {
+                        tracing::error!("{refusal}");
+                        myself.stop(Some(refusal.to_string()));
+                        return Err(refusal.into());
+                    }
+                    _ => {}
                 }
                 shared.broadcast(frame(TAG_CONSENSUS, &codec.encode(&msg)?));
             }
             Msg::PublishLivenessMsg(msg) => {
-                if let (Some(guard), LivenessMsg::Vote(vote)) = (&self.guard, &msg)
-                    && let Err(refusal) = guard.check_vote(vote)
-                {
-                    tracing::error!("{refusal}");
-                    myself.stop(Some(refusal.to_string()));
-                    return Err(refusal.into());
+                if let (Some(guard), LivenessMsg::Vote(vote)) = (&self.guard, &msg) {
+                    match guard.check_vote(vote) {
+                        Err(held) if SafetyGuard::holds_back(&held) => {
+                            tracing::warn!("{held}");
+                            return Ok(());
+                        }
+                        Err(refusal) => {
+                            tracing::error!("{refusal}");
+                            myself.stop(Some(refusal.to_string()));
+                            return Err(refusal.into());
+                        }
+                        Ok(()) => {}
+                    }
                 }
                 shared.broadcast(frame(TAG_LIVENESS, &codec.encode(&msg)?));
             }

@@ -172,3 +172,48 @@ fn heights_far_below_the_newest_vote_are_closed() {
         .check_vote(&vote(VoteType::Precommit, 8, 0, None, ME))
         .unwrap();
 }
+
+#[test]
+fn after_a_rebuild_heights_up_to_the_newest_signed_are_sat_out_not_stopped_for() {
+    let store = banyan_storage::open_memory();
+    let before = SafetyGuard::new(store.clone(), ME);
+    before
+        .check_vote(&vote(VoteType::Prevote, 10, 0, Some(1), ME))
+        .unwrap();
+    // The chain store is rebuilt; the safety record is kept.
+    let after = SafetyGuard::new(store, ME)
+        .sitting_out_through_newest()
+        .unwrap();
+    // The same vote again (a rebroadcast) goes out.
+    after
+        .check_vote(&vote(VoteType::Prevote, 10, 0, Some(1), ME))
+        .unwrap();
+    // Another value at that slot, another round of that height, a height below: held back.
+    for (height, round, value) in [(10, 0, Some(2)), (10, 3, None), (9, 0, Some(7))] {
+        let err = after
+            .check_vote(&vote(VoteType::Prevote, height, round, value, ME))
+            .unwrap_err();
+        assert!(
+            matches!(err, GuardError::SittingOut { through: 10, .. }),
+            "{err}"
+        );
+        assert!(SafetyGuard::holds_back(&err));
+    }
+    // Past the newest height it signed at, it votes again.
+    after
+        .check_vote(&vote(VoteType::Prevote, 11, 0, Some(3), ME))
+        .unwrap();
+    // Without a rebuild a conflict still stops the node.
+    let err = before
+        .check_vote(&vote(VoteType::Prevote, 11, 0, Some(4), ME))
+        .unwrap_err();
+    assert!(matches!(err, GuardError::Conflict { .. }), "{err}");
+    assert!(!SafetyGuard::holds_back(&err));
+    // An empty record sits nothing out.
+    let fresh = SafetyGuard::new(banyan_storage::open_memory(), ME)
+        .sitting_out_through_newest()
+        .unwrap();
+    fresh
+        .check_vote(&vote(VoteType::Prevote, 1, 0, Some(1), ME))
+        .unwrap();
+}

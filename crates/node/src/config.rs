@@ -475,6 +475,9 @@ pub struct NodeConfig {
     /// The operator's token and the issuer keys the node holds (`[operator]`,
     /// `[[identity.issuers]]`); by default none, and the node issues nothing.
     pub issuing: banyan_rpc::Issuing,
+    /// A chain store found damaged at start is moved aside and rebuilt from peers, instead of
+    /// stopping the node (`banyan node --recover`, `[node] auto_recover`).
+    pub recover: bool,
 }
 
 impl NodeConfig {
@@ -498,6 +501,7 @@ impl NodeConfig {
             network: None,
             consensus,
             issuing: banyan_rpc::Issuing::default(),
+            recover: false,
         }
     }
 
@@ -527,6 +531,9 @@ struct NodeSection {
     /// The passphrase of encrypted key files (its first line); without it, `BANYAN_PASSPHRASE`.
     #[serde(default)]
     passphrase_file: Option<PathBuf>,
+    /// Rebuild a damaged chain store from peers at start, as `banyan node --recover` does.
+    #[serde(default)]
+    auto_recover: bool,
 }
 
 #[derive(Deserialize)]
@@ -621,6 +628,7 @@ pub fn load_config(path: &Path) -> Result<NodeConfig, NodeError> {
     )
     .map_err(in_file)?;
     let cfg = NodeConfig {
+        recover: file.node.auto_recover,
         issuing,
         data_dir,
         genesis,

@@ -162,6 +162,7 @@ pub(crate) async fn start_consensus(
             .unwrap_or_else(|| "banyan".into()),
         sync_batch: 50,
     };
+    let guard_store = open_safety_record(&settings.wal_dir, node.chain().kv().as_ref())?;
     let (gossip_in_tx, mut gossip_in) = tokio::sync::mpsc::channel(256);
     let handle = host::start(StartArgs {
         ctx,
@@ -173,7 +174,8 @@ pub(crate) async fn start_consensus(
             tls: network.tls.clone(),
         },
         app: Arc::new(NodeApp { node: node.clone() }),
-        guard_store: node.chain().kv().clone(),
+        guard_store,
+        rebuilt: node.was_rebuilt(),
         gossip: Some(gossip_in_tx),
     })
     .await?;
@@ -274,4 +276,36 @@ async fn watch_peers(node: Arc<Node>, network: NetworkHandle, tls: banyan_networ
             }
         }
     }
+}
+
+/// The folder of the validator's safety record (what it signed, see
+/// `banyan_consensus::guard`), inside the consensus WAL's folder: a store of its own, so that
+/// damage to the chain store leaves it alone and `--recover` keeps it.
+pub(crate) const SAFETY_DIR: &str = "safety";
+
+/// Opens the safety record in `wal_dir`. A node whose records are still in its chain store
+/// (written before the record had a store of its own) has them copied over once.
+fn open_safety_record(
+    wal_dir: &std::path::Path,
+    chain: &dyn banyan_storage::KvStore,
+) -> Result<Arc<dyn banyan_storage::KvStore>, NodeError> {
+    use banyan_storage::{Table, WriteBatch};
+    let dir = wal_dir.join(SAFETY_DIR);
+    let store = banyan_storage::open_redb(&dir)?;
+    if store.last(Table::ConsensusWal)?.is_none() {
+        let old = chain.range(Table::ConsensusWal, &[], &[0xff; 16], 100_000)?;
+        if !old.is_empty() {
+            let mut batch = WriteBatch::default();
+            for (k, v) in &old {
+                batch.put(Table::ConsensusWal, k.clone(), v.clone());
+            }
+            store.write(batch)?;
+            tracing::info!(
+                records = old.len(),
+                dir = %dir.display(),
+                "moved the safety record out of the chain store into its own"
+            );
+        }
+    }
+    Ok(store)
 }

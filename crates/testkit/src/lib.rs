@@ -257,6 +257,11 @@ impl DevNode {
         }
     }
 
+    /// Adds a command-line argument for the next starts (e.g. `--recover`).
+    pub fn add_arg(&mut self, arg: &str) {
+        self.args.push(arg.to_string());
+    }
+
     /// Sets an environment variable for the next start (e.g. `RUST_LOG`).
     pub fn set_env(&mut self, key: &str, value: &str) {
         self.env.retain(|(k, _)| k != key);

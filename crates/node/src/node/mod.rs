@@ -23,7 +23,7 @@ use banyan_primitives::{
 };
 use banyan_rpc::{Backend, BackendError, CommittedBlock, NodeStatus, SubmitError};
 use banyan_state::{Account, AccountProof, StateDb, StateReader};
-use banyan_storage::KvStore;
+use banyan_storage::{KvStore, StorageError};
 use banyan_txpool::{AccountUnavailable, TxPool};
 use parking_lot::{Condvar, Mutex, RwLock};
 use prometheus_client::registry::Registry;
@@ -79,6 +79,8 @@ pub struct Node {
     revocations_seen: Mutex<Option<u64>>,
     /// The head state the pool's module screens read, with module storage cached.
     screen_state: Mutex<Option<Arc<screen_cache::ScreenState>>>,
+    /// The chain store was found damaged and rebuilt empty at this start (`--recover`).
+    rebuilt: AtomicBool,
     /// Where admitted transactions are journaled (a node with a data directory, `[txpool]
     /// journal` on); set once by [`Node::restore_journal`].
     journal: std::sync::OnceLock<crate::journal::TxJournal>,
@@ -96,6 +98,23 @@ fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// Moves the chain store file of data directory `dir` into a new `damaged-<unix time>/` folder
+/// beside it; returns that folder.
+fn move_store_aside(dir: &std::path::Path) -> Result<std::path::PathBuf, NodeError> {
+    let aside = dir.join(format!("damaged-{}", now_secs()));
+    let failed = |what: &str, e: std::io::Error| {
+        NodeError::Config(format!(
+            "cannot move the damaged store aside ({what} {}): {e}",
+            aside.display()
+        ))
+    };
+    std::fs::create_dir_all(&aside).map_err(|e| failed("creating", e))?;
+    let file = dir.join(banyan_storage::DB_FILE_NAME);
+    std::fs::rename(&file, aside.join(banyan_storage::DB_FILE_NAME))
+        .map_err(|e| failed("moving the store into", e))?;
+    Ok(aside)
 }
 
 /// Writes the genesis block into an empty store, or checks that the store belongs to `genesis`.
@@ -146,17 +165,41 @@ fn init_genesis(
 
 impl Node {
     /// Opens (or creates) the node's data and checks it belongs to the configured chain.
+    ///
+    /// With `config.recover`, a chain store found damaged (by the integrity check of the file,
+    /// or by missing records) is moved aside into `damaged-<unix time>/` in the data directory,
+    /// never deleted, and the node starts on an empty one, to be rebuilt from its peers (blocks,
+    /// each verified). The consensus folder (the engine's WAL and the safety record of what this
+    /// validator signed) is another store and is kept.
     pub fn open(config: &NodeConfig) -> Result<Arc<Self>, NodeError> {
-        let store: Arc<dyn KvStore> = match &config.data_dir {
-            DataDir::Memory => banyan_storage::open_memory(),
-            DataDir::Path(p) => {
-                std::fs::create_dir_all(p).map_err(|e| {
-                    NodeError::Config(format!("cannot create data directory {}: {e}", p.display()))
-                })?;
-                banyan_storage::open_redb(p)?
-            }
+        let p = match &config.data_dir {
+            DataDir::Memory => return Self::with_store(config, banyan_storage::open_memory()),
+            DataDir::Path(p) => p,
         };
-        Self::with_store(config, store)
+        std::fs::create_dir_all(p).map_err(|e| {
+            NodeError::Config(format!("cannot create data directory {}: {e}", p.display()))
+        })?;
+        let opened = banyan_storage::open_redb(p)
+            .map_err(NodeError::from)
+            .and_then(|store| Self::with_store(config, store));
+        match opened {
+            Err(
+                damage @ (NodeError::Corrupt(_) | NodeError::Storage(StorageError::Corrupt(_))),
+            ) if config.recover => {
+                let aside = move_store_aside(p)?;
+                tracing::error!(
+                    damage = %damage,
+                    moved_to = %aside.display(),
+                    "the chain store is damaged; it was moved aside and the node starts on an \
+                     empty one, rebuilt from its peers (each block verified); the safety record \
+                     of what this validator signed is kept"
+                );
+                let node = Self::with_store(config, banyan_storage::open_redb(p)?)?;
+                node.rebuilt.store(true, Ordering::SeqCst);
+                Ok(node)
+            }
+            other => other,
+        }
     }
 
     /// A node over an already opened engine.
@@ -232,12 +275,18 @@ impl Node {
             revocations_seen: Mutex::new(None),
             screen_state: Mutex::new(None),
             journal: std::sync::OnceLock::new(),
+            rebuilt: AtomicBool::new(false),
             metrics,
             metrics_registry: Arc::new(metrics_registry),
             genesis,
         });
         node.apply_pool_limits()?;
         Ok(node)
+    }
+
+    /// Whether this start rebuilt a damaged chain store from scratch (`--recover`).
+    pub fn was_rebuilt(&self) -> bool {
+        self.rebuilt.load(Ordering::SeqCst)
     }
 
     /// The committed blocks.
