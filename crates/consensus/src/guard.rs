@@ -91,6 +91,16 @@ pub enum GuardError {
         /// The newest height signed at before the rebuild.
         through: u64,
     },
+    /// The safety record was lost and no peer has said yet how far the network is.
+    #[error(
+        "not sending a {kind} for height {height}: this validator's safety record was lost, and it sends nothing until a peer reports the network's height"
+    )]
+    AwaitingPeers {
+        /// The kind.
+        kind: &'static str,
+        /// Its height.
+        height: u64,
+    },
     /// The record could not be read or made durable, so the message is not sent.
     #[error("cannot record a signed {kind} before sending it: {source}")]
     Storage {
@@ -105,11 +115,28 @@ pub enum GuardError {
 pub struct SafetyGuard {
     store: Arc<dyn KvStore>,
     own: Address,
-    /// Heights up to this one are sat out (see [`SafetyGuard::sitting_out_through`]).
-    sit_out_through: Option<u64>,
+    /// Which heights are sat out (see [`SafetyGuard::sitting_out_through`]).
+    sit_out: Mutex<SitOut>,
     // Serialises check-then-write so two messages for one key cannot both pass.
     lock: Mutex<()>,
 }
+
+/// Which heights a guard holds back after its node lost state.
+#[derive(Clone, Copy, Debug)]
+enum SitOut {
+    /// None.
+    No,
+    /// Up to this height.
+    Through(u64),
+    /// All, until peers report the network's height.
+    UntilPeersKnown {
+        /// Sit out through at least this height.
+        at_least: u64,
+    },
+}
+
+/// Where the sit-out limit is recorded (`Meta` table of the safety record's store).
+const SIT_OUT_KEY: &[u8] = b"guard/sit-out-through";
 
 /// How many heights below the newest record are kept.
 const KEEP_HEIGHTS: u64 = 2;
@@ -140,35 +167,89 @@ impl SafetyGuard {
         Self {
             store,
             own,
-            sit_out_through: None,
+            sit_out: Mutex::new(SitOut::No),
             lock: Mutex::new(()),
         }
     }
 
-    /// A guard that sends nothing at heights up to `through` except a message identical to the
+    /// [`SafetyGuard::new`], and the sit-out limit the record holds, if an earlier start set
+    /// one: a node restarted while it catches up goes on sitting out.
+    pub fn open(
+        store: Arc<dyn KvStore>,
+        own: Address,
+    ) -> Result<Self, banyan_storage::StorageError> {
+        let guard = Self::new(store, own);
+        if let Some(bytes) = guard.store.get(Table::Meta, SIT_OUT_KEY)?
+            && let Ok(b) = <[u8; 8]>::try_from(bytes.as_slice())
+        {
+            *guard.sit_out.lock() = SitOut::Through(u64::from_be_bytes(b));
+        }
+        Ok(guard)
+    }
+
+    /// From now on, sends nothing at heights up to `through` except a message identical to the
     /// one recorded (a rebroadcast): for a validator whose chain store was rebuilt from peers
     /// while its safety record was kept. Catching up, its engine signs again at heights it
     /// voted at before, without remembering what it signed there; those messages are held back
-    /// ([`GuardError::SittingOut`]) and the node goes on, voting again from `through + 1`.
-    pub fn sitting_out_through(mut self, through: u64) -> Self {
-        self.sit_out_through = Some(through);
-        self
+    /// ([`GuardError::SittingOut`]) and the node goes on, voting again from `through + 1`. The
+    /// limit is recorded durably (it only ever rises), so a restart keeps it.
+    pub fn sitting_out_through(&self, through: u64) -> Result<(), banyan_storage::StorageError> {
+        let mut sit_out = self.sit_out.lock();
+        let through = match *sit_out {
+            SitOut::Through(old) => old.max(through),
+            _ => through,
+        };
+        let mut batch = WriteBatch::default();
+        batch.put(
+            Table::Meta,
+            SIT_OUT_KEY.to_vec(),
+            through.to_be_bytes().to_vec(),
+        );
+        self.store.write(batch)?;
+        *sit_out = SitOut::Through(through);
+        Ok(())
     }
 
     /// [`SafetyGuard::sitting_out_through`] the newest height of the record (none: nothing is
     /// sat out).
-    pub fn sitting_out_through_newest(self) -> Result<Self, banyan_storage::StorageError> {
-        Ok(match self.highest_height()? {
+    pub fn sitting_out_through_newest(&self) -> Result<(), banyan_storage::StorageError> {
+        match self.highest_height()? {
             Some(newest) => self.sitting_out_through(newest),
-            None => self,
-        })
+            None => Ok(()),
+        }
+    }
+
+    /// For a validator whose safety record is lost: it may have signed at any height the
+    /// network has reached, so nothing is sent ([`GuardError::AwaitingPeers`]) until
+    /// [`SafetyGuard::peers_report`] says how far the network is; then every height up to one
+    /// past that (and at least `at_least`) is sat out.
+    pub fn sitting_out_until_peers_known(&self, at_least: u64) {
+        *self.sit_out.lock() = SitOut::UntilPeersKnown { at_least };
+    }
+
+    /// The highest height a peer reports. Resolves [`SafetyGuard::sitting_out_until_peers_known`].
+    pub fn peers_report(
+        &self,
+        best_peer_height: Option<u64>,
+    ) -> Result<(), banyan_storage::StorageError> {
+        let at_least = match (*self.sit_out.lock(), best_peer_height) {
+            (SitOut::UntilPeersKnown { at_least }, Some(best)) => at_least.max(best + 1),
+            _ => return Ok(()),
+        };
+        self.sitting_out_through(at_least)?;
+        tracing::warn!(
+            "the safety record was lost: this validator sits out every height up to {at_least} (one past the highest a peer reports), where it may have signed before"
+        );
+        Ok(())
     }
 
     /// Whether `error` only means "not sent" (the node goes on), not "stop".
     pub fn holds_back(error: &GuardError) -> bool {
         matches!(
             error,
-            GuardError::Closed { .. } | GuardError::SittingOut { .. }
+            GuardError::Closed { .. }
+                | GuardError::SittingOut { .. }
+                | GuardError::AwaitingPeers { .. }
         )
     }
 
@@ -250,15 +331,21 @@ impl SafetyGuard {
         }
         let k = key(height, round, kind);
         let recorded = self.store.get(Table::ConsensusWal, &k).map_err(storage)?;
-        if let Some(through) = self.sit_out_through
-            && height <= through
-            && recorded.as_ref() != Some(&value)
-        {
-            return Err(GuardError::SittingOut {
-                kind: kind.name(),
-                height,
-                through,
-            });
+        match *self.sit_out.lock() {
+            SitOut::Through(through) if height <= through && recorded.as_ref() != Some(&value) => {
+                return Err(GuardError::SittingOut {
+                    kind: kind.name(),
+                    height,
+                    through,
+                });
+            }
+            SitOut::UntilPeersKnown { .. } => {
+                return Err(GuardError::AwaitingPeers {
+                    kind: kind.name(),
+                    height,
+                });
+            }
+            _ => {}
         }
         match recorded {
             Some(previous) if previous == value => Ok(()),

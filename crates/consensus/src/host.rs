@@ -173,6 +173,25 @@ pub struct ConsensusHandle {
     pub host: tokio::task::JoinHandle<Result<(), AppError>>,
     /// The engine's actor tree.
     pub engine: malachitebft_app_channel::EngineHandle,
+    /// A validator's safety guard (none for an observer): told the peers' heights.
+    pub guard: Option<Arc<SafetyGuard>>,
+}
+
+/// What a validator sits out at start (see the guard's `sitting_out_*`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StartSitOut {
+    /// Nothing: the node's state is whole.
+    #[default]
+    Nothing,
+    /// The chain store was rebuilt from scratch while the safety record was kept: every height
+    /// up to the newest the record holds.
+    ThroughNewestRecord,
+    /// The safety record was lost: everything until peers report the network's height, then
+    /// every height up to one past it (and at least `at_least`).
+    UntilPeersKnown {
+        /// Sit out through at least this height.
+        at_least: u64,
+    },
 }
 
 /// Everything [`start`] needs.
@@ -189,10 +208,8 @@ pub struct StartArgs {
     pub app: Arc<dyn Application>,
     /// Where the safety guard keeps its records (the validator's safety record).
     pub guard_store: Arc<dyn banyan_storage::KvStore>,
-    /// The chain store was rebuilt from scratch (`--recover`) while the safety record was kept:
-    /// the validator sits out every height up to the newest it signed at (see
-    /// [`SafetyGuard::sitting_out_through`]).
-    pub rebuilt: bool,
+    /// What the validator sits out, after its node lost state.
+    pub sit_out: StartSitOut,
     /// Receives transactions gossiped by peers.
     pub gossip: Option<tokio::sync::mpsc::Sender<(PeerId, Vec<AlloyBytes>)>>,
 }
@@ -206,7 +223,7 @@ pub async fn start(args: StartArgs) -> Result<ConsensusHandle, AppError> {
         network,
         app,
         guard_store,
-        rebuilt,
+        sit_out,
         gossip,
     } = args;
     let suite = ctx.suite();
@@ -225,14 +242,18 @@ pub async fn start(args: StartArgs) -> Result<ConsensusHandle, AppError> {
                 address,
                 Some(BanyanSigner::new(ctx.clone(), key.clone())),
                 Some(Arc::new({
-                    let guard = SafetyGuard::new(guard_store, address);
-                    if rebuilt {
-                        guard.sitting_out_through_newest().map_err(|e| {
-                            AppError::Refused(format!("reading the safety record: {e}"))
-                        })?
-                    } else {
-                        guard
+                    let record = |e| AppError::Refused(format!("reading the safety record: {e}"));
+                    let guard = SafetyGuard::open(guard_store, address).map_err(record)?;
+                    match sit_out {
+                        StartSitOut::Nothing => {}
+                        StartSitOut::ThroughNewestRecord => {
+                            guard.sitting_out_through_newest().map_err(record)?;
+                        }
+                        StartSitOut::UntilPeersKnown { at_least } => {
+                            guard.sitting_out_until_peers_known(at_least);
+                        }
                     }
+                    guard
                 })),
             )
         }
@@ -263,6 +284,7 @@ pub async fn start(args: StartArgs) -> Result<ConsensusHandle, AppError> {
         });
         btx
     });
+    let guard_handle = guard.clone();
     let (net_ref, net_handle, listen_addr) = spawn_network(network, guard, gossip_bytes)
         .await
         .map_err(|e| AppError::Network(e.to_string()))?;
@@ -323,6 +345,7 @@ pub async fn start(args: StartArgs) -> Result<ConsensusHandle, AppError> {
         listen_addr,
         host,
         engine,
+        guard: guard_handle,
     })
 }
 

@@ -277,7 +277,7 @@ async fn start_cluster(suite: Suite, n: usize) -> Cluster {
             network: net,
             app: app.clone(),
             guard_store: banyan_storage::open_memory(),
-            rebuilt: false,
+            sit_out: host::StartSitOut::Nothing,
             gossip: None,
         })
         .await

@@ -181,9 +181,8 @@ fn after_a_rebuild_heights_up_to_the_newest_signed_are_sat_out_not_stopped_for()
         .check_vote(&vote(VoteType::Prevote, 10, 0, Some(1), ME))
         .unwrap();
     // The chain store is rebuilt; the safety record is kept.
-    let after = SafetyGuard::new(store, ME)
-        .sitting_out_through_newest()
-        .unwrap();
+    let after = SafetyGuard::open(store.clone(), ME).unwrap();
+    after.sitting_out_through_newest().unwrap();
     // The same vote again (a rebroadcast) goes out.
     after
         .check_vote(&vote(VoteType::Prevote, 10, 0, Some(1), ME))
@@ -209,11 +208,62 @@ fn after_a_rebuild_heights_up_to_the_newest_signed_are_sat_out_not_stopped_for()
         .unwrap_err();
     assert!(matches!(err, GuardError::Conflict { .. }), "{err}");
     assert!(!SafetyGuard::holds_back(&err));
+    // The limit is recorded: a restart while catching up goes on sitting out.
+    let restarted = SafetyGuard::open(store, ME).unwrap();
+    let err = restarted
+        .check_vote(&vote(VoteType::Precommit, 10, 1, Some(9), ME))
+        .unwrap_err();
+    assert!(
+        matches!(err, GuardError::SittingOut { through: 10, .. }),
+        "{err}"
+    );
     // An empty record sits nothing out.
-    let fresh = SafetyGuard::new(banyan_storage::open_memory(), ME)
-        .sitting_out_through_newest()
-        .unwrap();
+    let fresh = SafetyGuard::new(banyan_storage::open_memory(), ME);
+    fresh.sitting_out_through_newest().unwrap();
     fresh
         .check_vote(&vote(VoteType::Prevote, 1, 0, Some(1), ME))
         .unwrap();
+}
+
+#[test]
+fn a_lost_record_sends_nothing_until_peers_report_then_sits_out_past_their_height() {
+    let store = banyan_storage::open_memory();
+    let guard = SafetyGuard::open(store.clone(), ME).unwrap();
+    guard.sitting_out_until_peers_known(6);
+    let err = guard
+        .check_vote(&vote(VoteType::Prevote, 40, 0, Some(1), ME))
+        .unwrap_err();
+    assert!(matches!(err, GuardError::AwaitingPeers { .. }), "{err}");
+    assert!(SafetyGuard::holds_back(&err));
+    // No report yet: still nothing.
+    guard.peers_report(None).unwrap();
+    assert!(
+        guard
+            .check_vote(&vote(VoteType::Prevote, 40, 0, Some(1), ME))
+            .is_err()
+    );
+    // Peers are at 30: every height up to 31 is sat out, 32 is voted at.
+    guard.peers_report(Some(30)).unwrap();
+    for height in [7, 31] {
+        let err = guard
+            .check_vote(&vote(VoteType::Prevote, height, 0, Some(1), ME))
+            .unwrap_err();
+        assert!(
+            matches!(err, GuardError::SittingOut { through: 31, .. }),
+            "{err}"
+        );
+    }
+    guard
+        .check_vote(&vote(VoteType::Prevote, 32, 0, Some(1), ME))
+        .unwrap();
+    // Later reports do not move it, and a restart keeps it.
+    guard.peers_report(Some(90)).unwrap();
+    let restarted = SafetyGuard::open(store, ME).unwrap();
+    let err = restarted
+        .check_vote(&vote(VoteType::Prevote, 31, 1, None, ME))
+        .unwrap_err();
+    assert!(
+        matches!(err, GuardError::SittingOut { through: 31, .. }),
+        "{err}"
+    );
 }

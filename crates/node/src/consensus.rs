@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use alloy_primitives::B256;
 use banyan_consensus::host::{
     self, AppError, Application, ConsensusHandle, ConsensusSettings, Role as EngineRole, StartArgs,
-    Verdict,
+    StartSitOut, Verdict,
 };
 use banyan_consensus::network::{NetworkConfig, NetworkHandle};
 use banyan_consensus::{BanyanContext, ValidatorSet};
@@ -162,7 +162,23 @@ pub(crate) async fn start_consensus(
             .unwrap_or_else(|| "banyan".into()),
         sync_batch: 50,
     };
-    let guard_store = open_safety_record(&settings.wal_dir, node.chain().kv().as_ref())?;
+    let (guard_store, lost) = open_safety_record(&settings.wal_dir, node.chain().kv().as_ref())?;
+    let head = node.head().0.header.number;
+    // A record that is new while this node has run before (its chain is past genesis, or was
+    // just rebuilt): whatever it signed is unknown, so it sits out until peers say how far the
+    // network is. A record kept across a rebuilt chain store: up to its newest height.
+    let sit_out = if lost && (head > 0 || node.was_rebuilt()) {
+        tracing::warn!(
+            dir = %settings.wal_dir.join(SAFETY_DIR).display(),
+            "the safety record of what this validator signed is missing; it votes only after \
+             the heights it may have signed at"
+        );
+        StartSitOut::UntilPeersKnown { at_least: head + 1 }
+    } else if node.was_rebuilt() {
+        StartSitOut::ThroughNewestRecord
+    } else {
+        StartSitOut::Nothing
+    };
     let (gossip_in_tx, mut gossip_in) = tokio::sync::mpsc::channel(256);
     let handle = host::start(StartArgs {
         ctx,
@@ -175,7 +191,7 @@ pub(crate) async fn start_consensus(
         },
         app: Arc::new(NodeApp { node: node.clone() }),
         guard_store,
-        rebuilt: node.was_rebuilt(),
+        sit_out,
         gossip: Some(gossip_in_tx),
     })
     .await?;
@@ -203,7 +219,12 @@ pub(crate) async fn start_consensus(
     crate::spawn_supervised(
         node.clone(),
         "watch-peers",
-        watch_peers(node.clone(), handle.network.clone(), network.tls.clone()),
+        watch_peers(
+            node.clone(),
+            handle.network.clone(),
+            network.tls.clone(),
+            handle.guard.clone(),
+        ),
     );
     tracing::info!(
         "consensus running as {} on {} with {} peers configured",
@@ -232,7 +253,12 @@ async fn gossip_out(network: NetworkHandle, mut rx: tokio::sync::mpsc::Receiver<
 
 /// Every half second: peers and sync progress into the metrics and `eth_syncing`, and a progress
 /// line every five seconds while catching up.
-async fn watch_peers(node: Arc<Node>, network: NetworkHandle, tls: banyan_network::TlsConfig) {
+async fn watch_peers(
+    node: Arc<Node>,
+    network: NetworkHandle,
+    tls: banyan_network::TlsConfig,
+    guard: Option<Arc<banyan_consensus::guard::SafetyGuard>>,
+) {
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut last_report: Option<(Instant, u64)> = None;
     loop {
@@ -251,6 +277,11 @@ async fn watch_peers(node: Arc<Node>, network: NetworkHandle, tls: banyan_networ
             Err(error) => tracing::warn!("cannot read the certificates the chain revoked: {error}"),
         }
         node.observe_connected(&network.peer_node_ids());
+        if let Some(guard) = &guard
+            && let Err(error) = guard.peers_report(network.best_peer_height())
+        {
+            tracing::error!("cannot record the heights this validator sits out: {error}");
+        }
         match node.observe_peers(network.peer_count(), network.best_peer_height()) {
             Some((_, target)) => match last_report {
                 Some((at, from)) if at.elapsed() >= Duration::from_secs(5) => {
@@ -283,14 +314,16 @@ async fn watch_peers(node: Arc<Node>, network: NetworkHandle, tls: banyan_networ
 /// damage to the chain store leaves it alone and `--recover` keeps it.
 pub(crate) const SAFETY_DIR: &str = "safety";
 
-/// Opens the safety record in `wal_dir`. A node whose records are still in its chain store
-/// (written before the record had a store of its own) has them copied over once.
+/// Opens the safety record in `wal_dir`, and says whether it was missing (created now, with
+/// nothing to copy in). A node whose records are still in its chain store (written before the
+/// record had a store of its own) has them copied over once.
 fn open_safety_record(
     wal_dir: &std::path::Path,
     chain: &dyn banyan_storage::KvStore,
-) -> Result<Arc<dyn banyan_storage::KvStore>, NodeError> {
+) -> Result<(Arc<dyn banyan_storage::KvStore>, bool), NodeError> {
     use banyan_storage::{Table, WriteBatch};
     let dir = wal_dir.join(SAFETY_DIR);
+    let mut missing = !dir.join(banyan_storage::DB_FILE_NAME).exists();
     let store = banyan_storage::open_redb(&dir)?;
     if store.last(Table::ConsensusWal)?.is_none() {
         let old = chain.range(Table::ConsensusWal, &[], &[0xff; 16], 100_000)?;
@@ -305,7 +338,8 @@ fn open_safety_record(
                 dir = %dir.display(),
                 "moved the safety record out of the chain store into its own"
             );
+            missing = false;
         }
     }
-    Ok(store)
+    Ok((store, missing))
 }

@@ -738,6 +738,17 @@ fn a_validator_killed_mid_round_never_signs_a_conflicting_vote_after_restart() {
 
 #[test]
 fn a_validator_whose_store_was_damaged_recovers_from_peers_and_never_signs_a_conflicting_vote() {
+    recover_a_damaged_validator(false);
+}
+
+#[test]
+fn a_validator_that_lost_its_store_and_safety_record_sits_out_then_votes() {
+    recover_a_damaged_validator(true);
+}
+
+/// Node 3 of 4 is stopped, its chain store damaged on disk (and, with `lose_safety_record`,
+/// its consensus folder deleted), then started with `--recover`.
+fn recover_a_damaged_validator(lose_safety_record: bool) {
     let mut net = TestNet::init(bin(), 4, "ecdsa", &[]).unwrap();
     net.set_consensus("target_block_ms", "100").unwrap();
     for node in &mut net.nodes {
@@ -754,6 +765,9 @@ fn a_validator_whose_store_was_damaged_recovers_from_peers_and_never_signs_a_con
         page[100] ^= 0x5a;
     }
     std::fs::write(&store, &bytes).unwrap();
+    if lose_safety_record {
+        std::fs::remove_dir_all(net.nodes[3].datadir.join("consensus")).unwrap();
+    }
     // Without --recover it refuses to start, naming the damage.
     let out = std::process::Command::new(bin())
         .args(["node", "--config"])
@@ -794,13 +808,18 @@ fn a_validator_whose_store_was_damaged_recovers_from_peers_and_never_signs_a_con
         "conflicting signed votes: {conflicts:?}"
     );
     let victim = validator_address(&net, 3);
+    let log = net.nodes[3].log_text();
     eprintln!(
         "node 3 held back {} messages while catching up",
-        net.nodes[3]
-            .log_text()
-            .matches("sits out every height")
-            .count()
+        log.matches("sits out every height").count() + log.matches("sends nothing until").count()
     );
+    if lose_safety_record {
+        assert!(
+            log.contains("safety record of what this validator signed is missing")
+                && log.contains("sits out every height up to"),
+            "node 3 did not sit out after losing its safety record"
+        );
+    }
     let after = head(&net.nodes[0].rpc()).unwrap();
     wait_height(&net, &[0, 1, 2, 3], after + 5, Duration::from_secs(60));
     let votes = votes_in_logs(&net, true);
