@@ -144,6 +144,8 @@ pub(crate) fn dev(a: DevArgs) -> anyhow::Result<()> {
         },
         txpool: PoolSection {
             max_per_account: a.max_txs_per_account,
+            // A temporary data directory is deleted at exit: nothing would read a journal.
+            journal: _tmp.is_none(),
             ..PoolSection::default()
         },
         metrics: MetricsSection {
