@@ -592,6 +592,28 @@ fn handle_frame(shared: &Shared, from: PeerId, frame: Bytes) -> Result<(), Strin
     Ok(())
 }
 
+/// What the safety guard's answer (`None`: not one of our messages, or no guard) means for a
+/// message: `Ok(true)` send it; `Ok(false)` hold it back, logged (a height long decided, or sat
+/// out after the node lost state: not sending is always safe, and the chain goes on without
+/// it); `Err` a refusal, logged, and the actor stops.
+fn let_out<M>(
+    checked: Option<Result<(), crate::guard::GuardError>>,
+    myself: &ActorRef<M>,
+) -> Result<bool, ActorProcessingErr> {
+    match checked {
+        Some(Err(held)) if SafetyGuard::holds_back(&held) => {
+            tracing::warn!("{held}");
+            Ok(false)
+        }
+        Some(Err(refusal)) => {
+            tracing::error!("{refusal}");
+            myself.stop(Some(refusal.to_string()));
+            Err(refusal.into())
+        }
+        _ => Ok(true),
+    }
+}
+
 #[async_trait]
 impl Actor for BanyanNetwork {
     type Msg = Msg<BanyanContext>;
@@ -655,36 +677,19 @@ impl Actor for BanyanNetwork {
                 subscriber.subscribe_to_port(&shared.events);
             }
             Msg::PublishConsensusMsg(msg) => {
-                match self.guard.as_ref().map(|g| g.check_consensus(&msg)) {
-                    Some(Err(held)) if SafetyGuard::holds_back(&held) => {
-                        // A height long decided, or sat out after the store was rebuilt: not
-                        // sending is always safe, and the chain goes on without it.
-                        tracing::warn!("{held}");
-                        return Ok(());
-                    }
-                    Some(Err(refusal)) => {
-                        tracing::error!("{refusal}");
-                        myself.stop(Some(refusal.to_string()));
-                        return Err(refusal.into());
-                    }
-                    _ => {}
+                let checked = self.guard.as_ref().map(|g| g.check_consensus(&msg));
+                if !let_out(checked, &myself)? {
+                    return Ok(());
                 }
                 shared.broadcast(frame(TAG_CONSENSUS, &codec.encode(&msg)?));
             }
             Msg::PublishLivenessMsg(msg) => {
-                if let (Some(guard), LivenessMsg::Vote(vote)) = (&self.guard, &msg) {
-                    match guard.check_vote(vote) {
-                        Err(held) if SafetyGuard::holds_back(&held) => {
-                            tracing::warn!("{held}");
-                            return Ok(());
-                        }
-                        Err(refusal) => {
-                            tracing::error!("{refusal}");
-                            myself.stop(Some(refusal.to_string()));
-                            return Err(refusal.into());
-                        }
-                        Ok(()) => {}
-                    }
+                let checked = match (&self.guard, &msg) {
+                    (Some(guard), LivenessMsg::Vote(vote)) => Some(guard.check_vote(vote)),
+                    _ => None,
+                };
+                if !let_out(checked, &myself)? {
+                    return Ok(());
                 }
                 shared.broadcast(frame(TAG_LIVENESS, &codec.encode(&msg)?));
             }

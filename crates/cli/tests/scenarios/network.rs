@@ -659,12 +659,7 @@ fn a_validator_killed_mid_round_never_signs_a_conflicting_vote_after_restart() {
     wait_height(&net, &[0, 1, 2, 3], 3, Duration::from_secs(60));
     let down = Arc::new(AtomicUsize::new(0));
     let load = Load::start(&net, down.clone(), 2);
-    let victim_address = {
-        let key = std::fs::read_to_string(net.dir.join("node1/validator.key")).unwrap();
-        let hex = key.trim().rsplit(':').next().unwrap().to_string();
-        let key = banyan_crypto::SecretKey::from_hex(&hex).unwrap();
-        format!("{}", address_of(&key)).to_lowercase()
-    };
+    let victim_address = validator_address(&net, 1);
     // SIGKILL at varied moments: right after restart (mid-round, votes just written), and later.
     let mut last_restart_height = 0;
     for (i, wait_ms) in [300u64, 900, 150, 1500, 600, 250].iter().enumerate() {

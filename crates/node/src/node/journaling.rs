@@ -40,24 +40,7 @@ impl Node {
             ..Restored::default()
         };
         for chunk in loaded.txs.chunks(RESTORE_BATCH) {
-            let fresh: Vec<&[u8]> = chunk
-                .iter()
-                .filter(|raw| {
-                    !self
-                        .is_known(RecoveredTx::hash_of(raw, self.suite))
-                        .unwrap_or(false)
-                })
-                .map(|raw| &raw[..])
-                .collect();
-            for result in self.recover_all(&fresh) {
-                match result
-                    .map_err(SubmitError::from)
-                    .and_then(|tx| self.admit(tx))
-                {
-                    Ok(_) => restored.admitted += 1,
-                    Err(error) => tracing::debug!("journaled transaction not restored: {error}"),
-                }
-            }
+            restored.admitted += self.admit_batch(chunk).len();
         }
         restored.dropped = restored.read - restored.admitted;
         self.metrics.set_txpool_len(self.pool.len());

@@ -76,18 +76,26 @@ impl Node {
         Ok(self.pool.contains(&hash) || self.chain.tx_location(hash)?.is_some())
     }
 
-    /// Transactions a peer gossiped: into the pool if valid, never gossiped again. Those known
-    /// already (in the pool, committed, or twice in the batch) are dropped before any
-    /// signature check; the rest are recovered on all cores and admitted in the batch's order.
+    /// Transactions a peer gossiped: into the pool if valid (and journaled), never gossiped
+    /// again.
     pub fn accept_gossiped(&self, raws: &[Bytes]) {
+        let admitted = self.admit_batch(raws);
+        self.journal(&admitted);
+        self.metrics.set_txpool_len(self.pool.len());
+    }
+
+    /// Admits a batch of raw transactions in order and returns those admitted. Those known
+    /// already (in the pool, committed, or twice in the batch) are dropped before any
+    /// signature check; the rest are recovered on all cores.
+    pub(super) fn admit_batch<'a>(&self, raws: &'a [impl AsRef<[u8]>]) -> Vec<&'a [u8]> {
         let mut seen = std::collections::HashSet::with_capacity(raws.len());
         let fresh: Vec<&[u8]> = raws
             .iter()
+            .map(AsRef::as_ref)
             .filter(|raw| {
                 let hash = RecoveredTx::hash_of(raw, self.suite);
                 seen.insert(hash) && !self.is_known(hash).unwrap_or(false)
             })
-            .map(|raw| &raw[..])
             .collect();
         let mut admitted = Vec::with_capacity(fresh.len());
         for (raw, result) in fresh.iter().zip(self.recover_all(&fresh)) {
@@ -96,11 +104,10 @@ impl Node {
                 .and_then(|tx| self.admit(tx))
             {
                 Ok(_) => admitted.push(*raw),
-                Err(error) => tracing::trace!("gossiped transaction not added: {error}"),
+                Err(error) => tracing::trace!("transaction not added: {error}"),
             }
         }
-        self.journal(&admitted);
-        self.metrics.set_txpool_len(self.pool.len());
+        admitted
     }
 
     /// The number of signature checks this node has made since it started.
