@@ -968,4 +968,283 @@ mod tests {
             decodes_safely::<Response<BanyanContext>>(&bytes)?;
         }
     }
+
+    fn address() -> impl Strategy<Value = ValidatorAddress> {
+        any::<[u8; 20]>().prop_map(|a| ValidatorAddress(Address::from(a)))
+    }
+
+    fn hash() -> impl Strategy<Value = BlockHash> {
+        any::<[u8; 32]>().prop_map(|h| BlockHash(B256::from(h)))
+    }
+
+    /// 65 bytes (secp256k1 with recovery id) or 64 (SM2).
+    fn signature() -> impl Strategy<Value = ConsensusSignature> {
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 65..=65),
+            prop::collection::vec(any::<u8>(), 64..=64)
+        ]
+        .prop_map(ConsensusSignature)
+    }
+
+    fn vote_type() -> impl Strategy<Value = VoteType> {
+        prop_oneof![Just(VoteType::Prevote), Just(VoteType::Precommit)]
+    }
+
+    fn nil_or_hash() -> impl Strategy<Value = NilOrVal<BlockHash>> {
+        prop_oneof![Just(NilOrVal::Nil), hash().prop_map(NilOrVal::Val)]
+    }
+
+    fn vote() -> impl Strategy<Value = SignedMessage<BanyanContext, Vote>> {
+        (
+            vote_type(),
+            any::<u64>(),
+            round(),
+            nil_or_hash(),
+            address(),
+            signature(),
+        )
+            .prop_map(|(vote_type, height, round, value, validator, sig)| {
+                SignedMessage::new(
+                    Vote {
+                        vote_type,
+                        height: Height(height),
+                        round,
+                        value,
+                        validator,
+                    },
+                    sig,
+                )
+            })
+    }
+
+    fn consensus_msg() -> impl Strategy<Value = SignedConsensusMsg<BanyanContext>> {
+        let proposal = (
+            any::<u64>(),
+            round(),
+            hash(),
+            round(),
+            address(),
+            signature(),
+        )
+            .prop_map(|(height, round, value, pol_round, proposer, sig)| {
+                SignedConsensusMsg::Proposal(SignedMessage::new(
+                    Proposal {
+                        height: Height(height),
+                        round,
+                        value,
+                        pol_round,
+                        proposer,
+                    },
+                    sig,
+                ))
+            });
+        prop_oneof![vote().prop_map(SignedConsensusMsg::Vote), proposal]
+    }
+
+    fn commit_certificate() -> impl Strategy<Value = CommitCertificate<BanyanContext>> {
+        (
+            any::<u64>(),
+            round(),
+            hash(),
+            prop::collection::vec((address(), signature()), 0..8),
+        )
+            .prop_map(|(height, round, value_id, sigs)| CommitCertificate {
+                height: Height(height),
+                round,
+                value_id,
+                commit_signatures: sigs
+                    .into_iter()
+                    .map(|(address, signature)| {
+                        malachitebft_app_channel::app::types::core::CommitSignature {
+                            address,
+                            signature,
+                        }
+                    })
+                    .collect(),
+            })
+    }
+
+    fn liveness_msg() -> impl Strategy<Value = LivenessMsg<BanyanContext>> {
+        let polka = (
+            any::<u64>(),
+            round(),
+            hash(),
+            prop::collection::vec((address(), signature()), 0..8),
+        )
+            .prop_map(|(height, round, value_id, sigs)| {
+                LivenessMsg::PolkaCertificate(PolkaCertificate {
+                    height: Height(height),
+                    round,
+                    value_id,
+                    polka_signatures: sigs
+                        .into_iter()
+                        .map(|(address, signature)| PolkaSignature { address, signature })
+                        .collect(),
+                })
+            });
+        let skip = (
+            any::<u64>(),
+            round(),
+            any::<bool>(),
+            prop::collection::vec((vote_type(), nil_or_hash(), address(), signature()), 0..8),
+        )
+            .prop_map(|(height, round, skip, sigs)| {
+                LivenessMsg::SkipRoundCertificate(RoundCertificate {
+                    height: Height(height),
+                    round,
+                    cert_type: if skip {
+                        RoundCertificateType::Skip
+                    } else {
+                        RoundCertificateType::Precommit
+                    },
+                    round_signatures: sigs
+                        .into_iter()
+                        .map(|(vote_type, value_id, address, signature)| RoundSignature {
+                            vote_type,
+                            value_id,
+                            address,
+                            signature,
+                        })
+                        .collect(),
+                })
+            });
+        prop_oneof![vote().prop_map(LivenessMsg::Vote), polka, skip]
+    }
+
+    /// A WAL record of a proposed value (the other WAL records are consensus messages).
+    fn proposed_value() -> impl Strategy<Value = ProposedValue<BanyanContext>> {
+        (
+            any::<u64>(),
+            round(),
+            round(),
+            address(),
+            hash(),
+            any::<bool>(),
+        )
+            .prop_map(|(height, round, valid_round, proposer, value, valid)| {
+                ProposedValue {
+                    height: Height(height),
+                    round,
+                    valid_round,
+                    proposer,
+                    value,
+                    validity: if valid {
+                        Validity::Valid
+                    } else {
+                        Validity::Invalid
+                    },
+                }
+            })
+    }
+
+    fn sync_response() -> impl Strategy<Value = Response<BanyanContext>> {
+        (
+            any::<u64>(),
+            prop::collection::vec(
+                (
+                    prop::collection::vec(any::<u8>(), 0..200),
+                    commit_certificate(),
+                ),
+                0..4,
+            ),
+        )
+            .prop_map(|(start, values)| {
+                let values = values
+                    .into_iter()
+                    .map(|(bytes, c)| {
+                        let certificate = ExtendedCommitCertificate {
+                            height: c.height,
+                            round: c.round,
+                            value_id: c.value_id,
+                            commit_signatures: c
+                                .commit_signatures
+                                .into_iter()
+                                .map(|s| ExtendedCommitSignature {
+                                    address: s.address,
+                                    signature: s.signature,
+                                    extension: None,
+                                })
+                                .collect(),
+                        };
+                        RawDecidedValue::new(Bytes::from(bytes), certificate)
+                    })
+                    .collect();
+                Response::ValueResponse(ValueResponse::new(Height(start), values))
+            })
+    }
+
+    fn sync_request() -> impl Strategy<Value = Request<BanyanContext>> {
+        (any::<u64>(), any::<u64>()).prop_map(|(a, b)| {
+            Request::ValueRequest(ValueRequest::new(Height(a.min(b))..=Height(a.max(b))))
+        })
+    }
+
+    /// `value` encodes to bytes that decode to a value with the same encoding; every proper
+    /// prefix of them and the bytes with one more byte are refused.
+    fn round_trips<T: Wire>(value: &T, extra: u8) -> Result<(), TestCaseError> {
+        let encoded = encode(value);
+        let decoded = decode::<T>(&encoded)
+            .map_err(|e| TestCaseError::fail(format!("does not decode: {e}")))?;
+        prop_assert_eq!(encode(&decoded), encoded.clone());
+        for cut in 0..encoded.len() {
+            prop_assert!(
+                decode::<T>(&encoded[..cut]).is_err(),
+                "prefix of {} bytes decoded",
+                cut
+            );
+        }
+        let mut long = encoded.to_vec();
+        long.push(extra);
+        prop_assert!(decode::<T>(&long).is_err());
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn votes_and_proposals_round_trip(msg in consensus_msg(), extra in any::<u8>()) {
+            round_trips(&msg, extra)?;
+            // And the fields survive, not just the bytes.
+            if let (SignedConsensusMsg::Vote(v), Ok(SignedConsensusMsg::Vote(d))) =
+                (&msg, decode::<SignedConsensusMsg<BanyanContext>>(&encode(&msg)))
+            {
+                prop_assert_eq!(&d.message, &v.message);
+                prop_assert_eq!(&d.signature, &v.signature);
+            }
+        }
+
+        #[test]
+        fn liveness_messages_round_trip(msg in liveness_msg(), extra in any::<u8>()) {
+            round_trips(&msg, extra)?;
+        }
+
+        #[test]
+        fn commit_certificates_round_trip(cert in commit_certificate(), extra in any::<u8>()) {
+            round_trips(&cert, extra)?;
+            let decoded = decode::<CommitCertificate<BanyanContext>>(&encode(&cert)).expect("decodes");
+            prop_assert_eq!(decoded.height, cert.height);
+            prop_assert_eq!(decoded.round, cert.round);
+            prop_assert_eq!(decoded.value_id, cert.value_id);
+            prop_assert_eq!(decoded.commit_signatures.len(), cert.commit_signatures.len());
+        }
+
+        #[test]
+        fn wal_records_round_trip(value in proposed_value(), extra in any::<u8>()) {
+            round_trips(&value, extra)?;
+            let decoded = decode::<ProposedValue<BanyanContext>>(&encode(&value)).expect("decodes");
+            prop_assert_eq!(decoded, value);
+        }
+
+        #[test]
+        fn sync_requests_and_responses_round_trip(
+            request in sync_request(),
+            response in sync_response(),
+            extra in any::<u8>(),
+        ) {
+            round_trips(&request, extra)?;
+            round_trips(&response, extra)?;
+            // The length the sync actor budgets with is the length written.
+            let len = BanyanCodec.encoded_len(&response).expect("length");
+            prop_assert_eq!(len, encode(&response).len());
+        }
+    }
 }
