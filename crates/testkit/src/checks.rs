@@ -198,27 +198,209 @@ pub fn check_acked(net: &TestNet, nodes: &[usize], acked: &[String]) {
 /// in genesis, every validator (fees go to the proposer) and every account in `others` add up
 /// to the genesis supply. `others` must hold every other account the test paid.
 pub fn check_money_conserved(rpc: &RpcClient, genesis: &Genesis, others: &[Address]) {
+    if let Err(e) = money_conserved(rpc, genesis, others) {
+        panic!("{e}");
+    }
+}
+
+/// [`check_money_conserved`] that answers instead of panicking: `Err` says what differs.
+pub fn money_conserved(
+    rpc: &RpcClient,
+    genesis: &Genesis,
+    others: &[Address],
+) -> Result<(), String> {
     let mut accounts: BTreeSet<Address> = genesis.alloc.keys().copied().collect();
     accounts.extend(genesis.validators.iter().map(|v| v.address));
     accounts.extend(others.iter().copied());
-    let block = head(rpc).unwrap_or_else(|| panic!("the node does not answer"));
+    let block = head(rpc).ok_or("the node does not answer")?;
     let tag = format!("0x{block:x}");
     let mut total = U256::ZERO;
     for account in &accounts {
         let balance = rpc
             .call("eth_getBalance", json!([format!("{account}"), tag]))
-            .unwrap_or_else(|e| panic!("balance of {account}: {e}"));
+            .map_err(|e| format!("balance of {account}: {e}"))?;
         let balance: U256 =
-            serde_json::from_value(balance).unwrap_or_else(|e| panic!("balance of {account}: {e}"));
+            serde_json::from_value(balance).map_err(|e| format!("balance of {account}: {e}"))?;
         total += balance;
     }
-    assert_eq!(
-        total,
-        genesis.total_supply(),
-        "at block {block} the {} accounts hold {total}, genesis minted {}",
-        accounts.len(),
-        genesis.total_supply()
-    );
+    if total != genesis.total_supply() {
+        return Err(format!(
+            "at block {block} the {} accounts hold {total}, genesis minted {}",
+            accounts.len(),
+            genesis.total_supply()
+        ));
+    }
+    Ok(())
+}
+
+/// Node `k`'s validator address, lowercase, from its `validator.key` (`suite:hex`).
+pub fn validator_address(net: &TestNet, k: usize) -> String {
+    let path = net.dir.join(format!("node{k}/validator.key"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let (suite, hex) = text
+        .trim()
+        .split_once(':')
+        .unwrap_or_else(|| panic!("{} is not suite:hex", path.display()));
+    let suite: banyan_crypto::Suite = suite
+        .parse()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let key = banyan_crypto::SecretKey::from_hex(hex)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let public = suite
+        .public_key(&key)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    format!("{}", suite.address(&public)).to_lowercase()
+}
+
+/// What each validator was seen to sign: `(validator, kind, height, round) -> values`, from
+/// every "Received vote" line of the engine (logged at `info`) in the nodes' logs. With
+/// `sent_only`, a node's own votes in its own log are left out: what counts is what reached a
+/// peer (a vote the safety guard held back was never sent).
+pub fn votes_in_logs(net: &TestNet, sent_only: bool) -> BTreeMap<VoteSlot, BTreeSet<String>> {
+    let mut votes: BTreeMap<VoteSlot, BTreeSet<String>> = BTreeMap::new();
+    for (k, node) in net.nodes.iter().enumerate() {
+        let own = sent_only.then(|| validator_address(net, k));
+        for line in node
+            .log_text()
+            .lines()
+            .filter(|l| l.contains("Received vote"))
+        {
+            let Some(msg) = line.split("vote.msg=").nth(1) else {
+                continue;
+            };
+            let Some((kind, rest)) = msg.split_once('(') else {
+                continue;
+            };
+            let body = rest.split(')').next().unwrap_or_default();
+            let field = |name: &str| {
+                body.split(", ")
+                    .find_map(|f| f.strip_prefix(&format!("{name}: ")))
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let from = field("from").to_lowercase();
+            if own.as_deref() == Some(from.as_str()) {
+                continue;
+            }
+            let (Ok(height), Ok(round)) = (field("height").parse(), field("round").parse()) else {
+                continue;
+            };
+            let slot = VoteSlot {
+                validator: from,
+                kind: kind.to_string(),
+                height,
+                round,
+            };
+            votes.entry(slot).or_default().insert(field("value"));
+        }
+    }
+    votes
+}
+
+/// One vote a validator may sign once: its address, the kind (`Prevote`, `Precommit`), height
+/// and round.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct VoteSlot {
+    /// The validator's address, lowercase.
+    pub validator: String,
+    /// The vote's kind as the engine logs it.
+    pub kind: String,
+    /// Height.
+    pub height: u64,
+    /// Round.
+    pub round: u64,
+}
+
+/// Slots where a validator was seen signing more than one value (a double sign), each with
+/// the values.
+pub fn conflicting_votes(
+    votes: &BTreeMap<VoteSlot, BTreeSet<String>>,
+) -> Vec<(VoteSlot, BTreeSet<String>)> {
+    votes
+        .iter()
+        .filter(|(_, values)| values.len() > 1)
+        .map(|(slot, values)| (slot.clone(), values.clone()))
+        .collect()
+}
+
+/// One node's chain as [`chain_of`] reads it: per height from 0, the block hash and the
+/// hashes of its transactions.
+pub type Chain = Vec<(B256, Vec<B256>)>;
+
+/// Each listed node's blocks from 0 to `up_to`: hash and transaction hashes per height, read
+/// with `eth_getBlockByNumber`.
+pub fn chain_of(rpc: &RpcClient, up_to: u64) -> Result<Chain, String> {
+    (0..=up_to)
+        .map(|height| {
+            let block = rpc
+                .call(
+                    "eth_getBlockByNumber",
+                    json!([format!("0x{height:x}"), false]),
+                )
+                .map_err(|e| format!("block {height}: {e}"))?;
+            let hash: B256 = serde_json::from_value(block["hash"].clone())
+                .map_err(|e| format!("block {height} has no hash: {e}"))?;
+            let txs: Vec<B256> = serde_json::from_value(block["transactions"].clone())
+                .map_err(|e| format!("block {height} has no transaction list: {e}"))?;
+            Ok((hash, txs))
+        })
+        .collect()
+}
+
+/// What differs between chains read with [`chain_of`] (one per node, labelled): a height with
+/// two hashes (a fork), an `acked` transaction missing from a chain or in different blocks, a
+/// transaction committed twice on one chain. Empty when they agree.
+pub fn chain_violations(chains: &[(String, Chain)], acked: &[B256]) -> Vec<String> {
+    let mut out = Vec::new();
+    let common = chains.iter().map(|(_, c)| c.len()).min().unwrap_or(0);
+    for height in 0..common {
+        let hashes: BTreeSet<B256> = chains.iter().map(|(_, c)| c[height].0).collect();
+        if hashes.len() > 1 {
+            let by_node: Vec<String> = chains
+                .iter()
+                .map(|(name, c)| format!("{name} {}", c[height].0))
+                .collect();
+            out.push(format!("fork at height {height}: {}", by_node.join(", ")));
+        }
+    }
+    let mut placed: Vec<(&str, BTreeMap<B256, Vec<B256>>)> = Vec::new();
+    for (name, chain) in chains {
+        let mut at: BTreeMap<B256, Vec<B256>> = BTreeMap::new();
+        for (block, txs) in chain {
+            for tx in txs {
+                at.entry(*tx).or_default().push(*block);
+            }
+        }
+        for (tx, blocks) in &at {
+            if blocks.len() > 1 {
+                out.push(format!("{name} committed {tx} {} times", blocks.len()));
+            }
+        }
+        placed.push((name, at));
+    }
+    for tx in acked {
+        let blocks: Vec<(&str, Option<B256>)> = placed
+            .iter()
+            .map(|(name, at)| (*name, at.get(tx).and_then(|b| b.first().copied())))
+            .collect();
+        let missing: Vec<&str> = blocks
+            .iter()
+            .filter(|(_, b)| b.is_none())
+            .map(|(n, _)| *n)
+            .collect();
+        if !missing.is_empty() {
+            out.push(format!("acknowledged {tx} is not committed on {missing:?}"));
+            continue;
+        }
+        let distinct: BTreeSet<B256> = blocks.iter().filter_map(|(_, b)| *b).collect();
+        if distinct.len() > 1 {
+            out.push(format!(
+                "acknowledged {tx} is in different blocks: {blocks:?}"
+            ));
+        }
+    }
+    out
 }
 
 /// One HTTP/1.1 `GET path` to 127.0.0.1:`port`: the status line's code, the headers and the

@@ -6,6 +6,7 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod checks;
+pub mod faults;
 pub mod run;
 pub mod seed;
 
@@ -56,6 +57,7 @@ pub fn free_port() -> anyhow::Result<u16> {
 #[derive(Clone, Debug)]
 pub struct RpcClient {
     addr: SocketAddr,
+    timeout: Duration,
 }
 
 /// A JSON-RPC error answer.
@@ -78,13 +80,25 @@ impl std::fmt::Display for RpcErrorReply {
 impl RpcClient {
     /// A client for the node at `addr`.
     pub fn new(addr: SocketAddr) -> Self {
-        Self { addr }
+        Self {
+            addr,
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// This client with `timeout` for connecting and for each answer (60 s by default): a load
+    /// that must not stall on a paused node uses a short one.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// Sends a raw body and returns the HTTP status and the body.
     pub fn post_raw(&self, body: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
-        let mut s = TcpStream::connect_timeout(&self.addr, Duration::from_secs(5))?;
-        s.set_read_timeout(Some(Duration::from_secs(60)))?;
+        let mut s =
+            TcpStream::connect_timeout(&self.addr, self.timeout.min(Duration::from_secs(5)))?;
+        s.set_read_timeout(Some(self.timeout))?;
+        s.set_write_timeout(Some(self.timeout))?;
         let head = format!(
             "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             self.addr,
@@ -309,7 +323,12 @@ impl DevNode {
         self.wait_ready(Duration::from_secs(60))
     }
 
-    fn spawn_no_wait(&mut self) -> anyhow::Result<()> {
+    /// Starts the process (if it is not running) without waiting for it to serve RPC: for a
+    /// restart that must not hold up the caller (a fault schedule, several nodes at once).
+    pub fn spawn_no_wait(&mut self) -> anyhow::Result<()> {
+        if self.child.is_some() {
+            return Ok(());
+        }
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -328,7 +347,9 @@ impl DevNode {
         Ok(())
     }
 
-    fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<()> {
+    /// Waits up to `timeout` until the process serves RPC; fails, with its log, if it exits
+    /// first.
+    pub fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<()> {
         let start = Instant::now();
         loop {
             if let Ok(Ok(_)) = self.rpc().try_call("eth_blockNumber", json!([])) {
@@ -385,6 +406,26 @@ impl DevNode {
     pub fn restart(&mut self) -> anyhow::Result<()> {
         self.kill9()?;
         self.spawn()
+    }
+
+    /// Sends `signal` (a `kill -s` name: `STOP`, `CONT`, …) to the running process.
+    pub fn signal(&self, signal: &str) -> anyhow::Result<()> {
+        let pid = self
+            .pid()
+            .ok_or_else(|| anyhow!("the node is not running"))?;
+        let status = Command::new("kill")
+            .args(["-s", signal, &pid.to_string()])
+            .status()
+            .context("running kill")?;
+        if !status.success() {
+            bail!("kill -s {signal} {pid} failed with {status}");
+        }
+        Ok(())
+    }
+
+    /// How the process ended, if it was started and has ended on its own.
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut()?.try_wait().ok().flatten()
     }
 
     /// Process id of the running node.
@@ -660,6 +701,10 @@ pub struct PartitionProxy {
 struct ProxyShared {
     cut: std::sync::atomic::AtomicBool,
     stop: std::sync::atomic::AtomicBool,
+    /// Bytes towards the target (`[0]`) or back from it (`[1]`) are read and discarded.
+    drop: [std::sync::atomic::AtomicBool; 2],
+    /// Each chunk read is held this long before it is forwarded (a slow link).
+    delay_ms: std::sync::atomic::AtomicU64,
     forwarded: std::sync::atomic::AtomicU64,
     refused: std::sync::atomic::AtomicU64,
     state: std::sync::Mutex<ProxyState>,
@@ -697,6 +742,8 @@ impl PartitionProxy {
         let shared = std::sync::Arc::new(ProxyShared {
             cut: false.into(),
             stop: false.into(),
+            drop: [false.into(), false.into()],
+            delay_ms: 0.into(),
             forwarded: 0.into(),
             refused: 0.into(),
             state: std::sync::Mutex::new(ProxyState::default()),
@@ -743,6 +790,37 @@ impl PartitionProxy {
         self.shared
             .cut
             .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// One-way loss: from now on, the bytes sent towards the target (`towards_target`) or back
+    /// from it are read and discarded while the other direction flows (the receiver sees
+    /// silence, the sender sees its writes succeed). Clearing it closes the open connections
+    /// (their streams have lost bytes), and the next ones are whole.
+    pub fn set_loss(&self, towards_target: bool, lost: bool) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let side = usize::from(!towards_target);
+        let was = self.shared.drop[side].swap(lost, SeqCst);
+        if was && !lost {
+            self.close_open();
+        }
+    }
+
+    /// A slow link: every chunk is held `delay` before it is forwarded, both ways (zero for a
+    /// normal link).
+    pub fn set_delay(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.shared
+            .delay_ms
+            .store(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Closes every open connection; new ones are forwarded as before.
+    pub fn close_open(&self) {
+        let state = self.shared.state();
+        for (a, b) in state.open.values() {
+            let _ = a.shutdown(std::net::Shutdown::Both);
+            let _ = b.shutdown(std::net::Shutdown::Both);
+        }
     }
 
     /// Whether the proxy is cut.
@@ -855,11 +933,14 @@ fn proxy_accept_loop(
         let (done, running): (Vec<_>, Vec<_>) =
             state.pumps.drain(..).partition(|h| h.is_finished());
         state.pumps = running;
-        for (from, to) in [(client_read, upstream), (upstream_read, client)] {
+        for (side, (from, to)) in [(client_read, upstream), (upstream_read, client)]
+            .into_iter()
+            .enumerate()
+        {
             let shared = std::sync::Arc::clone(shared);
             match std::thread::Builder::new()
                 .name(format!("proxy-pump-{id}"))
-                .spawn(move || proxy_pump(from, to, id, &shared))
+                .spawn(move || proxy_pump(from, to, id, side, &shared))
             {
                 Ok(handle) => state.pumps.push(handle),
                 Err(_) => {
@@ -877,13 +958,22 @@ fn proxy_accept_loop(
     }
 }
 
-/// Copies `from` to `to` until either side ends, then closes both directions of both.
-fn proxy_pump(mut from: TcpStream, mut to: TcpStream, id: u64, shared: &ProxyShared) {
+/// Copies `from` to `to` (direction `side`: 0 towards the target, 1 back) until either side
+/// ends, then closes both directions of both; drops or delays what it reads as the proxy is set.
+fn proxy_pump(mut from: TcpStream, mut to: TcpStream, id: u64, side: usize, shared: &ProxyShared) {
+    use std::sync::atomic::Ordering::SeqCst;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
+                if shared.drop[side].load(SeqCst) {
+                    continue;
+                }
+                let delay = shared.delay_ms.load(SeqCst);
+                if delay > 0 {
+                    std::thread::sleep(Duration::from_millis(delay));
+                }
                 if to.write_all(&buf[..n]).is_err() {
                     break;
                 }
@@ -937,6 +1027,46 @@ mod proxy_tests {
     /// Threads of this process (Linux).
     fn threads() -> usize {
         std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
+    }
+
+    #[test]
+    fn one_way_loss_silences_one_direction_and_a_slow_link_holds_each_chunk() {
+        let target = echo_server();
+        let proxy = PartitionProxy::start(target).unwrap();
+        let mut a = dial(proxy.addr());
+        assert_eq!(echo(&mut a, b"up").unwrap(), b"up");
+
+        // Lost towards the target: the echo server hears nothing, so nothing comes back, and
+        // the sender's write succeeds.
+        proxy.set_loss(true, true);
+        a.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        assert!(echo(&mut a, b"lost").is_err());
+        // Cleared: the broken connection is closed, a new one is whole.
+        proxy.set_loss(true, false);
+        let mut buf = [0u8; 8];
+        assert!(matches!(a.read(&mut buf), Ok(0) | Err(_)));
+        let mut b = dial(proxy.addr());
+        assert_eq!(echo(&mut b, b"whole").unwrap(), b"whole");
+
+        // Lost on the way back: the target gets the bytes, the answer never arrives.
+        proxy.set_loss(false, true);
+        b.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        assert!(echo(&mut b, b"gone").is_err());
+        proxy.set_loss(false, false);
+
+        // Slow: a round trip crosses the proxy twice, each chunk held 150 ms.
+        proxy.set_delay(Duration::from_millis(150));
+        let mut c = dial(proxy.addr());
+        let start = Instant::now();
+        assert_eq!(echo(&mut c, b"slow").unwrap(), b"slow");
+        assert!(
+            start.elapsed() >= Duration::from_millis(300),
+            "{:?}",
+            start.elapsed()
+        );
+        proxy.set_delay(Duration::ZERO);
     }
 
     #[test]

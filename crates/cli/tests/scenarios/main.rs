@@ -2,7 +2,8 @@
 //! links it once (each integration-test binary links the whole node). Each module is one
 //! scenario family; nextest runs each test in its own process, and `.config/nextest.toml` puts
 //! the multi-node families (`network`, `network_faults`, `durability`, `e2e_ethers`,
-//! `bench_network`, `init_up`, `governance_net`, `identity_net`) in the one-at-a-time group by their module name.
+//! `bench_network`, `init_up`, `governance_net`, `identity_net`, `fault_schedules`) in the
+//! one-at-a-time group by their module name.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -11,6 +12,7 @@ mod bench_network;
 mod cli_commands;
 mod durability;
 mod e2e_ethers;
+mod fault_schedules;
 mod governance_net;
 mod identity_net;
 mod init_up;

@@ -5,7 +5,6 @@
 //! in the same block on every node.
 
 use banyan_testkit::OutputWithin;
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,7 +14,7 @@ use alloy_primitives::{Address, B256, U256};
 use banyan_primitives::Genesis;
 use banyan_testkit::checks::{
     block_hash, certificate, check_acked, check_agreement, check_agreement_from,
-    check_money_conserved, head, tail_logs, wait_height,
+    check_money_conserved, head, tail_logs, validator_address, votes_in_logs, wait_height,
 };
 use banyan_testkit::{RpcClient, TestNet};
 use serde_json::{Value, json};
@@ -589,64 +588,6 @@ fn a_node_started_empty_after_a_thousand_blocks_syncs_to_the_head() {
     assert_eq!(rpc3.call("eth_syncing", json!([])).unwrap(), json!(false));
 }
 
-/// `(validator, kind, height, round) -> values` from every "Received vote" line in the logs:
-/// what each validator was seen to sign, as its peers verified it.
-fn signed_votes(
-    net: &TestNet,
-) -> BTreeMap<(String, String, u64, u64), std::collections::BTreeSet<String>> {
-    votes_in_logs(net, false)
-}
-
-/// Node `k`'s validator address, lowercase.
-fn validator_address(net: &TestNet, k: usize) -> String {
-    let key = std::fs::read_to_string(net.dir.join(format!("node{k}/validator.key"))).unwrap();
-    let key = banyan_crypto::SecretKey::from_hex(key.trim().rsplit(':').next().unwrap()).unwrap();
-    format!("{}", address_of(&key)).to_lowercase()
-}
-
-/// The votes in the nodes' logs, by (validator, kind, height, round). With `sent_only`, a
-/// node's own votes in its own log are left out: what counts is what reached a peer (a vote the
-/// safety guard held back was never sent).
-fn votes_in_logs(
-    net: &TestNet,
-    sent_only: bool,
-) -> BTreeMap<(String, String, u64, u64), std::collections::BTreeSet<String>> {
-    let mut votes: BTreeMap<_, std::collections::BTreeSet<String>> = BTreeMap::new();
-    for (k, node) in net.nodes.iter().enumerate() {
-        let own = sent_only.then(|| validator_address(net, k));
-        for line in node
-            .log_text()
-            .lines()
-            .filter(|l| l.contains("Received vote"))
-        {
-            let Some(msg) = line.split("vote.msg=").nth(1) else {
-                continue;
-            };
-            let Some((kind, rest)) = msg.split_once('(') else {
-                continue;
-            };
-            let body = rest.split(')').next().unwrap_or_default();
-            let field = |name: &str| {
-                body.split(", ")
-                    .find_map(|f| f.strip_prefix(&format!("{name}: ")))
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            if own.as_deref() == Some(field("from").to_lowercase().as_str()) {
-                continue;
-            }
-            let key = (
-                field("from").to_lowercase(),
-                kind.to_string(),
-                field("height").parse().unwrap(),
-                field("round").parse().unwrap(),
-            );
-            votes.entry(key).or_default().insert(field("value"));
-        }
-    }
-    votes
-}
-
 #[test]
 fn a_validator_killed_mid_round_never_signs_a_conflicting_vote_after_restart() {
     let mut net = TestNet::init(bin(), 4, "ecdsa", &[]).unwrap();
@@ -689,7 +630,7 @@ fn a_validator_killed_mid_round_never_signs_a_conflicting_vote_after_restart() {
     check_agreement(&net, &[0, 1, 2, 3], 1);
     check_acked(&net, &[0, 1, 2, 3], &acked);
 
-    let votes = signed_votes(&net);
+    let votes = votes_in_logs(&net, false);
     let conflicts: Vec<_> = votes
         .iter()
         .filter(|(_, values)| values.len() > 1)
@@ -701,8 +642,8 @@ fn a_validator_killed_mid_round_never_signs_a_conflicting_vote_after_restart() {
     // Not vacuous: the victim's votes were seen, across many heights, before and after kills.
     let victim_heights: std::collections::BTreeSet<u64> = votes
         .keys()
-        .filter(|(from, ..)| *from == victim_address)
-        .map(|(_, _, h, _)| *h)
+        .filter(|slot| slot.validator == victim_address)
+        .map(|slot| slot.height)
         .collect();
     assert!(
         victim_heights.len() >= 10,
@@ -821,7 +762,7 @@ fn recover_a_damaged_validator(lose_safety_record: bool) {
     assert!(
         votes
             .keys()
-            .any(|(from, _, height, _)| *from == victim && *height > after),
+            .any(|slot| slot.validator == victim && slot.height > after),
         "node 3 does not vote after its recovery"
     );
 }
@@ -858,9 +799,9 @@ fn an_observer_follows_and_serves_rpc_but_never_votes() {
     let key = std::fs::read_to_string(net.dir.join("node4/observer.key")).unwrap();
     let key = banyan_crypto::SecretKey::from_hex(key.trim().rsplit(':').next().unwrap()).unwrap();
     let observer = format!("{}", address_of(&key)).to_lowercase();
-    let votes = signed_votes(&net);
+    let votes = votes_in_logs(&net, false);
     assert!(!votes.is_empty());
-    assert!(votes.keys().all(|(from, ..)| *from != observer));
+    assert!(votes.keys().all(|slot| slot.validator != observer));
     let cert = certificate(&net.nodes[4].rpc(), top);
     assert!(
         cert.signatures
