@@ -78,18 +78,52 @@ pub enum GuardError {
         /// Heights kept below the newest.
         keep: u64,
     },
-    /// A message at a height this validator may have signed at before its chain store was
-    /// rebuilt, and not the one it recorded there: not sent (the node goes on).
+    /// A message at a height this validator may have signed at before it lost state (its chain
+    /// store rebuilt, or its safety record lost), and not the one it recorded there: not sent
+    /// (the node goes on).
     #[error(
-        "not sending a {kind} for height {height}: this validator's chain store was rebuilt, and it sits out every height up to {through}, the newest it signed at before"
+        "not sending a {kind} for height {height}: this validator lost state (chain store rebuilt or safety record lost) and sits out every height up to {through}, where it may have signed before"
     )]
     SittingOut {
         /// The kind.
         kind: &'static str,
         /// Its height.
         height: u64,
-        /// The newest height signed at before the rebuild.
+        /// The last height sat out.
         through: u64,
+    },
+    /// At the newest height it signed at before its chain store was rebuilt, a message for a
+    /// round it may have signed in then, and not the one it recorded: not sent. Its engine no
+    /// longer remembers those rounds; later rounds are voted in.
+    #[error(
+        "not sending a {kind} for height {height} round {round}: this validator's chain store was rebuilt, and before that it signed at this height up to round {signed_through}; it votes here only from round {} on",
+        signed_through + 1
+    )]
+    EarlierRound {
+        /// The kind.
+        kind: &'static str,
+        /// Its height.
+        height: u64,
+        /// Its round.
+        round: u32,
+        /// The highest round recorded at this height before the rebuild.
+        signed_through: u32,
+    },
+    /// At the newest height it signed at before its chain store was rebuilt, a prevote for
+    /// another value than the one it precommitted there (its lock, which the rebuilt engine
+    /// forgot): not sent. It prevotes only its locked value or nil at that height.
+    #[error(
+        "not sending a prevote for {attempted} at height {height} round {round}: before its chain store was rebuilt this validator precommitted {locked} at this height, so it prevotes only that or nil here"
+    )]
+    Locked {
+        /// Its height.
+        height: u64,
+        /// Its round.
+        round: u32,
+        /// The value precommitted in the highest round.
+        locked: String,
+        /// The value of the prevote held back.
+        attempted: String,
     },
     /// The safety record was lost and no peer has said yet how far the network is.
     #[error(
@@ -122,12 +156,22 @@ pub struct SafetyGuard {
 }
 
 /// Which heights a guard holds back after its node lost state.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum SitOut {
     /// None.
     No,
-    /// Up to this height.
+    /// Up to this height (a lost safety record: nothing is known of what was signed there).
     Through(u64),
+    /// After a rebuilt chain store with the safety record kept: every height below `newest`
+    /// (decided: this validator was at `newest`), and at `newest` every round up to
+    /// `signed_through`; later rounds of `newest` are voted in, prevoting only the value it
+    /// precommitted there (if it did) or nil.
+    Rebuilt {
+        /// The newest height signed at before the rebuild.
+        newest: u64,
+        /// The highest round recorded at `newest` before the rebuild.
+        signed_through: u32,
+    },
     /// All, until peers report the network's height.
     UntilPeersKnown {
         /// Sit out through at least this height.
@@ -135,8 +179,63 @@ enum SitOut {
     },
 }
 
-/// Where the sit-out limit is recorded (`Meta` table of the safety record's store).
+/// Where the sit-out limit is recorded (`Meta` table of the safety record's store): 8 bytes,
+/// [`SitOut::Through`]'s height (big-endian); or 13 bytes, `2 ‖ newest ‖ signed_through`,
+/// [`SitOut::Rebuilt`].
 const SIT_OUT_KEY: &[u8] = b"guard/sit-out-through";
+
+impl SitOut {
+    fn encode(self) -> Option<Vec<u8>> {
+        match self {
+            SitOut::Through(through) => Some(through.to_be_bytes().to_vec()),
+            SitOut::Rebuilt {
+                newest,
+                signed_through,
+            } => {
+                let mut out = vec![2];
+                out.extend_from_slice(&newest.to_be_bytes());
+                out.extend_from_slice(&signed_through.to_be_bytes());
+                Some(out)
+            }
+            SitOut::No | SitOut::UntilPeersKnown { .. } => None,
+        }
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        match bytes.len() {
+            8 => Some(SitOut::Through(u64::from_be_bytes(bytes.try_into().ok()?))),
+            13 if bytes[0] == 2 => Some(SitOut::Rebuilt {
+                newest: u64::from_be_bytes(bytes[1..9].try_into().ok()?),
+                signed_through: u32::from_be_bytes(bytes[9..13].try_into().ok()?),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The stricter of `self` (already set) and `new`: a full sit-out through `t` covers a
+    /// rebuilt one at `n <= t`; otherwise the higher limit holds.
+    fn combine(self, new: SitOut) -> SitOut {
+        match (self, new) {
+            (SitOut::Through(a), SitOut::Through(b)) => SitOut::Through(a.max(b)),
+            (SitOut::Through(t), SitOut::Rebuilt { newest, .. })
+            | (SitOut::Rebuilt { newest, .. }, SitOut::Through(t))
+                if t >= newest =>
+            {
+                SitOut::Through(t)
+            }
+            (SitOut::Through(_), rebuilt @ SitOut::Rebuilt { .. })
+            | (rebuilt @ SitOut::Rebuilt { .. }, SitOut::Through(_)) => rebuilt,
+            (a @ SitOut::Rebuilt { newest: na, .. }, b @ SitOut::Rebuilt { newest: nb, .. }) => {
+                if na >= nb {
+                    a
+                } else {
+                    b
+                }
+            }
+            (_, new) => new,
+        }
+    }
+}
 
 /// How many heights below the newest record are kept.
 const KEEP_HEIGHTS: u64 = 2;
@@ -180,43 +279,86 @@ impl SafetyGuard {
     ) -> Result<Self, banyan_storage::StorageError> {
         let guard = Self::new(store, own);
         if let Some(bytes) = guard.store.get(Table::Meta, SIT_OUT_KEY)?
-            && let Ok(b) = <[u8; 8]>::try_from(bytes.as_slice())
+            && let Some(sit_out) = SitOut::decode(&bytes)
         {
-            *guard.sit_out.lock() = SitOut::Through(u64::from_be_bytes(b));
+            *guard.sit_out.lock() = sit_out;
         }
         Ok(guard)
     }
 
-    /// From now on, sends nothing at heights up to `through` except a message identical to the
-    /// one recorded (a rebroadcast): for a validator whose chain store was rebuilt from peers
-    /// while its safety record was kept. Catching up, its engine signs again at heights it
-    /// voted at before, without remembering what it signed there; those messages are held back
-    /// ([`GuardError::SittingOut`]) and the node goes on, voting again from `through + 1`. The
-    /// limit is recorded durably (it only ever rises), so a restart keeps it.
-    pub fn sitting_out_through(&self, through: u64) -> Result<(), banyan_storage::StorageError> {
+    /// Sets (durably; it only ever gets stricter) what is sat out.
+    fn set_sit_out(&self, new: SitOut) -> Result<(), banyan_storage::StorageError> {
         let mut sit_out = self.sit_out.lock();
-        let through = match *sit_out {
-            SitOut::Through(old) => old.max(through),
-            _ => through,
-        };
-        let mut batch = WriteBatch::default();
-        batch.put(
-            Table::Meta,
-            SIT_OUT_KEY.to_vec(),
-            through.to_be_bytes().to_vec(),
-        );
-        self.store.write(batch)?;
-        *sit_out = SitOut::Through(through);
+        let combined = sit_out.combine(new);
+        if let Some(bytes) = combined.encode() {
+            let mut batch = WriteBatch::default();
+            batch.put(Table::Meta, SIT_OUT_KEY.to_vec(), bytes);
+            self.store.write(batch)?;
+        }
+        *sit_out = combined;
         Ok(())
     }
 
-    /// [`SafetyGuard::sitting_out_through`] the newest height of the record (none: nothing is
-    /// sat out).
-    pub fn sitting_out_through_newest(&self) -> Result<(), banyan_storage::StorageError> {
-        match self.highest_height()? {
-            Some(newest) => self.sitting_out_through(newest),
-            None => Ok(()),
-        }
+    /// From now on, sends nothing at heights up to `through` except a message identical to the
+    /// one recorded (a rebroadcast): for a validator that may have signed there without a
+    /// record of it. Its messages there are held back ([`GuardError::SittingOut`]) and the node
+    /// goes on, voting again from `through + 1`. The limit is recorded durably (it only ever
+    /// rises), so a restart keeps it.
+    pub fn sitting_out_through(&self, through: u64) -> Result<(), banyan_storage::StorageError> {
+        self.set_sit_out(SitOut::Through(through))
+    }
+
+    /// For a validator whose chain store was rebuilt from peers while its safety record was
+    /// kept. Catching up, its engine signs again at heights it voted at before, without
+    /// remembering what it signed there, so from now on only a message identical to the one
+    /// recorded goes out (a rebroadcast) at:
+    ///
+    /// - every height below the newest of the record (they were decided: it was past them);
+    /// - the newest height, in every round up to the highest recorded there
+    ///   ([`GuardError::EarlierRound`]).
+    ///
+    /// In later rounds of the newest height it votes, except that it prevotes only nil or the
+    /// value it precommitted in the highest round there, if it precommitted one
+    /// ([`GuardError::Locked`]): the lock its engine forgot. (Tendermint lets a locked validator
+    /// prevote another value on a newer proof-of-lock; this rule is stricter, so it is safe,
+    /// and the other validators carry the round.) From the next height on it votes normally.
+    /// Recorded durably, so a restart keeps it. An empty record sits nothing out.
+    pub fn sitting_out_after_rebuild(&self) -> Result<(), banyan_storage::StorageError> {
+        let Some(newest) = self.highest_height()? else {
+            return Ok(());
+        };
+        let signed_through = self
+            .records_at(newest)?
+            .iter()
+            .map(|(round, _, _)| *round)
+            .max()
+            .unwrap_or(0);
+        self.set_sit_out(SitOut::Rebuilt {
+            newest,
+            signed_through,
+        })
+    }
+
+    /// The records at `height`: `(round, kind, value)`.
+    fn records_at(
+        &self,
+        height: u64,
+    ) -> Result<Vec<(u32, u8, Vec<u8>)>, banyan_storage::StorageError> {
+        let start = key(height, 0, Kind::Prevote);
+        let Some(next) = height.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        let end = key(next, 0, Kind::Prevote);
+        Ok(self
+            .store
+            .range(Table::ConsensusWal, &start, &end, 100_000)?
+            .into_iter()
+            .filter(|(k, _)| k.len() == 13)
+            .map(|(k, v)| {
+                let round = u32::from_be_bytes([k[8], k[9], k[10], k[11]]);
+                (round, k[12], v)
+            })
+            .collect())
     }
 
     /// For a validator whose safety record is lost: it may have signed at any height the
@@ -249,6 +391,8 @@ impl SafetyGuard {
             error,
             GuardError::Closed { .. }
                 | GuardError::SittingOut { .. }
+                | GuardError::EarlierRound { .. }
+                | GuardError::Locked { .. }
                 | GuardError::AwaitingPeers { .. }
         )
     }
@@ -331,13 +475,55 @@ impl SafetyGuard {
         }
         let k = key(height, round, kind);
         let recorded = self.store.get(Table::ConsensusWal, &k).map_err(storage)?;
+        let rebroadcast = recorded.as_ref() == Some(&value);
         match *self.sit_out.lock() {
-            SitOut::Through(through) if height <= through && recorded.as_ref() != Some(&value) => {
+            SitOut::Through(through) if height <= through && !rebroadcast => {
                 return Err(GuardError::SittingOut {
                     kind: kind.name(),
                     height,
                     through,
                 });
+            }
+            SitOut::Rebuilt { newest, .. } if height < newest && !rebroadcast => {
+                return Err(GuardError::SittingOut {
+                    kind: kind.name(),
+                    height,
+                    through: newest - 1,
+                });
+            }
+            SitOut::Rebuilt {
+                newest,
+                signed_through,
+            } if height == newest && !rebroadcast => {
+                if round <= signed_through {
+                    return Err(GuardError::EarlierRound {
+                        kind: kind.name(),
+                        height,
+                        round,
+                        signed_through,
+                    });
+                }
+                // A slot voted in since the rebuild: the usual rules (a different value there
+                // is a conflict, below).
+                if recorded.is_none() && kind == Kind::Prevote && value.first() != Some(&0) {
+                    let lock = self
+                        .records_at(height)
+                        .map_err(storage)?
+                        .into_iter()
+                        .filter(|(_, k, v)| *k == Kind::Precommit as u8 && v.first() == Some(&1))
+                        .max_by_key(|(round, _, _)| *round)
+                        .map(|(_, _, v)| v);
+                    if let Some(locked) = lock
+                        && locked != value
+                    {
+                        return Err(GuardError::Locked {
+                            height,
+                            round,
+                            locked: describe(&locked),
+                            attempted: describe(&value),
+                        });
+                    }
+                }
             }
             SitOut::UntilPeersKnown { .. } => {
                 return Err(GuardError::AwaitingPeers {

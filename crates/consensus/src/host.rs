@@ -184,8 +184,9 @@ pub enum StartSitOut {
     #[default]
     Nothing,
     /// The chain store was rebuilt from scratch while the safety record was kept: every height
-    /// up to the newest the record holds.
-    ThroughNewestRecord,
+    /// below the newest the record holds, and the rounds recorded at that one
+    /// ([`SafetyGuard::sitting_out_after_rebuild`]).
+    AfterRebuild,
     /// The safety record was lost: everything until peers report the network's height, then
     /// every height up to one past it (and at least `at_least`).
     UntilPeersKnown {
@@ -235,7 +236,9 @@ pub async fn start(args: StartArgs) -> Result<ConsensusHandle, AppError> {
             let address = suite.address(&public);
             if !validators.contains(&address) {
                 tracing::warn!(
-                    "validator {address} is not in the validator set of block {first_height};                      this node follows the chain and votes from the height a governance                      proposal adds it"
+                    "validator {address} is not in the validator set of block {first_height}; \
+                     this node follows the chain and votes from the height a governance \
+                     proposal adds it"
                 );
             }
             (
@@ -246,8 +249,8 @@ pub async fn start(args: StartArgs) -> Result<ConsensusHandle, AppError> {
                     let guard = SafetyGuard::open(guard_store, address).map_err(record)?;
                     match sit_out {
                         StartSitOut::Nothing => {}
-                        StartSitOut::ThroughNewestRecord => {
-                            guard.sitting_out_through_newest().map_err(record)?;
+                        StartSitOut::AfterRebuild => {
+                            guard.sitting_out_after_rebuild().map_err(record)?;
                         }
                         StartSitOut::UntilPeersKnown { at_least } => {
                             guard.sitting_out_until_peers_known(at_least);

@@ -174,44 +174,108 @@ fn heights_far_below_the_newest_vote_are_closed() {
 }
 
 #[test]
-fn after_a_rebuild_heights_up_to_the_newest_signed_are_sat_out_not_stopped_for() {
+fn after_a_rebuild_lower_heights_and_recorded_rounds_are_sat_out_later_rounds_voted_in() {
     let store = banyan_storage::open_memory();
     let before = SafetyGuard::new(store.clone(), ME);
     before
+        .check_vote(&vote(VoteType::Prevote, 9, 0, Some(6), ME))
+        .unwrap();
+    before
         .check_vote(&vote(VoteType::Prevote, 10, 0, Some(1), ME))
+        .unwrap();
+    before
+        .check_vote(&vote(VoteType::Prevote, 10, 1, None, ME))
         .unwrap();
     // The chain store is rebuilt; the safety record is kept.
     let after = SafetyGuard::open(store.clone(), ME).unwrap();
-    after.sitting_out_through_newest().unwrap();
-    // The same vote again (a rebroadcast) goes out.
+    after.sitting_out_after_rebuild().unwrap();
+    // The same votes again (rebroadcasts) go out.
     after
         .check_vote(&vote(VoteType::Prevote, 10, 0, Some(1), ME))
         .unwrap();
-    // Another value at that slot, another round of that height, a height below: held back.
-    for (height, round, value) in [(10, 0, Some(2)), (10, 3, None), (9, 0, Some(7))] {
+    after
+        .check_vote(&vote(VoteType::Prevote, 9, 0, Some(6), ME))
+        .unwrap();
+    // Heights below the newest: held back, whatever the round.
+    for (round, value) in [(0, Some(7)), (5, None)] {
         let err = after
-            .check_vote(&vote(VoteType::Prevote, height, round, value, ME))
+            .check_vote(&vote(VoteType::Precommit, 9, round, value, ME))
             .unwrap_err();
         assert!(
-            matches!(err, GuardError::SittingOut { through: 10, .. }),
+            matches!(err, GuardError::SittingOut { through: 9, .. }),
             "{err}"
         );
         assert!(SafetyGuard::holds_back(&err));
     }
-    // Past the newest height it signed at, it votes again.
+    // At the newest height, rounds 0 and 1 (recorded): held back unless identical, even a
+    // kind it never sent in that round.
+    for (kind, round, value) in [
+        (VoteType::Prevote, 0, Some(2)),
+        (VoteType::Precommit, 0, None),
+        (VoteType::Precommit, 1, Some(1)),
+    ] {
+        let err = after
+            .check_vote(&vote(kind, 10, round, value, ME))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                GuardError::EarlierRound {
+                    height: 10,
+                    signed_through: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(SafetyGuard::holds_back(&err));
+    }
+    // From round 2 it votes: it precommitted nothing there, so it is not locked.
     after
-        .check_vote(&vote(VoteType::Prevote, 11, 0, Some(3), ME))
+        .check_vote(&vote(VoteType::Prevote, 10, 2, Some(3), ME))
         .unwrap();
-    // Without a rebuild a conflict still stops the node.
-    let err = before
-        .check_vote(&vote(VoteType::Prevote, 11, 0, Some(4), ME))
+    after
+        .check_vote(&vote(VoteType::Precommit, 10, 2, Some(3), ME))
+        .unwrap();
+    // Having precommitted 3 in round 2, it prevotes only 3 or nil in later rounds.
+    let err = after
+        .check_vote(&vote(VoteType::Prevote, 10, 3, Some(4), ME))
+        .unwrap_err();
+    assert!(
+        matches!(err, GuardError::Locked { height: 10, .. }),
+        "{err}"
+    );
+    assert!(SafetyGuard::holds_back(&err));
+    after
+        .check_vote(&vote(VoteType::Prevote, 10, 4, None, ME))
+        .unwrap();
+    after
+        .check_vote(&vote(VoteType::Prevote, 10, 5, Some(3), ME))
+        .unwrap();
+    // And still a conflict in a round it voted in since the rebuild stops the node.
+    let err = after
+        .check_vote(&vote(VoteType::Prevote, 10, 2, Some(9), ME))
         .unwrap_err();
     assert!(matches!(err, GuardError::Conflict { .. }), "{err}");
     assert!(!SafetyGuard::holds_back(&err));
+    // Past the newest height it signed at, it votes normally.
+    after
+        .check_vote(&vote(VoteType::Prevote, 11, 0, Some(3), ME))
+        .unwrap();
     // The limit is recorded: a restart while catching up goes on sitting out.
-    let restarted = SafetyGuard::open(store, ME).unwrap();
+    let restarted = SafetyGuard::open(store.clone(), ME).unwrap();
     let err = restarted
         .check_vote(&vote(VoteType::Precommit, 10, 1, Some(9), ME))
+        .unwrap_err();
+    assert!(matches!(err, GuardError::EarlierRound { .. }), "{err}");
+    let err = restarted
+        .check_vote(&vote(VoteType::Prevote, 9, 3, None, ME))
+        .unwrap_err();
+    assert!(matches!(err, GuardError::SittingOut { .. }), "{err}");
+    // A lost record's full sit-out through a higher height is the stricter and wins.
+    restarted.sitting_out_through(10).unwrap();
+    let err = restarted
+        .check_vote(&vote(VoteType::Prevote, 10, 9, None, ME))
         .unwrap_err();
     assert!(
         matches!(err, GuardError::SittingOut { through: 10, .. }),
@@ -219,7 +283,7 @@ fn after_a_rebuild_heights_up_to_the_newest_signed_are_sat_out_not_stopped_for()
     );
     // An empty record sits nothing out.
     let fresh = SafetyGuard::new(banyan_storage::open_memory(), ME);
-    fresh.sitting_out_through_newest().unwrap();
+    fresh.sitting_out_after_rebuild().unwrap();
     fresh
         .check_vote(&vote(VoteType::Prevote, 1, 0, Some(1), ME))
         .unwrap();
