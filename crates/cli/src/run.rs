@@ -192,7 +192,7 @@ pub(crate) fn replay(a: ReplayArgs) -> anyhow::Result<()> {
     let DataDir::Path(dir) = &config.data_dir else {
         anyhow::bail!("replay needs a data directory")
     };
-    let source_store = banyan_storage::open_redb(dir)?;
+    let source_store = banyan_storage::open_redb_with(dir, config.store_cipher()?)?;
     let source = banyan_node::ChainStore::new(source_store, config.genesis.suite);
     let target_cfg = NodeConfig {
         data_dir: DataDir::Memory,

@@ -22,6 +22,7 @@
 //! What this crate does not do: TLS (node transport uses ECDSA P-256
 //! certificates on both suites, see the network crate), key exchange, or key
 //! storage on disk (a key-file format builds on [`Suite::encrypt_with_aad`]).
+//! [`at_rest::DataCipher`] seals a node's stored values under a data key (encryption at rest).
 //!
 //! ```
 //! use banyan_crypto::Suite;
@@ -47,6 +48,7 @@
 // targets also see dev-dependencies, so the check runs on the library itself.)
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+pub mod at_rest;
 mod error;
 mod hash;
 mod keys;

@@ -478,6 +478,9 @@ pub struct NodeConfig {
     /// A chain store found damaged at start is moved aside and rebuilt from peers, instead of
     /// stopping the node (`banyan node --recover`, `[node] auto_recover`).
     pub recover: bool,
+    /// The data key of encryption at rest (`node.data_key_file`, `node.data_key_command`): with
+    /// one, every stored value is sealed with the suite's AEAD; `None` stores them in the clear.
+    pub data_key: Option<banyan_crypto::SymmetricKey>,
 }
 
 impl NodeConfig {
@@ -502,7 +505,29 @@ impl NodeConfig {
             consensus,
             issuing: banyan_rpc::Issuing::default(),
             recover: false,
+            data_key: None,
         }
+    }
+
+    /// The cipher of encryption at rest, with a fresh session, if a data key is configured.
+    pub fn data_cipher(
+        &self,
+    ) -> Result<Option<std::sync::Arc<banyan_crypto::at_rest::DataCipher>>, NodeError> {
+        self.data_key
+            .clone()
+            .map(|key| {
+                banyan_crypto::at_rest::DataCipher::new(self.genesis.suite, key)
+                    .map(std::sync::Arc::new)
+                    .map_err(|e| NodeError::Config(format!("data key: {e}")))
+            })
+            .transpose()
+    }
+
+    /// What a store of this node is opened with: its cipher, if encryption at rest is on.
+    pub fn store_cipher(
+        &self,
+    ) -> Result<Option<std::sync::Arc<dyn banyan_storage::ValueCipher>>, NodeError> {
+        Ok(crate::data_key::store_cipher(self.data_cipher()?.as_ref()))
     }
 
     /// The pool configuration for this chain.
@@ -534,6 +559,13 @@ struct NodeSection {
     /// Rebuild a damaged chain store from peers at start, as `banyan node --recover` does.
     #[serde(default)]
     auto_recover: bool,
+    /// Encryption at rest: a file outside the data directory holding the data key's hex.
+    #[serde(default)]
+    data_key_file: Option<PathBuf>,
+    /// Encryption at rest: a program and its arguments that print the data key's hex (a key
+    /// manager's client).
+    #[serde(default)]
+    data_key_command: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -612,7 +644,24 @@ pub fn load_config(path: &Path) -> Result<NodeConfig, NodeError> {
         // A throw-away identity, in no validator set (checked in `validate`).
         (None, Role::Observer) => genesis.suite.generate_secret(),
     };
-    let data_dir = DataDir::Path(rel(&file.node.data_dir));
+    let data_path = rel(&file.node.data_dir);
+    let data_key_source = match (&file.node.data_key_file, &file.node.data_key_command) {
+        (Some(_), Some(_)) => {
+            return Err(in_file(
+                "node.data_key_file and node.data_key_command are both set: the data key comes \
+                 from one of them"
+                    .into(),
+            ));
+        }
+        (Some(path), None) => Some(crate::data_key::DataKeySource::File(rel(path))),
+        (None, Some(argv)) => Some(crate::data_key::DataKeySource::Command(argv.clone())),
+        (None, None) => None,
+    };
+    let data_key = data_key_source
+        .map(|source| crate::data_key::load(&source, &data_path, genesis.suite))
+        .transpose()
+        .map_err(in_file)?;
+    let data_dir = DataDir::Path(data_path);
     let consensus = file.consensus.resolve(&data_dir, rel);
     let network = file
         .network
@@ -629,6 +678,7 @@ pub fn load_config(path: &Path) -> Result<NodeConfig, NodeError> {
     .map_err(in_file)?;
     let cfg = NodeConfig {
         recover: file.node.auto_recover,
+        data_key,
         issuing,
         data_dir,
         genesis,

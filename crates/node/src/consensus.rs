@@ -162,11 +162,15 @@ pub(crate) async fn start_consensus(
             .unwrap_or_else(|| "banyan".into()),
         sync_batch: 50,
     };
-    let (guard_store, lost) = open_safety_record(&settings.wal_dir, node.chain().kv().as_ref())?;
+    let (guard_store, lost) = open_safety_record(
+        &settings.wal_dir,
+        node.chain().kv().as_ref(),
+        crate::data_key::store_cipher(node.data_cipher()),
+    )?;
     let head = node.head().0.header.number;
     // A record that is new while this node has run before (its chain is past genesis, or was
     // just rebuilt): whatever it signed is unknown, so it sits out until peers say how far the
-    // network is. A record kept across a rebuilt chain store: up to its newest height.
+    // network is. A record kept across a rebuilt chain store: the heights and rounds it holds.
     let sit_out = if lost && (head > 0 || node.was_rebuilt()) {
         tracing::warn!(
             dir = %settings.wal_dir.join(SAFETY_DIR).display(),
@@ -175,7 +179,7 @@ pub(crate) async fn start_consensus(
         );
         StartSitOut::UntilPeersKnown { at_least: head + 1 }
     } else if node.was_rebuilt() {
-        StartSitOut::ThroughNewestRecord
+        StartSitOut::AfterRebuild
     } else {
         StartSitOut::Nothing
     };
@@ -320,11 +324,12 @@ pub(crate) const SAFETY_DIR: &str = "safety";
 fn open_safety_record(
     wal_dir: &std::path::Path,
     chain: &dyn banyan_storage::KvStore,
+    cipher: Option<Arc<dyn banyan_storage::ValueCipher>>,
 ) -> Result<(Arc<dyn banyan_storage::KvStore>, bool), NodeError> {
     use banyan_storage::{Table, WriteBatch};
     let dir = wal_dir.join(SAFETY_DIR);
     let mut missing = !dir.join(banyan_storage::DB_FILE_NAME).exists();
-    let store = banyan_storage::open_redb(&dir)?;
+    let store = banyan_storage::open_redb_with(&dir, cipher)?;
     if store.last(Table::ConsensusWal)?.is_none() {
         let old = chain.range(Table::ConsensusWal, &[], &[0xff; 16], 100_000)?;
         if !old.is_empty() {

@@ -10,6 +10,10 @@
 //! (committed and evicted transactions are then dropped), and at every start, which also drops a
 //! record torn by a crash in the middle of a write.
 //!
+//! With encryption at rest (a data key configured), the file is of version 2 and each record's
+//! bytes are the transaction sealed with the node's [`DataCipher`] (bound to the label
+//! `txpool.journal`); a version-2 file cannot be read without the key.
+//!
 //! Its bytes are untrusted on reading: a record longer than [`MAX_TX_BYTES`] or with a wrong
 //! checksum ends the read there, and every transaction read is checked again in full (signature,
 //! nonce, balance, screens) before it is back in the pool.
@@ -17,7 +21,10 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+use banyan_crypto::at_rest::{DataCipher, RECORD_OVERHEAD};
 
 use banyan_primitives::MAX_TX_BYTES;
 use bytes::Bytes;
@@ -26,6 +33,10 @@ use parking_lot::Mutex;
 /// The first bytes of a journal file: the format and its version.
 const MAGIC: &[u8; 16] = b"banyan-txjournal";
 const VERSION: u32 = 1;
+/// The version of a journal whose records are sealed (encryption at rest).
+const SEALED_VERSION: u32 = 2;
+/// What sealed records are bound to.
+const SEAL_AAD: &[u8] = b"txpool.journal";
 const HEADER_LEN: usize = MAGIC.len() + 4;
 const RECORD_HEADER: usize = 8;
 
@@ -51,6 +62,8 @@ pub(crate) struct Loaded {
 pub(crate) struct TxJournal {
     path: PathBuf,
     inner: Mutex<Inner>,
+    /// Seals records when encryption at rest is on.
+    cipher: Option<Arc<DataCipher>>,
 }
 
 struct Inner {
@@ -61,17 +74,18 @@ struct Inner {
     dirty: bool,
 }
 
-/// Reads the journal at `path`; a missing file is an empty journal.
-pub(crate) fn read(path: &Path) -> std::io::Result<Loaded> {
+/// Reads the journal at `path`, opening sealed records with `cipher`; a missing file is an
+/// empty journal.
+pub(crate) fn read(path: &Path, cipher: Option<&DataCipher>) -> std::io::Result<Loaded> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::default()),
         Err(e) => return Err(e),
     };
-    read_from(BufReader::new(file))
+    read_from(BufReader::new(file), cipher)
 }
 
-fn read_from(mut reader: impl Read) -> std::io::Result<Loaded> {
+fn read_from(mut reader: impl Read, cipher: Option<&DataCipher>) -> std::io::Result<Loaded> {
     let mut loaded = Loaded::default();
     let mut header = [0u8; HEADER_LEN];
     match read_full(&mut reader, &mut header)? {
@@ -89,12 +103,24 @@ fn read_from(mut reader: impl Read) -> std::io::Result<Loaded> {
         ));
     }
     let version = u32::from_le_bytes(header[MAGIC.len()..].try_into().unwrap_or_default());
-    if version != VERSION {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("journal format {version}, this node reads {VERSION}"),
-        ));
-    }
+    let opener = match (version, cipher) {
+        (VERSION, _) => None,
+        (SEALED_VERSION, Some(cipher)) => Some(cipher),
+        (SEALED_VERSION, None) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the journal is encrypted at rest and this node has no data key \
+                 (node.data_key_file or node.data_key_command)",
+            ));
+        }
+        _ => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("journal format {version}, this node reads {VERSION} and {SEALED_VERSION}"),
+            ));
+        }
+    };
+    let max_len = MAX_TX_BYTES + if opener.is_some() { RECORD_OVERHEAD } else { 0 };
     loop {
         let mut head = [0u8; RECORD_HEADER];
         match read_full(&mut reader, &mut head)? {
@@ -107,9 +133,9 @@ fn read_from(mut reader: impl Read) -> std::io::Result<Loaded> {
         }
         let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
         let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
-        if len == 0 || len > MAX_TX_BYTES {
+        if len == 0 || len > max_len {
             loaded.stopped = Some(format!(
-                "record {} claims {len} bytes (1 to {MAX_TX_BYTES} allowed)",
+                "record {} claims {len} bytes (1 to {max_len} allowed)",
                 loaded.txs.len()
             ));
             return Ok(loaded);
@@ -122,6 +148,18 @@ fn read_from(mut reader: impl Read) -> std::io::Result<Loaded> {
         if crc32fast::hash(&bytes) != crc {
             loaded.stopped = Some(format!("record {} fails its checksum", loaded.txs.len()));
             return Ok(loaded);
+        }
+        if let Some(cipher) = opener {
+            match cipher.open(SEAL_AAD, &bytes) {
+                Ok(plain) => bytes = plain,
+                Err(e) => {
+                    loaded.stopped = Some(format!(
+                        "record {} fails to decrypt ({e})",
+                        loaded.txs.len()
+                    ));
+                    return Ok(loaded);
+                }
+            }
         }
         loaded.txs.push(bytes.into());
     }
@@ -141,22 +179,33 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
-fn frame(out: &mut Vec<u8>, raw: &[u8]) {
-    // Callers pass admitted transactions, at most MAX_TX_BYTES long.
-    let len = u32::try_from(raw.len()).unwrap_or(u32::MAX);
+/// Appends `raw`'s record to `out`, sealed with `cipher` if there is one.
+fn frame(out: &mut Vec<u8>, raw: &[u8], cipher: Option<&DataCipher>) -> std::io::Result<()> {
+    let sealed;
+    let bytes = match cipher {
+        Some(cipher) => {
+            sealed = cipher.seal(SEAL_AAD, raw).map_err(std::io::Error::other)?;
+            &sealed[..]
+        }
+        None => raw,
+    };
+    // Callers pass admitted transactions, at most MAX_TX_BYTES long (plus the seal's overhead).
+    let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
     out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(raw).to_le_bytes());
-    out.extend_from_slice(raw);
+    out.extend_from_slice(&crc32fast::hash(bytes).to_le_bytes());
+    out.extend_from_slice(bytes);
+    Ok(())
 }
 
 impl TxJournal {
     /// Writes a new journal at `path` holding `txs` (durably, replacing the file at once), and
-    /// opens it for appending.
+    /// opens it for appending; with `cipher`, every record is sealed.
     pub(crate) fn create<'a>(
         path: &Path,
         txs: impl IntoIterator<Item = &'a [u8]>,
+        cipher: Option<Arc<DataCipher>>,
     ) -> std::io::Result<Self> {
-        let (file, records) = write_new(path, txs)?;
+        let (file, records) = write_new(path, txs, cipher.as_deref())?;
         Ok(Self {
             path: path.to_path_buf(),
             inner: Mutex::new(Inner {
@@ -164,6 +213,7 @@ impl TxJournal {
                 records,
                 dirty: false,
             }),
+            cipher,
         })
     }
 
@@ -172,9 +222,13 @@ impl TxJournal {
         if raws.is_empty() {
             return Ok(());
         }
-        let mut buf = Vec::with_capacity(raws.iter().map(|r| r.len() + RECORD_HEADER).sum());
+        let mut buf = Vec::with_capacity(
+            raws.iter()
+                .map(|r| r.len() + RECORD_HEADER + RECORD_OVERHEAD)
+                .sum(),
+        );
         for raw in raws {
-            frame(&mut buf, raw);
+            frame(&mut buf, raw, self.cipher.as_deref())?;
         }
         let mut inner = self.inner.lock();
         inner.file.write_all(&buf)?;
@@ -203,7 +257,11 @@ impl TxJournal {
     pub(crate) fn rewrite(&self, live: impl FnOnce() -> Vec<Bytes>) -> std::io::Result<()> {
         let mut inner = self.inner.lock();
         let txs = live();
-        let (file, records) = write_new(&self.path, txs.iter().map(|t| &t[..]))?;
+        let (file, records) = write_new(
+            &self.path,
+            txs.iter().map(|t| &t[..]),
+            self.cipher.as_deref(),
+        )?;
         *inner = Inner {
             file,
             records,
@@ -224,17 +282,23 @@ impl TxJournal {
 fn write_new<'a>(
     path: &Path,
     txs: impl IntoIterator<Item = &'a [u8]>,
+    cipher: Option<&DataCipher>,
 ) -> std::io::Result<(File, u64)> {
     let tmp = path.with_extension("journal.tmp");
     let mut records = 0u64;
     {
         let mut out = BufWriter::new(File::create(&tmp)?);
         out.write_all(MAGIC)?;
-        out.write_all(&VERSION.to_le_bytes())?;
+        let version = if cipher.is_some() {
+            SEALED_VERSION
+        } else {
+            VERSION
+        };
+        out.write_all(&version.to_le_bytes())?;
         let mut buf = Vec::new();
         for raw in txs {
             buf.clear();
-            frame(&mut buf, raw);
+            frame(&mut buf, raw, cipher)?;
             out.write_all(&buf)?;
             records += 1;
         }
@@ -260,15 +324,15 @@ mod tests {
     fn what_is_appended_is_read_back_in_order_after_a_rewrite() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE_NAME);
-        assert!(read(&path).unwrap().txs.is_empty());
+        assert!(read(&path, None).unwrap().txs.is_empty());
         let all = txs(20);
-        let journal = TxJournal::create(&path, all[..5].iter().map(Vec::as_slice)).unwrap();
+        let journal = TxJournal::create(&path, all[..5].iter().map(Vec::as_slice), None).unwrap();
         let rest: Vec<&[u8]> = all[5..].iter().map(Vec::as_slice).collect();
         journal.append(&rest[..3]).unwrap();
         journal.append(&rest[3..]).unwrap();
         journal.sync().unwrap();
         assert_eq!(journal.records(), 20);
-        let loaded = read(&path).unwrap();
+        let loaded = read(&path, None).unwrap();
         assert_eq!(loaded.stopped, None);
         assert_eq!(loaded.txs.len(), 20);
         assert!(loaded.txs.iter().zip(&all).all(|(a, b)| a[..] == b[..]));
@@ -277,7 +341,7 @@ mod tests {
             .rewrite(|| all[10..12].iter().map(|t| Bytes::from(t.clone())).collect())
             .unwrap();
         journal.append(&[&all[0]]).unwrap();
-        let loaded = read(&path).unwrap();
+        let loaded = read(&path, None).unwrap();
         let expected = [&all[10], &all[11], &all[0]];
         assert_eq!(loaded.txs.len(), 3);
         assert!(loaded.txs.iter().zip(expected).all(|(a, b)| a[..] == b[..]));
@@ -289,13 +353,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE_NAME);
         let all = txs(4);
-        drop(TxJournal::create(&path, all.iter().map(Vec::as_slice)).unwrap());
+        drop(TxJournal::create(&path, all.iter().map(Vec::as_slice), None).unwrap());
         let good = std::fs::read(&path).unwrap();
         let last_len = RECORD_HEADER + all[3].len();
 
         // Cut in the middle of the last record: three read, the stop explained.
         std::fs::write(&path, &good[..good.len() - 2]).unwrap();
-        let loaded = read(&path).unwrap();
+        let loaded = read(&path, None).unwrap();
         assert_eq!(loaded.txs.len(), 3);
         assert!(loaded.stopped.unwrap().contains("record 3 is cut short"));
 
@@ -304,7 +368,7 @@ mod tests {
         let at = bad.len() - 1;
         bad[at] ^= 1;
         std::fs::write(&path, &bad).unwrap();
-        let loaded = read(&path).unwrap();
+        let loaded = read(&path, None).unwrap();
         assert_eq!(loaded.txs.len(), 3);
         assert!(loaded.stopped.unwrap().contains("checksum"));
 
@@ -313,13 +377,13 @@ mod tests {
         huge.extend_from_slice(&u32::MAX.to_le_bytes());
         huge.extend_from_slice(&[0; 4]);
         std::fs::write(&path, &huge).unwrap();
-        let loaded = read(&path).unwrap();
+        let loaded = read(&path, None).unwrap();
         assert_eq!(loaded.txs.len(), 3);
         assert!(loaded.stopped.unwrap().contains("claims"));
 
         // Not a journal at all: an error, not an empty pool.
         std::fs::write(&path, b"something else entirely").unwrap();
-        let err = read(&path).unwrap_err();
+        let err = read(&path, None).unwrap_err();
         assert!(
             err.to_string().contains("not a transaction journal"),
             "{err}"
@@ -327,9 +391,39 @@ mod tests {
     }
 
     #[test]
+    fn with_a_data_key_the_records_are_sealed_and_read_back_only_with_it() {
+        use banyan_crypto::Suite;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let key = Suite::Ecdsa.generate_symmetric_key();
+        let cipher = Arc::new(DataCipher::new(Suite::Ecdsa, key.clone()).unwrap());
+        let marker = b"MARKER-in-a-transaction".to_vec();
+        let journal = TxJournal::create(&path, [&marker[..]], Some(cipher.clone())).unwrap();
+        journal.append(&[&marker[..], b"second"]).unwrap();
+        journal.sync().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !bytes.windows(6).any(|w| w == b"MARKER"),
+            "the plaintext is in the file"
+        );
+        // Read back in a later session (another salt) with the same key.
+        let later = DataCipher::new(Suite::Ecdsa, key).unwrap();
+        let loaded = read(&path, Some(&later)).unwrap();
+        assert_eq!(loaded.stopped, None);
+        let txs: Vec<&[u8]> = loaded.txs.iter().map(|t| &t[..]).collect();
+        assert_eq!(txs, vec![&marker[..], &marker[..], b"second"]);
+        let err = read(&path, None).unwrap_err();
+        assert!(err.to_string().contains("no data key"), "{err}");
+        let other = DataCipher::new(Suite::Ecdsa, Suite::Ecdsa.generate_symmetric_key()).unwrap();
+        let loaded = read(&path, Some(&other)).unwrap();
+        assert!(loaded.txs.is_empty());
+        assert!(loaded.stopped.unwrap().contains("fails to decrypt"));
+    }
+
+    #[test]
     fn it_asks_to_be_rewritten_once_it_holds_far_more_than_the_pool() {
         let dir = tempfile::tempdir().unwrap();
-        let journal = TxJournal::create(&dir.path().join(FILE_NAME), []).unwrap();
+        let journal = TxJournal::create(&dir.path().join(FILE_NAME), [], None).unwrap();
         let one = [7u8; 10];
         let batch: Vec<&[u8]> = vec![&one; 1000];
         for _ in 0..11 {

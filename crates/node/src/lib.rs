@@ -8,6 +8,7 @@
 
 pub mod config;
 mod consensus;
+pub mod data_key;
 mod dev;
 mod executor;
 mod journal;

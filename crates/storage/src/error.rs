@@ -37,6 +37,10 @@ pub enum StorageError {
     /// The stored data is damaged or is not a banyan store.
     #[error("{0}; restore the data directory from a backup or sync into a fresh data directory")]
     Corrupt(String),
+    /// Encryption at rest: the data key is missing, wrong, or was given for a store that is not
+    /// encrypted, or sealing failed.
+    #[error("{0}")]
+    Encryption(String),
     /// Another process has the data directory open.
     #[error(
         "data directory {0} is in use by another banyan process; stop that process or choose \

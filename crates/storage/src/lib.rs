@@ -23,12 +23,16 @@
 //! # Ok::<(), banyan_storage::StorageError>(())
 //! ```
 //!
+//! [`open_redb_with`] adds encryption at rest: an [`EncryptedStore`] seals every value with a
+//! [`ValueCipher`] before the engine sees it.
+//!
 //! The crate has no feature flags.
 // Every dependency is a build cost on 2 cores: one the code does not use is removed. (Test
 // targets also see dev-dependencies, so the check runs on the library itself.)
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod batch;
+mod encrypted;
 mod error;
 mod memory;
 mod redb_store;
@@ -38,6 +42,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use batch::{BatchOp, WriteBatch};
+pub use encrypted::{ENCRYPTION_KEY, EncryptedStore, ValueCipher, open_encryption};
 pub use error::StorageError;
 pub use memory::MemoryStore;
 pub use redb_store::{DB_FILE_NAME, RedbStore};
@@ -92,9 +97,21 @@ pub trait KvStore: Send + Sync + 'static {
 /// [`StorageError::SchemaMismatch`], and a directory another process has open with
 /// [`StorageError::Locked`].
 pub fn open_redb(dir: &Path) -> Result<Arc<dyn KvStore>, StorageError> {
-    let store = RedbStore::open(dir)?;
-    check_schema_version(&store, dir)?;
-    Ok(Arc::new(store))
+    open_redb_with(dir, None)
+}
+
+/// Like [`open_redb`], with encryption at rest when `cipher` is given: the store's values are
+/// sealed with it ([`EncryptedStore`]), and a store encrypted under another key, or not
+/// encrypted while holding data, is refused ([`open_encryption`]). Without `cipher`, an
+/// encrypted store is refused.
+pub fn open_redb_with(
+    dir: &Path,
+    cipher: Option<Arc<dyn ValueCipher>>,
+) -> Result<Arc<dyn KvStore>, StorageError> {
+    let store: Arc<dyn KvStore> = Arc::new(RedbStore::open(dir)?);
+    let store = open_encryption(store, cipher, dir)?;
+    check_schema_version(store.as_ref(), dir)?;
+    Ok(store)
 }
 
 /// A fresh, empty in-memory store, for tests.

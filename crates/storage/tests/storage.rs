@@ -1,4 +1,4 @@
-//! Behaviour of both engines through the `KvStore` trait, and of the redb data directory:
+//! Behaviour of both engines (and of redb encrypted at rest) through the `KvStore` trait, and of the redb data directory:
 //! reopen, schema version, locking, damaged files and crashes.
 
 // Helpers outside `#[test]` functions panic on failure too: that is how a test fails.
@@ -16,11 +16,36 @@ use banyan_storage::{
 };
 use tempfile::TempDir;
 
-/// Runs `check` against a memory store and a fresh redb store.
+/// The node's AEAD (AES-256-GCM under a fresh data key) as the stores' cipher.
+struct Aead(banyan_crypto::at_rest::DataCipher);
+
+impl banyan_storage::ValueCipher for Aead {
+    fn algorithm(&self) -> &str {
+        self.0.algorithm()
+    }
+    fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, String> {
+        self.0.seal(aad, plaintext).map_err(|e| e.to_string())
+    }
+    fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, String> {
+        self.0.open(aad, sealed).map_err(|e| e.to_string())
+    }
+}
+
+fn aead() -> Arc<dyn banyan_storage::ValueCipher> {
+    let suite = banyan_crypto::Suite::Ecdsa;
+    Arc::new(Aead(
+        banyan_crypto::at_rest::DataCipher::new(suite, suite.generate_symmetric_key()).unwrap(),
+    ))
+}
+
+/// Runs `check` against a memory store, a fresh redb store and a fresh redb store encrypted at
+/// rest (the same behaviour through the trait).
 fn on_both_engines(check: impl Fn(&dyn KvStore)) {
     check(&*open_memory());
     let dir = TempDir::new().unwrap();
     check(&*open_redb(dir.path()).unwrap());
+    let dir = TempDir::new().unwrap();
+    check(&*banyan_storage::open_redb_with(dir.path(), Some(aead())).unwrap());
 }
 
 fn put(store: &dyn KvStore, table: Table, key: &[u8], value: &[u8]) {

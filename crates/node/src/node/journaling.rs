@@ -27,7 +27,8 @@ impl Node {
         let io = |what: &str, e: std::io::Error| {
             NodeError::Config(format!("{what} {}: {e}", path.display()))
         };
-        let loaded = journal::read(&path).map_err(|e| io("reading the transaction journal", e))?;
+        let loaded = journal::read(&path, self.data_cipher().map(|c| &**c))
+            .map_err(|e| io("reading the transaction journal", e))?;
         if let Some(why) = &loaded.stopped {
             tracing::warn!(
                 journal = %path.display(),
@@ -45,8 +46,12 @@ impl Node {
         restored.dropped = restored.read - restored.admitted;
         self.metrics.set_txpool_len(self.pool.len());
         let live = self.pool.snapshot();
-        let journal = TxJournal::create(&path, live.iter().map(|tx| &tx.encoded()[..]))
-            .map_err(|e| io("writing the transaction journal", e))?;
+        let journal = TxJournal::create(
+            &path,
+            live.iter().map(|tx| &tx.encoded()[..]),
+            self.data_cipher().cloned(),
+        )
+        .map_err(|e| io("writing the transaction journal", e))?;
         if self.journal.set(journal).is_err() {
             return Err(NodeError::Config(
                 "the transaction journal was restored twice".into(),

@@ -84,6 +84,8 @@ pub struct Node {
     /// Where admitted transactions are journaled (a node with a data directory, `[txpool]
     /// journal` on); set once by [`Node::restore_journal`].
     journal: std::sync::OnceLock<crate::journal::TxJournal>,
+    /// Encryption at rest: seals the journal's records and the safety record's values.
+    data_cipher: Option<Arc<banyan_crypto::at_rest::DataCipher>>,
     metrics: Metrics,
     metrics_registry: Arc<Registry>,
 }
@@ -179,7 +181,8 @@ impl Node {
         std::fs::create_dir_all(p).map_err(|e| {
             NodeError::Config(format!("cannot create data directory {}: {e}", p.display()))
         })?;
-        let opened = banyan_storage::open_redb(p)
+        let cipher = config.store_cipher()?;
+        let opened = banyan_storage::open_redb_with(p, cipher.clone())
             .map_err(NodeError::from)
             .and_then(|store| Self::with_store(config, store));
         match opened {
@@ -194,7 +197,7 @@ impl Node {
                      empty one, rebuilt from its peers (each block verified); the safety record \
                      of what this validator signed is kept"
                 );
-                let node = Self::with_store(config, banyan_storage::open_redb(p)?)?;
+                let node = Self::with_store(config, banyan_storage::open_redb_with(p, cipher)?)?;
                 node.rebuilt.store(true, Ordering::SeqCst);
                 Ok(node)
             }
@@ -275,6 +278,7 @@ impl Node {
             revocations_seen: Mutex::new(None),
             screen_state: Mutex::new(None),
             journal: std::sync::OnceLock::new(),
+            data_cipher: config.data_cipher()?,
             rebuilt: AtomicBool::new(false),
             metrics,
             metrics_registry: Arc::new(metrics_registry),
@@ -282,6 +286,11 @@ impl Node {
         });
         node.apply_pool_limits()?;
         Ok(node)
+    }
+
+    /// The cipher of encryption at rest, if the node has a data key.
+    pub(crate) fn data_cipher(&self) -> Option<&Arc<banyan_crypto::at_rest::DataCipher>> {
+        self.data_cipher.as_ref()
     }
 
     /// Whether this start rebuilt a damaged chain store from scratch (`--recover`).
