@@ -225,13 +225,25 @@ impl SitOut {
             }
             (SitOut::Through(_), rebuilt @ SitOut::Rebuilt { .. })
             | (rebuilt @ SitOut::Rebuilt { .. }, SitOut::Through(_)) => rebuilt,
-            (a @ SitOut::Rebuilt { newest: na, .. }, b @ SitOut::Rebuilt { newest: nb, .. }) => {
-                if na >= nb {
-                    a
-                } else {
-                    b
-                }
-            }
+            // Rebuilt twice: the later newest height; at the same one, every round recorded by
+            // either time (a second rebuild forgot the rounds voted in since the first).
+            (
+                SitOut::Rebuilt {
+                    newest: na,
+                    signed_through: ra,
+                },
+                SitOut::Rebuilt {
+                    newest: nb,
+                    signed_through: rb,
+                },
+            ) => match na.cmp(&nb) {
+                std::cmp::Ordering::Greater => self,
+                std::cmp::Ordering::Less => new,
+                std::cmp::Ordering::Equal => SitOut::Rebuilt {
+                    newest: na,
+                    signed_through: ra.max(rb),
+                },
+            },
             (_, new) => new,
         }
     }

@@ -331,3 +331,47 @@ fn a_lost_record_sends_nothing_until_peers_report_then_sits_out_past_their_heigh
         "{err}"
     );
 }
+
+#[test]
+fn a_second_rebuild_at_the_same_height_also_sits_out_the_rounds_voted_in_since_the_first() {
+    // Found by fault seed 101: rebuilt at height 10 (signed through round 1), the validator
+    // voted in round 2, and its store was damaged again. Its engine then forgot round 2 too:
+    // a different round-2 vote must be held back, not stop the node.
+    let store = banyan_storage::open_memory();
+    let before = SafetyGuard::new(store.clone(), ME);
+    for round in [0, 1] {
+        before
+            .check_vote(&vote(VoteType::Prevote, 10, round, Some(1), ME))
+            .unwrap();
+    }
+    let first = SafetyGuard::open(store.clone(), ME).unwrap();
+    first.sitting_out_after_rebuild().unwrap();
+    first
+        .check_vote(&vote(VoteType::Prevote, 10, 2, Some(2), ME))
+        .unwrap();
+    let second = SafetyGuard::open(store.clone(), ME).unwrap();
+    second.sitting_out_after_rebuild().unwrap();
+    let err = second
+        .check_vote(&vote(VoteType::Prevote, 10, 2, Some(3), ME))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            GuardError::EarlierRound {
+                signed_through: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(SafetyGuard::holds_back(&err));
+    second
+        .check_vote(&vote(VoteType::Prevote, 10, 3, Some(3), ME))
+        .unwrap();
+    // A restart keeps the wider limit.
+    let restarted = SafetyGuard::open(store, ME).unwrap();
+    let err = restarted
+        .check_vote(&vote(VoteType::Precommit, 10, 2, None, ME))
+        .unwrap_err();
+    assert!(matches!(err, GuardError::EarlierRound { .. }), "{err}");
+}

@@ -907,6 +907,13 @@ pub fn run(bin: &Path, seed: u64, opts: &Options) -> anyhow::Result<FaultReport>
     report.resubmitted = resent;
 
     check(&rig.net, &acked, &mut report);
+    if !report.violations.is_empty() {
+        let kept = rig.net.keep_files();
+        report.violations.push(format!(
+            "the network's files (configurations, data, node logs) are kept in {}",
+            kept.display()
+        ));
+    }
     Ok(report)
 }
 

@@ -447,7 +447,8 @@ pub struct TestNet {
     pub nodes: Vec<DevNode>,
     /// The network's directory.
     pub dir: PathBuf,
-    _tmp: tempfile::TempDir,
+    /// Removed on drop unless [`TestNet::keep_files`] took it.
+    tmp: Option<tempfile::TempDir>,
 }
 
 impl TestNet {
@@ -515,12 +516,21 @@ impl TestNet {
         Ok(Self {
             nodes,
             dir,
-            _tmp: tmp,
+            tmp: Some(tmp),
         })
     }
 }
 
 impl TestNet {
+    /// Keeps the network's directory (configurations, data, every node's log) after this drops,
+    /// and returns it: what a failing run leaves for the bug report.
+    pub fn keep_files(&mut self) -> PathBuf {
+        if let Some(tmp) = self.tmp.take() {
+            let _kept = tmp.keep();
+        }
+        self.dir.clone()
+    }
+
     /// Sets `key = value` in the `[consensus]` table of every node's configuration (before the
     /// nodes start).
     pub fn set_consensus(&self, key: &str, value: &str) -> anyhow::Result<()> {
