@@ -26,8 +26,8 @@ pub trait ValueCipher: Send + Sync + 'static {
 }
 
 /// Key in [`Table::Meta`] of the encryption record (stored in the clear, never through the
-/// cipher): `algorithm ‖ 0x00 ‖ check`, where `check` is [`CHECK_PLAINTEXT`] sealed with
-/// [`CHECK_AAD`].
+/// cipher): `algorithm ‖ 0x00 ‖ check`, where `check` is a fixed text sealed with
+/// fixed associated data.
 pub const ENCRYPTION_KEY: &[u8] = b"encryption";
 
 const CHECK_AAD: &[u8] = b"banyan data key check";

@@ -165,7 +165,7 @@ pub struct Schedule {
 
 impl Schedule {
     /// The schedule for `seed` over `validators` nodes and a safety phase of `length`: faults
-    /// of 1 to 6 s, starting 0.3 to 3 s apart, at most [`MAX_OVERLAP`] at once, one per node
+    /// of 1 to 6 s, starting 0.3 to 3 s apart, at most two (`MAX_OVERLAP`) at once, one per node
     /// process and one per link at a time, one skewed clock at a time, all ended by `length`.
     pub fn generate(seed: u64, validators: usize, length: Duration) -> Self {
         let length_ms = u64::try_from(length.as_millis()).unwrap_or(u64::MAX);
