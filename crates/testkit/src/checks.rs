@@ -233,24 +233,37 @@ pub fn money_conserved(
     Ok(())
 }
 
-/// Node `k`'s validator address, lowercase, from its `validator.key` (`suite:hex`).
-pub fn validator_address(net: &TestNet, k: usize) -> String {
-    let path = net.dir.join(format!("node{k}/validator.key"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+/// A `suite:hex` key file as `banyan init` writes it (funded accounts, validators): the key and
+/// its address in its suite.
+pub fn key_file(path: &std::path::Path) -> anyhow::Result<(banyan_crypto::SecretKey, Address)> {
+    use anyhow::{Context, anyhow};
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let (suite, hex) = text
         .trim()
         .split_once(':')
-        .unwrap_or_else(|| panic!("{} is not suite:hex", path.display()));
+        .ok_or_else(|| anyhow!("{} is not suite:hex", path.display()))?;
     let suite: banyan_crypto::Suite = suite
         .parse()
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let key = banyan_crypto::SecretKey::from_hex(hex)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let key =
+        banyan_crypto::SecretKey::from_hex(hex).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let public = suite
         .public_key(&key)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    format!("{}", suite.address(&public)).to_lowercase()
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    Ok((key, suite.address(&public)))
+}
+
+/// The funded account `dev{i}` of the network (`accounts/dev{i}.key`): its key and address.
+pub fn account(net: &TestNet, i: usize) -> anyhow::Result<(banyan_crypto::SecretKey, Address)> {
+    key_file(&net.dir.join(format!("accounts/dev{i}.key")))
+}
+
+/// Node `k`'s validator address, lowercase, from its `validator.key` (`suite:hex`).
+pub fn validator_address(net: &TestNet, k: usize) -> String {
+    let (_, address) = key_file(&net.dir.join(format!("node{k}/validator.key")))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    format!("{address}").to_lowercase()
 }
 
 /// What each validator was seen to sign: `(validator, kind, height, round) -> values`, from

@@ -12,15 +12,15 @@
 //! is the machine's, so a replay reproduces the faults, not every interleaving.
 
 use crate::checks::{
-    chain_of, chain_violations, conflicting_votes, genesis, head, money_conserved, tail_logs,
-    votes_in_logs,
+    account, chain_of, chain_violations, conflicting_votes, genesis, head, money_conserved,
+    tail_logs, votes_in_logs,
 };
 use crate::seed::TestRng;
 use crate::{PartitionProxy, RpcClient, TestNet};
 use alloy_consensus::{TxEip1559, TypedTransaction};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
 use anyhow::{Context, anyhow, bail};
-use banyan_crypto::{SecretKey, Suite};
+use banyan_crypto::SecretKey;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -606,23 +606,6 @@ fn damage_store(datadir: &Path) -> anyhow::Result<()> {
     }
     std::fs::write(&store, &bytes).with_context(|| format!("writing {}", store.display()))?;
     Ok(())
-}
-
-/// The funded account `dev{i}` of the network (`accounts/dev{i}.key`, `suite:hex`).
-fn account(net: &TestNet, i: usize) -> anyhow::Result<(SecretKey, Address)> {
-    let path = net.dir.join(format!("accounts/dev{i}.key"));
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let (suite, hex) = text
-        .trim()
-        .split_once(':')
-        .ok_or_else(|| anyhow!("{} is not suite:hex", path.display()))?;
-    let suite: Suite = suite
-        .parse()
-        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let key = SecretKey::from_hex(hex)?;
-    let address = suite.address(&suite.public_key(&key)?);
-    Ok((key, address))
 }
 
 /// Every transfer of the load goes here.

@@ -67,9 +67,7 @@ fn with_encryption_at_rest_a_marker_in_a_transaction_is_nowhere_in_plain_form_on
     net.start_nodes(&[0, 1, 2, 3]).unwrap();
 
     let marker = b"BANYAN-AT-REST-MARKER-5f0c19e2";
-    let key_text = std::fs::read_to_string(net.dir.join("accounts/dev9.key")).unwrap();
-    let key =
-        banyan_crypto::SecretKey::from_hex(key_text.trim().rsplit(':').next().unwrap()).unwrap();
+    let (key, _) = banyan_testkit::checks::account(&net, 9).unwrap();
     let raw = common::signed(
         &key,
         genesis(&net).chain_id,

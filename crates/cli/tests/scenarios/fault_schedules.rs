@@ -134,9 +134,7 @@ fn twins(two_twins: bool) -> (TestNet, Vec<usize>, Vec<usize>) {
 /// Sends a transfer of `value` from funded account 9 on node `k` (a different value per side,
 /// so that the two sides' blocks cannot be the same by chance).
 fn send_on(net: &TestNet, k: usize, value: u64) {
-    let key_text = std::fs::read_to_string(net.dir.join("accounts/dev9.key")).unwrap();
-    let key =
-        banyan_crypto::SecretKey::from_hex(key_text.trim().rsplit(':').next().unwrap()).unwrap();
+    let (key, _) = banyan_testkit::checks::account(net, 9).unwrap();
     let raw = crate::common::signed(
         &key,
         banyan_testkit::checks::genesis(net).chain_id,

@@ -14,7 +14,8 @@ use alloy_primitives::{Address, B256, U256};
 use banyan_primitives::Genesis;
 use banyan_testkit::checks::{
     block_hash, certificate, check_acked, check_agreement, check_agreement_from,
-    check_money_conserved, head, tail_logs, validator_address, votes_in_logs, wait_height,
+    check_money_conserved, conflicting_votes, head, tail_logs, validator_address, votes_in_logs,
+    wait_height,
 };
 use banyan_testkit::{RpcClient, TestNet};
 use serde_json::{Value, json};
@@ -631,10 +632,7 @@ fn a_validator_killed_mid_round_never_signs_a_conflicting_vote_after_restart() {
     check_acked(&net, &[0, 1, 2, 3], &acked);
 
     let votes = votes_in_logs(&net, false);
-    let conflicts: Vec<_> = votes
-        .iter()
-        .filter(|(_, values)| values.len() > 1)
-        .collect();
+    let conflicts = conflicting_votes(&votes);
     assert!(
         conflicts.is_empty(),
         "conflicting signed votes: {conflicts:?}"
@@ -738,7 +736,7 @@ fn recover_a_damaged_validator(lose_safety_record: bool) {
     // The votes it sent, before the damage and after, never conflict (catching up, it signs
     // for heights long decided, which the safety record holds back); and it votes again.
     let votes = votes_in_logs(&net, true);
-    let conflicts: Vec<_> = votes.iter().filter(|(_, v)| v.len() > 1).collect();
+    let conflicts = conflicting_votes(&votes);
     assert!(
         conflicts.is_empty(),
         "conflicting signed votes: {conflicts:?}"
