@@ -71,7 +71,7 @@ impl DataCipher {
             return Err(CryptoError::InvalidSymmetricKey(format!(
                 "a data key of the {suite} suite has {} bytes ({}), this one has {}",
                 suite.symmetric_key_len(),
-                Self::algorithm_of(suite),
+                suite.aead_name(),
                 key.len()
             )));
         }
@@ -90,14 +90,7 @@ impl DataCipher {
 
     /// The AEAD's name: `AES-256-GCM` or `SM4-GCM`.
     pub fn algorithm(&self) -> &'static str {
-        Self::algorithm_of(self.suite)
-    }
-
-    fn algorithm_of(suite: Suite) -> &'static str {
-        match suite {
-            Suite::Ecdsa => "AES-256-GCM",
-            Suite::Sm => "SM4-GCM",
-        }
+        self.suite.aead_name()
     }
 
     /// Seals `plaintext`, bound to `aad` (which opening must repeat); the output is

@@ -218,6 +218,11 @@ impl Suite {
         }
     }
 
+    /// The name of the suite's AEAD: `AES-256-GCM` (`ecdsa`) or `SM4-GCM` (`sm`).
+    pub fn aead_name(&self) -> &'static str {
+        self.aead().name()
+    }
+
     fn aead(&self) -> AeadAlgorithm {
         match self {
             Self::Ecdsa => AeadAlgorithm::Aes256Gcm,

@@ -42,7 +42,8 @@ impl AeadAlgorithm {
         }
     }
 
-    fn name(self) -> &'static str {
+    /// The algorithm's name: `AES-256-GCM` or `SM4-GCM`.
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Aes256Gcm => "AES-256-GCM",
             Self::Sm4Gcm => "SM4-GCM",

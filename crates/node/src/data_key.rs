@@ -56,18 +56,11 @@ pub fn load(source: &DataKeySource, data_dir: &Path, suite: Suite) -> Result<Sym
     if key.len() != want {
         return Err(format!(
             "{named}: a data key of the {suite} suite is {want} bytes ({}), this one is {}",
-            algorithm(suite),
+            suite.aead_name(),
             key.len()
         ));
     }
     Ok(key)
-}
-
-fn algorithm(suite: Suite) -> &'static str {
-    match suite {
-        Suite::Ecdsa => "AES-256-GCM",
-        Suite::Sm => "SM4-GCM",
-    }
 }
 
 /// A key file inside the data directory defeats the point: it is refused.

@@ -191,29 +191,22 @@ impl KvStore for EncryptedStore {
     fn write(&self, batch: WriteBatch) -> Result<(), StorageError> {
         let mut sealed = WriteBatch::default();
         for op in batch.into_ops() {
+            let (BatchOp::Put { table, key, .. } | BatchOp::Delete { table, key }) = &op;
+            if is_record(*table, key) {
+                return Err(StorageError::Engine(
+                    "meta/encryption is the store's own record and cannot be written or deleted"
+                        .into(),
+                ));
+            }
             match op {
                 BatchOp::Put { table, key, value } => {
-                    if is_record(table, &key) {
-                        return Err(StorageError::Engine(
-                            "meta/encryption is the store's own record and cannot be written"
-                                .into(),
-                        ));
-                    }
                     let value = self
                         .cipher
                         .seal(&aad(table, &key), &value)
                         .map_err(StorageError::Encryption)?;
                     sealed.put(table, key, value);
                 }
-                BatchOp::Delete { table, key } => {
-                    if is_record(table, &key) {
-                        return Err(StorageError::Engine(
-                            "meta/encryption is the store's own record and cannot be deleted"
-                                .into(),
-                        ));
-                    }
-                    sealed.delete(table, key);
-                }
+                BatchOp::Delete { table, key } => sealed.delete(table, key),
             }
         }
         self.inner.write(sealed)
