@@ -16,10 +16,12 @@ use std::sync::Arc;
 use alloy_primitives::Address;
 use banyan_storage::{KvStore, Table, WriteBatch};
 use malachitebft_app_channel::app::consensus::SignedConsensusMsg;
-use malachitebft_app_channel::app::types::core::{NilOrVal, SignedProposal, SignedVote, VoteType};
+use malachitebft_app_channel::app::types::core::{
+    NilOrVal, Round, SignedProposal, SignedVote, VoteType,
+};
 use parking_lot::Mutex;
 
-use crate::context::BanyanContext;
+use crate::context::{BanyanContext, BlockHash, Height, ValidatorAddress, Vote};
 
 /// Kinds of signed message, as stored in the key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,11 +95,13 @@ pub enum GuardError {
         through: u64,
     },
     /// At the newest height it signed at before its chain store was rebuilt, a message for a
-    /// round it may have signed in then, and not the one it recorded: not sent. Its engine no
-    /// longer remembers those rounds; later rounds are voted in.
+    /// round it had reached then, and not the one it recorded there: not sent. Its engine no
+    /// longer remembers those rounds. What still goes out there: what it recorded (when the
+    /// engine wants a different vote at a recorded slot, [`GuardError::EarlierRound::recorded`]
+    /// is the vote to send instead), a nil vote where it recorded none, and anything the usual
+    /// rules allow in the round it was in (`signed_through`) and later.
     #[error(
-        "not sending a {kind} for height {height} round {round}: this validator's chain store was rebuilt, and before that it signed at this height up to round {signed_through}; it votes here only from round {} on",
-        signed_through + 1
+        "not sending a {kind} for height {height} round {round}: this validator's chain store was rebuilt, and before that it signed at this height up to round {signed_through}; before that round it sends only what it recorded and nil votes"
     )]
     EarlierRound {
         /// The kind.
@@ -108,6 +112,11 @@ pub enum GuardError {
         round: u32,
         /// The highest round recorded at this height before the rebuild.
         signed_through: u32,
+        /// For a vote at a slot the record holds a different vote for: that vote (unsigned),
+        /// which the network sends in its place, so that the round can still gather the votes
+        /// it needs (a validator that is held back everywhere it voted before can stall a
+        /// round all validators were rebuilt in). Sending it again is not a second vote.
+        recorded: Option<Vote>,
     },
     /// At the newest height it signed at before its chain store was rebuilt, a prevote for
     /// another value than the one it precommitted there (its lock, which the rebuilt engine
@@ -163,9 +172,9 @@ enum SitOut {
     /// Up to this height (a lost safety record: nothing is known of what was signed there).
     Through(u64),
     /// After a rebuilt chain store with the safety record kept: every height below `newest`
-    /// (decided: this validator was at `newest`), and at `newest` every round up to
-    /// `signed_through`; later rounds of `newest` are voted in, prevoting only the value it
-    /// precommitted there (if it did) or nil.
+    /// (decided: this validator was at `newest`), and at `newest` what is recorded and, before
+    /// round `signed_through`, everything but nil votes; from `signed_through` on it votes,
+    /// prevoting only the value it precommitted there (if it did) or nil.
     Rebuilt {
         /// The newest height signed at before the rebuild.
         newest: u64,
@@ -326,10 +335,12 @@ impl SafetyGuard {
     /// recorded goes out (a rebroadcast) at:
     ///
     /// - every height below the newest of the record (they were decided: it was past them);
-    /// - the newest height, in every round up to the highest recorded there
-    ///   ([`GuardError::EarlierRound`]).
+    /// - at the newest height, every slot (round and kind) recorded there, where a different
+    ///   vote is replaced by the recorded one, and the rounds before the highest recorded
+    ///   there, where only nil votes go out ([`GuardError::EarlierRound`]).
     ///
-    /// In later rounds of the newest height it votes, except that it prevotes only nil or the
+    /// In the highest recorded round (the one it was in) and later ones it votes where it has
+    /// not voted before, except that it prevotes only nil or the
     /// value it precommitted in the highest round there, if it precommitted one
     /// ([`GuardError::Locked`]): the lock its engine forgot. (Tendermint lets a locked validator
     /// prevote another value on a newer proof-of-lock; this rule is stricter, so it is safe,
@@ -507,12 +518,26 @@ impl SafetyGuard {
                 newest,
                 signed_through,
             } if height == newest && !rebroadcast => {
-                if round <= signed_through {
+                // Before the round it was in, only nil votes where nothing is recorded: a nil
+                // vote neither locks nor decides. In that round, a slot it never signed is as
+                // if it had not crashed. A slot recorded before the rebuild with a different
+                // message is never signed again: its recorded vote goes out instead. (In later
+                // rounds, a different message at a slot recorded since is a conflict, below.)
+                let nil_vote = kind != Kind::Proposal && value.first() == Some(&0);
+                let held = round <= signed_through
+                    && match &recorded {
+                        Some(_) => true,
+                        None => round < signed_through && !nil_vote,
+                    };
+                if held {
                     return Err(GuardError::EarlierRound {
                         kind: kind.name(),
                         height,
                         round,
                         signed_through,
+                        recorded: recorded
+                            .as_deref()
+                            .and_then(|v| self.recorded_vote(height, round, kind, v)),
                     });
                 }
                 // A slot voted in since the rebuild: the usual rules (a different value there
@@ -571,6 +596,30 @@ impl SafetyGuard {
                 self.store.write(batch).map_err(storage)
             }
         }
+    }
+
+    /// The vote whose record at `(height, round, kind)` is `value`; `None` for a proposal or a
+    /// record that is not a vote's.
+    fn recorded_vote(&self, height: u64, round: u32, kind: Kind, value: &[u8]) -> Option<Vote> {
+        let vote_type = match kind {
+            Kind::Prevote => VoteType::Prevote,
+            Kind::Precommit => VoteType::Precommit,
+            Kind::Proposal => return None,
+        };
+        let value = match value {
+            [0] => NilOrVal::Nil,
+            [1, hash @ ..] if hash.len() == 32 => {
+                NilOrVal::Val(BlockHash(alloy_primitives::B256::from_slice(hash)))
+            }
+            _ => return None,
+        };
+        Some(Vote {
+            vote_type,
+            height: Height(height),
+            round: Round::new(round),
+            value,
+            validator: ValidatorAddress(self.own),
+        })
     }
 
     /// The highest height with a record, if any: a node whose chain head is below this has

@@ -288,7 +288,14 @@ pub async fn start(args: StartArgs) -> Result<ConsensusHandle, AppError> {
         btx
     });
     let guard_handle = guard.clone();
-    let (net_ref, net_handle, listen_addr) = spawn_network(network, guard, gossip_bytes)
+    let egress = match (&guard, &role) {
+        (Some(guard), Role::Validator(key)) => Some((
+            Arc::clone(guard),
+            BanyanSigner::new(ctx.clone(), key.clone()),
+        )),
+        _ => None,
+    };
+    let (net_ref, net_handle, listen_addr) = spawn_network(network, egress, gossip_bytes)
         .await
         .map_err(|e| AppError::Network(e.to_string()))?;
     let (tx_net, mut rx_net) = tokio::sync::mpsc::channel::<NetworkMsg<BanyanContext>>(64);

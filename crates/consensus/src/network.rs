@@ -12,7 +12,8 @@
 //! "connected" while at least one is up. Each connection has a bounded send queue: a peer that
 //! cannot keep up is disconnected and logged, never buffered without bound.
 //!
-//! Wire format inside a frame: one tag byte, then the message's [`BanyanCodec`] bytes.
+//! Wire format inside a frame: one tag byte, then the message's [`BanyanCodec`] bytes
+//! ([`decode_frame`], [`encode_frame`]).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -39,6 +40,8 @@ use tokio::task::JoinHandle;
 use crate::codec::BanyanCodec;
 use crate::context::{BanyanContext, ProposalPart};
 use crate::guard::SafetyGuard;
+use crate::signing::BanyanSigner;
+use malachitebft_signing::Signer as _;
 
 /// Frames a connection may have queued for sending before the peer is dropped as too slow.
 pub const SEND_QUEUE_LEN: usize = 1024;
@@ -243,13 +246,7 @@ impl NetworkHandle {
     /// Sends raw transactions to every connected peer (bounded per frame).
     pub fn gossip_txs(&self, txs: &[Bytes]) {
         for chunk in txs.chunks(MAX_GOSSIP_TXS) {
-            let mut body = BytesMut::new();
-            body.put_u32(chunk.len() as u32);
-            for tx in chunk {
-                body.put_u32(tx.len() as u32);
-                body.put_slice(tx);
-            }
-            self.shared.broadcast(frame(TAG_TXS, &body));
+            self.shared.broadcast(frame(TAG_TXS, &encode_txs(chunk)));
         }
     }
 
@@ -316,6 +313,17 @@ impl NetworkHandle {
     }
 }
 
+/// A gossip batch: the count, then each transaction with its length (`u32` big-endian each).
+fn encode_txs(txs: &[Bytes]) -> BytesMut {
+    let mut body = BytesMut::new();
+    body.put_u32(txs.len() as u32);
+    for tx in txs {
+        body.put_u32(tx.len() as u32);
+        body.put_slice(tx);
+    }
+    body
+}
+
 fn decode_txs(mut body: &[u8]) -> Option<Vec<Bytes>> {
     fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
         if b.len() < n {
@@ -340,7 +348,7 @@ fn decode_txs(mut body: &[u8]) -> Option<Vec<Bytes>> {
 /// The network actor. Spawn it with [`spawn_network`].
 pub struct BanyanNetwork {
     shared: Arc<Shared>,
-    guard: Option<Arc<SafetyGuard>>,
+    guard: Option<(Arc<SafetyGuard>, BanyanSigner)>,
 }
 
 /// The actor's state: the tasks it owns, aborted when it stops.
@@ -351,10 +359,11 @@ pub struct NetState {
 /// Starts listening and dialling, and spawns the actor.
 ///
 /// `gossip` receives transactions peers gossip to us. `guard`, for a validator, checks every
-/// vote and proposal of ours before it leaves (see [`crate::guard`]).
+/// vote and proposal of ours before it leaves (see [`crate::guard`]), with the validator's
+/// signer for the votes the guard sends in place of ones it holds back.
 pub async fn spawn_network(
     config: NetworkConfig,
-    guard: Option<Arc<SafetyGuard>>,
+    guard: Option<(Arc<SafetyGuard>, BanyanSigner)>,
     gossip: Option<mpsc::Sender<(PeerId, Vec<Bytes>)>>,
 ) -> Result<(ActorRef<Msg<BanyanContext>>, NetworkHandle, SocketAddr), NetError> {
     let own = peer_id_for(config.tls.local_identity());
@@ -497,42 +506,87 @@ async fn read_loop(shared: &Shared, from: PeerId, mut reader: FrameReader) -> Re
     Ok(())
 }
 
-fn handle_frame(shared: &Shared, from: PeerId, frame: Bytes) -> Result<(), String> {
+/// One frame from a peer, decoded by [`decode_frame`].
+#[derive(Debug)]
+pub enum PeerFrame {
+    /// A signed vote or proposal.
+    Consensus(SignedConsensusMsg<BanyanContext>),
+    /// A vote or certificate rebroadcast for liveness.
+    Liveness(LivenessMsg<BanyanContext>),
+    /// A part of a streamed proposal.
+    Part(StreamMessage<ProposalPart>),
+    /// The sender's sync status.
+    Status(sync::Status<BanyanContext>),
+    /// A sync request with the sender's id for it.
+    Request(u64, sync::Request<BanyanContext>),
+    /// A sync response with the id of our request and its undecoded body: it is decoded only
+    /// when the request is still awaited, so that a late or unasked one costs nothing.
+    Response(u64, Bytes),
+    /// A batch of gossiped transactions, undecoded.
+    Txs(Vec<Bytes>),
+}
+
+/// Decodes one frame as a peer sent it: a tag byte, then the message (requests and responses
+/// carry an 8-byte id first). Any bytes are accepted as input; what is not a whole, valid
+/// message of a known tag is an error that says why.
+pub fn decode_frame(frame: &Bytes) -> Result<PeerFrame, String> {
     let Some((&tag, _)) = frame.split_first() else {
         return Err("empty frame".into());
     };
     let body = frame.slice(1..);
-    let codec = &shared.codec;
-    match tag {
-        TAG_CONSENSUS => {
-            let msg: SignedConsensusMsg<BanyanContext> = codec
-                .decode(body)
-                .map_err(|e: crate::codec::CodecError| e.to_string())?;
-            shared.emit(match msg {
-                SignedConsensusMsg::Vote(v) => NetworkEvent::Vote(from, v),
-                SignedConsensusMsg::Proposal(p) => NetworkEvent::Proposal(from, p),
-            });
+    let codec = BanyanCodec;
+    let invalid = |e: crate::codec::CodecError| e.to_string();
+    Ok(match tag {
+        TAG_CONSENSUS => PeerFrame::Consensus(codec.decode(body).map_err(invalid)?),
+        TAG_LIVENESS => PeerFrame::Liveness(codec.decode(body).map_err(invalid)?),
+        TAG_PART => PeerFrame::Part(codec.decode(body).map_err(invalid)?),
+        TAG_STATUS => PeerFrame::Status(codec.decode(body).map_err(invalid)?),
+        TAG_REQUEST | TAG_RESPONSE => {
+            if body.len() < 8 {
+                return Err("request without an id".into());
+            }
+            let mut id = [0u8; 8];
+            id.copy_from_slice(&body[..8]);
+            let id = u64::from_be_bytes(id);
+            let body = body.slice(8..);
+            if tag == TAG_REQUEST {
+                PeerFrame::Request(id, codec.decode(body).map_err(invalid)?)
+            } else {
+                PeerFrame::Response(id, body)
+            }
         }
-        TAG_LIVENESS => {
-            let msg: LivenessMsg<BanyanContext> = codec
-                .decode(body)
-                .map_err(|e: crate::codec::CodecError| e.to_string())?;
-            shared.emit(match msg {
-                LivenessMsg::Vote(v) => NetworkEvent::Vote(from, v),
-                LivenessMsg::PolkaCertificate(c) => NetworkEvent::PolkaCertificate(from, c),
-                LivenessMsg::SkipRoundCertificate(c) => NetworkEvent::RoundCertificate(from, c),
-            });
-        }
-        TAG_PART => {
-            let msg: StreamMessage<ProposalPart> = codec
-                .decode(body)
-                .map_err(|e: crate::codec::CodecError| e.to_string())?;
-            shared.emit(NetworkEvent::ProposalPart(from, None, msg));
-        }
-        TAG_STATUS => {
-            let status: sync::Status<BanyanContext> = codec
-                .decode(body)
-                .map_err(|e: crate::codec::CodecError| e.to_string())?;
+        TAG_TXS => PeerFrame::Txs(decode_txs(&body).ok_or("malformed transaction batch")?),
+        other => return Err(format!("unknown message tag {other}")),
+    })
+}
+
+/// The bytes of `msg` as [`decode_frame`] reads them (what this node sends).
+pub fn encode_frame(msg: &PeerFrame) -> Result<Bytes, crate::codec::CodecError> {
+    let codec = BanyanCodec;
+    Ok(match msg {
+        PeerFrame::Consensus(m) => frame(TAG_CONSENSUS, &codec.encode(m)?),
+        PeerFrame::Liveness(m) => frame(TAG_LIVENESS, &codec.encode(m)?),
+        PeerFrame::Part(m) => frame(TAG_PART, &codec.encode(m)?),
+        PeerFrame::Status(m) => frame(TAG_STATUS, &codec.encode(m)?),
+        PeerFrame::Request(id, m) => request_frame(TAG_REQUEST, *id, &codec.encode(m)?),
+        PeerFrame::Response(id, body) => request_frame(TAG_RESPONSE, *id, body),
+        PeerFrame::Txs(txs) => frame(TAG_TXS, &encode_txs(txs)),
+    })
+}
+
+fn handle_frame(shared: &Shared, from: PeerId, frame: Bytes) -> Result<(), String> {
+    match decode_frame(&frame)? {
+        PeerFrame::Consensus(msg) => shared.emit(match msg {
+            SignedConsensusMsg::Vote(v) => NetworkEvent::Vote(from, v),
+            SignedConsensusMsg::Proposal(p) => NetworkEvent::Proposal(from, p),
+        }),
+        PeerFrame::Liveness(msg) => shared.emit(match msg {
+            LivenessMsg::Vote(v) => NetworkEvent::Vote(from, v),
+            LivenessMsg::PolkaCertificate(c) => NetworkEvent::PolkaCertificate(from, c),
+            LivenessMsg::SkipRoundCertificate(c) => NetworkEvent::RoundCertificate(from, c),
+        }),
+        PeerFrame::Part(msg) => shared.emit(NetworkEvent::ProposalPart(from, None, msg)),
+        PeerFrame::Status(status) => {
             if status.peer_id != from {
                 return Err(format!(
                     "status names peer {} instead of the sender",
@@ -545,49 +599,36 @@ fn handle_frame(shared: &Shared, from: PeerId, frame: Bytes) -> Result<(), Strin
                 Status::new(status.tip_height, status.history_min_height),
             ));
         }
-        TAG_REQUEST | TAG_RESPONSE => {
-            if body.len() < 8 {
-                return Err("request without an id".into());
-            }
-            let mut id = [0u8; 8];
-            id.copy_from_slice(&body[..8]);
-            let id = u64::from_be_bytes(id);
-            let body = body.slice(8..);
-            if tag == TAG_REQUEST {
-                let request: sync::Request<BanyanContext> = codec
-                    .decode(body)
-                    .map_err(|e: crate::codec::CodecError| e.to_string())?;
-                let inbound = InboundRequestId::new(format!("{from}/{id}"));
-                shared
-                    .tables
-                    .lock()
-                    .inbound
-                    .insert(inbound.clone(), (from, id));
-                shared.emit(NetworkEvent::SyncRequest(inbound, from, request));
-            } else {
-                let expected = shared.tables.lock().outbound.remove(&id);
-                if expected != Some(from) {
-                    // Late (cancelled or timed out) or not ours: nothing waits for it.
-                    return Ok(());
-                }
-                let response: Option<sync::Response<BanyanContext>> =
-                    Codec::<sync::Response<BanyanContext>>::decode(codec, body).ok();
-                shared.emit(NetworkEvent::SyncResponse(
-                    OutboundRequestId::new(id),
-                    from,
-                    response,
-                ));
-            }
+        PeerFrame::Request(id, request) => {
+            let inbound = InboundRequestId::new(format!("{from}/{id}"));
+            shared
+                .tables
+                .lock()
+                .inbound
+                .insert(inbound.clone(), (from, id));
+            shared.emit(NetworkEvent::SyncRequest(inbound, from, request));
         }
-        TAG_TXS => {
-            let txs = decode_txs(&body).ok_or("malformed transaction batch")?;
+        PeerFrame::Response(id, body) => {
+            let expected = shared.tables.lock().outbound.remove(&id);
+            if expected != Some(from) {
+                // Late (cancelled or timed out) or not ours: nothing waits for it.
+                return Ok(());
+            }
+            let response: Option<sync::Response<BanyanContext>> =
+                Codec::<sync::Response<BanyanContext>>::decode(&shared.codec, body).ok();
+            shared.emit(NetworkEvent::SyncResponse(
+                OutboundRequestId::new(id),
+                from,
+                response,
+            ));
+        }
+        PeerFrame::Txs(txs) => {
             if let Some(gossip) = &shared.gossip {
                 // A full gossip queue drops the batch: the transactions reach the proposer
                 // through the other peers, or the client resends.
                 let _dropped = gossip.try_send((from, txs));
             }
         }
-        other => return Err(format!("unknown message tag {other}")),
     }
     Ok(())
 }
@@ -611,6 +652,43 @@ fn let_out<M>(
             Err(refusal.into())
         }
         _ => Ok(true),
+    }
+}
+
+impl BanyanNetwork {
+    /// When the guard held a vote back at a slot its record holds another vote for, signs
+    /// that vote again and sends it: the same vote as before, so nothing new is signed, and
+    /// the round gets the votes it needs from a validator whose engine forgot them.
+    async fn send_recorded(&self, checked: &Option<Result<(), crate::guard::GuardError>>) {
+        let (
+            Some((guard, signer)),
+            Some(Err(crate::guard::GuardError::EarlierRound {
+                recorded: Some(vote),
+                ..
+            })),
+        ) = (&self.guard, checked)
+        else {
+            return;
+        };
+        let described = format!(
+            "{:?} for {:?} at height {} round {}",
+            vote.vote_type, vote.value, vote.height.0, vote.round
+        );
+        match signer.sign_vote(vote.clone()).await {
+            // Identical to the record, so the guard lets it out as a rebroadcast.
+            Ok(signed) => match guard.check_vote(&signed) {
+                Ok(()) => {
+                    tracing::info!("sending the {described} this validator recorded instead");
+                    let msg = SignedConsensusMsg::Vote(signed);
+                    match self.shared.codec.encode(&msg) {
+                        Ok(bytes) => self.shared.broadcast(frame(TAG_CONSENSUS, &bytes)),
+                        Err(e) => tracing::warn!("cannot encode the recorded {described}: {e}"),
+                    }
+                }
+                Err(e) => tracing::warn!("the recorded {described} is not sent: {e}"),
+            },
+            Err(e) => tracing::warn!("cannot sign the recorded {described} again: {e:?}"),
+        }
     }
 }
 
@@ -677,7 +755,8 @@ impl Actor for BanyanNetwork {
                 subscriber.subscribe_to_port(&shared.events);
             }
             Msg::PublishConsensusMsg(msg) => {
-                let checked = self.guard.as_ref().map(|g| g.check_consensus(&msg));
+                let checked = self.guard.as_ref().map(|(g, _)| g.check_consensus(&msg));
+                self.send_recorded(&checked).await;
                 if !let_out(checked, &myself)? {
                     return Ok(());
                 }
@@ -685,9 +764,10 @@ impl Actor for BanyanNetwork {
             }
             Msg::PublishLivenessMsg(msg) => {
                 let checked = match (&self.guard, &msg) {
-                    (Some(guard), LivenessMsg::Vote(vote)) => Some(guard.check_vote(vote)),
+                    (Some((guard, _)), LivenessMsg::Vote(vote)) => Some(guard.check_vote(vote)),
                     _ => None,
                 };
+                self.send_recorded(&checked).await;
                 if !let_out(checked, &myself)? {
                     return Ok(());
                 }

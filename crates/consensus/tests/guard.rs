@@ -207,29 +207,52 @@ fn after_a_rebuild_lower_heights_and_recorded_rounds_are_sat_out_later_rounds_vo
         );
         assert!(SafetyGuard::holds_back(&err));
     }
-    // At the newest height, rounds 0 and 1 (recorded): held back unless identical, even a
-    // kind it never sent in that round.
-    for (kind, round, value) in [
-        (VoteType::Prevote, 0, Some(2)),
-        (VoteType::Precommit, 0, None),
-        (VoteType::Precommit, 1, Some(1)),
+    // At the newest height, a recorded slot (round 0's and round 1's prevotes) is held back
+    // unless identical, and its recorded vote is what goes out instead; before round 1 (the
+    // round it was in), a value vote where nothing is recorded is held back too.
+    for (kind, round, value, recorded) in [
+        (VoteType::Prevote, 0, Some(2), Some(Some(1))),
+        (VoteType::Prevote, 1, Some(5), Some(None)),
+        (VoteType::Precommit, 0, Some(7), None),
     ] {
         let err = after
             .check_vote(&vote(kind, 10, round, value, ME))
             .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                GuardError::EarlierRound {
-                    height: 10,
-                    signed_through: 1,
-                    ..
-                }
-            ),
+        let GuardError::EarlierRound {
+            height: 10,
+            signed_through: 1,
+            recorded: instead,
+            ..
+        } = &err
+        else {
+            panic!("{err}");
+        };
+        assert_eq!(
+            instead.as_ref(),
+            recorded
+                .map(|value| vote(kind, 10, round, value, ME).message)
+                .as_ref(),
             "{err}"
         );
         assert!(SafetyGuard::holds_back(&err));
+        // Sent again, the recorded vote is a rebroadcast.
+        if let Some(instead) = instead {
+            after
+                .check_vote(&SignedMessage::new(
+                    instead.clone(),
+                    ConsensusSignature(vec![3; 65]),
+                ))
+                .unwrap();
+        }
     }
+    // A nil vote where nothing is recorded goes out in any round; so does anything the usual
+    // rules allow at a slot of round 1 (the round it was in) that it never signed.
+    after
+        .check_vote(&vote(VoteType::Precommit, 10, 0, None, ME))
+        .unwrap();
+    after
+        .check_vote(&vote(VoteType::Precommit, 10, 1, None, ME))
+        .unwrap();
     // From round 2 it votes: it precommitted nothing there, so it is not locked.
     after
         .check_vote(&vote(VoteType::Prevote, 10, 2, Some(3), ME))
@@ -368,10 +391,66 @@ fn a_second_rebuild_at_the_same_height_also_sits_out_the_rounds_voted_in_since_t
     second
         .check_vote(&vote(VoteType::Prevote, 10, 3, Some(3), ME))
         .unwrap();
-    // A restart keeps the wider limit.
+    // A restart keeps the wider limit: round 1 is now before the round it was in.
     let restarted = SafetyGuard::open(store, ME).unwrap();
     let err = restarted
-        .check_vote(&vote(VoteType::Precommit, 10, 2, None, ME))
+        .check_vote(&vote(VoteType::Precommit, 10, 1, Some(4), ME))
         .unwrap_err();
     assert!(matches!(err, GuardError::EarlierRound { .. }), "{err}");
+}
+
+#[test]
+fn a_round_every_validator_was_rebuilt_in_still_gets_their_votes() {
+    // Found by fault seed 201 (600 s): all four validators' stores were rebuilt at height 169
+    // after they had prevoted in round 5; their engines, starting over, wanted nil prevotes
+    // there, which differed from the record and were held back, so round 5 never gathered a
+    // quorum of prevotes and the chain stopped for good. Now the recorded vote goes out in
+    // their place, and slots of that round never signed are voted in.
+    let store = banyan_storage::open_memory();
+    let before = SafetyGuard::new(store.clone(), ME);
+    before
+        .check_vote(&vote(VoteType::Prevote, 169, 0, None, ME))
+        .unwrap();
+    before
+        .check_vote(&vote(VoteType::Prevote, 169, 5, Some(0xc6), ME))
+        .unwrap();
+    let after = SafetyGuard::open(store, ME).unwrap();
+    after.sitting_out_after_rebuild().unwrap();
+    let err = after
+        .check_vote(&vote(VoteType::Prevote, 169, 5, None, ME))
+        .unwrap_err();
+    let GuardError::EarlierRound {
+        recorded: Some(instead),
+        ..
+    } = &err
+    else {
+        panic!("{err}");
+    };
+    assert_eq!(
+        *instead,
+        vote(VoteType::Prevote, 169, 5, Some(0xc6), ME).message
+    );
+    // The precommit of round 5 (never signed) goes out, nil or the value of a polka.
+    after
+        .check_vote(&vote(VoteType::Precommit, 169, 5, Some(0xc6), ME))
+        .unwrap();
+    // Rounds it skipped before round 5: nil votes only.
+    after
+        .check_vote(&vote(VoteType::Prevote, 169, 3, None, ME))
+        .unwrap();
+    let err = after
+        .check_vote(&vote(VoteType::Prevote, 169, 4, Some(0xc6), ME))
+        .unwrap_err();
+    assert!(
+        matches!(err, GuardError::EarlierRound { recorded: None, .. }),
+        "{err}"
+    );
+    // Having precommitted 0xc6 in round 5, later rounds get only 0xc6 or nil prevotes.
+    let err = after
+        .check_vote(&vote(VoteType::Prevote, 169, 6, Some(0x01), ME))
+        .unwrap_err();
+    assert!(matches!(err, GuardError::Locked { .. }), "{err}");
+    after
+        .check_vote(&vote(VoteType::Prevote, 169, 6, Some(0xc6), ME))
+        .unwrap();
 }
