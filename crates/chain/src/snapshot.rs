@@ -76,7 +76,9 @@ pub fn write_record(out: &mut impl Write, bytes: &[u8]) -> Result<(), RecordErro
     out.write_all(bytes).map_err(RecordError::Io)
 }
 
-/// Reads one length-prefixed record, refusing one above [`MAX_RECORD`] before allocating it.
+/// Reads one length-prefixed record, refusing one above [`MAX_RECORD`]. Memory grows with the
+/// bytes that actually arrive, not with the length claimed: a stream that claims 64 MiB and
+/// ends after a few bytes (a damaged file, a peer that hangs up) costs a few bytes.
 pub fn read_record(input: &mut impl Read) -> Result<Vec<u8>, RecordError> {
     let mut len = [0u8; 4];
     input.read_exact(&mut len).map_err(RecordError::Truncated)?;
@@ -84,8 +86,17 @@ pub fn read_record(input: &mut impl Read) -> Result<Vec<u8>, RecordError> {
     if len > MAX_RECORD {
         return Err(RecordError::TooLarge(len));
     }
-    let mut buf = vec![0u8; len];
-    input.read_exact(&mut buf).map_err(RecordError::Truncated)?;
+    let mut buf = Vec::with_capacity(len.min(64 * 1024));
+    input
+        .take(len as u64)
+        .read_to_end(&mut buf)
+        .map_err(RecordError::Io)?;
+    if buf.len() < len {
+        return Err(RecordError::Truncated(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("the record claims {len} bytes and {} follow", buf.len()),
+        )));
+    }
     Ok(buf)
 }
 

@@ -164,6 +164,13 @@ impl fmt::Display for PeerIdentity {
     }
 }
 
+/// What a DER certificate says of its holder, read as admission reads a peer's. Any bytes are
+/// accepted: what is not one whole X.509 certificate is an error that says why. Nothing is
+/// verified here (that is the handshake's work).
+pub fn inspect_certificate(der: &[u8]) -> Result<CertSummary, String> {
+    ParsedCert::parse(der).map(|parsed| parsed.summary())
+}
+
 /// The fields of a certificate that admission and the error messages use.
 #[derive(Clone, Debug)]
 pub(crate) struct ParsedCert {

@@ -58,7 +58,7 @@ mod verify;
 #[doc = include_str!("../../../docs/network.md")]
 pub struct NetworkDocExamples;
 
-pub use cert::{CertSerial, CertSummary, PeerIdentity};
+pub use cert::{CertSerial, CertSummary, PeerIdentity, inspect_certificate};
 pub use error::{CertRejection, NetError};
 pub use pki::{
     ChainCa, Crl, NodeIdentity, RevokedEntry, SubjectAltName, Validity, cert_serial_from_pem,

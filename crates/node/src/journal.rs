@@ -41,17 +41,17 @@ const HEADER_LEN: usize = MAGIC.len() + 4;
 const RECORD_HEADER: usize = 8;
 
 /// How often appended records are made durable.
-pub(crate) const SYNC_EVERY: Duration = Duration::from_secs(1);
+pub const SYNC_EVERY: Duration = Duration::from_secs(1);
 
 /// Rewritten when the file holds more records than this many plus twice the pool's size.
 const REWRITE_SLACK: u64 = 10_000;
 
 /// The journal's file name in the data directory.
-pub(crate) const FILE_NAME: &str = "txpool.journal";
+pub const FILE_NAME: &str = "txpool.journal";
 
 /// What reading a journal found.
 #[derive(Debug, Default)]
-pub(crate) struct Loaded {
+pub struct Loaded {
     /// The transactions, in the order they were admitted.
     pub txs: Vec<Bytes>,
     /// Why the read stopped before the end of the file, if it did.
@@ -85,7 +85,10 @@ pub(crate) fn read(path: &Path, cipher: Option<&DataCipher>) -> std::io::Result<
     read_from(BufReader::new(file), cipher)
 }
 
-fn read_from(mut reader: impl Read, cipher: Option<&DataCipher>) -> std::io::Result<Loaded> {
+/// Reads a journal from `reader`, opening sealed records with `cipher`. Any bytes are accepted:
+/// a wrong header or a sealed journal without a key is an error; a damaged or cut record ends
+/// the read there, what precedes it kept and the reason in [`Loaded::stopped`].
+pub fn read_from(mut reader: impl Read, cipher: Option<&DataCipher>) -> std::io::Result<Loaded> {
     let mut loaded = Loaded::default();
     let mut header = [0u8; HEADER_LEN];
     match read_full(&mut reader, &mut header)? {
@@ -277,6 +280,31 @@ impl TxJournal {
     }
 }
 
+/// The file header: the magic bytes and the version (sealed records or plain).
+fn header(cipher: Option<&DataCipher>) -> Vec<u8> {
+    let version = if cipher.is_some() {
+        SEALED_VERSION
+    } else {
+        VERSION
+    };
+    let mut out = MAGIC.to_vec();
+    out.extend_from_slice(&version.to_le_bytes());
+    out
+}
+
+/// The bytes of a whole journal holding `txs` (sealed with `cipher` if there is one), as
+/// [`read_from`] reads them.
+pub fn encode<'a>(
+    txs: impl IntoIterator<Item = &'a [u8]>,
+    cipher: Option<&DataCipher>,
+) -> std::io::Result<Vec<u8>> {
+    let mut out = header(cipher);
+    for raw in txs {
+        frame(&mut out, raw, cipher)?;
+    }
+    Ok(out)
+}
+
 /// Writes `txs` to a temporary file beside `path`, syncs it, renames it over `path`, syncs the
 /// directory and returns the file open for appending.
 fn write_new<'a>(
@@ -288,13 +316,7 @@ fn write_new<'a>(
     let mut records = 0u64;
     {
         let mut out = BufWriter::new(File::create(&tmp)?);
-        out.write_all(MAGIC)?;
-        let version = if cipher.is_some() {
-            SEALED_VERSION
-        } else {
-            VERSION
-        };
-        out.write_all(&version.to_le_bytes())?;
+        out.write_all(&header(cipher))?;
         let mut buf = Vec::new();
         for raw in txs {
             buf.clear();

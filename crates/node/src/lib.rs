@@ -11,7 +11,7 @@ mod consensus;
 pub mod data_key;
 mod dev;
 mod executor;
-mod journal;
+pub mod journal;
 mod metrics;
 mod metrics_server;
 mod node;

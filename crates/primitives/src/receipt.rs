@@ -92,9 +92,18 @@ impl Receipt {
         out
     }
 
-    /// Decodes [`Receipt::to_bytes`].
+    /// Decodes [`Receipt::to_bytes`], and only that: trailing bytes, or more than one
+    /// recipient or contract address, are refused (one encoding per receipt).
     pub fn from_bytes(mut bytes: &[u8]) -> Result<Self, alloy_rlp::Error> {
         let w = Wire::decode(&mut bytes)?;
+        if !bytes.is_empty() {
+            return Err(alloy_rlp::Error::Custom("trailing bytes after the receipt"));
+        }
+        if w.to.len() > 1 || w.contract_address.len() > 1 {
+            return Err(alloy_rlp::Error::Custom(
+                "a receipt has at most one recipient and one contract address",
+            ));
+        }
         Ok(Self {
             tx_hash: w.tx_hash,
             tx_type: w.tx_type,
